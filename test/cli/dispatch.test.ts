@@ -1,0 +1,32 @@
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+
+const bin = fileURLToPath(new URL('../../bin/xanjax.js', import.meta.url));
+const run = (...args: string[]) =>
+  promisify(execFile)(process.execPath, [bin, ...args]).then(
+    ({ stdout, stderr }) => ({ code: 0, stdout, stderr }),
+    (error: { code: number; stdout: string; stderr: string }) => error,
+  );
+
+describe('xanjax command dispatcher', () => {
+  it('lists every command under --help and exits 0', async () => {
+    const { code, stdout } = await run('--help');
+    expect(code).toBe(0);
+    for (const name of ['types', 'serve', 'conformance', 'tail']) expect(stdout).toMatch(new RegExp(`^  ${name} `, 'm'));
+  });
+
+  it('rejects an unknown command with usage and exit 2', async () => {
+    const { code, stderr } = await run('frobnicate');
+    expect(code).toBe(2);
+    expect(stderr).toContain("unknown command 'frobnicate'");
+  });
+
+  it.each(['types', 'serve', 'conformance', 'tail'])('loads `%s` and prints its own help', async (name) => {
+    const { code, stdout } = await run(name, '--help');
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/usage/i);
+    expect(stdout).toContain(name);
+  });
+});
