@@ -21,6 +21,10 @@ export type ClientMessage = OpenMessage | PollMessage | CloseMessage;
  */
 export type StreamName = string;
 /**
+ * The signature a client sends back in poll and close. Any string is well-formed here: a server checks the signature format and MAC in its own step and answers a malformed one with invalid-signature (SSP-SIGNATURE-5), not bad-request.
+ */
+export type ReturnedSignature = string;
+/**
  * Delivery position: seq of the last event the client has received, 0 before any event (§5).
  */
 export type Position = number;
@@ -110,7 +114,7 @@ export interface StreamParams {
 export interface PollMessage {
   ssp: SspVersion;
   type: 'poll';
-  sig: Signature;
+  sig: ReturnedSignature;
   /**
    * Longest wait in ms; effective hold = min(hold ?? limits.maxHoldMs, limits.maxHoldMs). 0 answers at once.
    */
@@ -122,7 +126,7 @@ export interface PollMessage {
 export interface CloseMessage {
   ssp: SspVersion;
   type: 'close';
-  sig: Signature;
+  sig: ReturnedSignature;
 }
 export interface ReportHeaders {
   [k: string]: string | undefined;

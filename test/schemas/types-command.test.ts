@@ -38,7 +38,7 @@ describe('xanjax types', () => {
     ajv.addSchema(bundle);
     const poll = ajv.getSchema('https://xanjax.dev/schemas/ssp-1/poll.schema.json')!;
     expect(poll({ ssp: 1, type: 'poll', sig: 'abcdefghijklmnop', hold: 0 })).toBe(true);
-    expect(poll({ ssp: 1, type: 'poll', sig: 'short' })).toBe(false);
+    expect(poll({ ssp: 1, type: 'poll', sig: 42 })).toBe(false);
     const server = ajv.compile({ $ref: 'https://xanjax.dev/schemas/ssp-1/server-message.schema.json' });
     expect(server({ ssp: 1, type: 'batch', sig: 'abcdefghijklmnop', events: [{ seq: 1, data: { n: 1 } }] })).toBe(true);
     expect(server({ ssp: 1, type: 'batch', sig: 'abcdefghijklmnop', events: [{ seq: 0, data: 1 }] })).toBe(false);

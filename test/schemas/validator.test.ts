@@ -50,9 +50,9 @@ describe('createValidator', () => {
   });
 
   it('validateClientMessage picks the schema from `type`', () => {
-    expect(validator.validateClientMessage({ ssp: 1, type: 'close', sig: 'short' })).toEqual({
+    expect(validator.validateClientMessage({ ssp: 1, type: 'close', sig: 7 })).toEqual({
       ok: false,
-      errors: ['/sig must match pattern "^[A-Za-z0-9_.~-]{16,2048}$"'],
+      errors: ['/sig must be string'],
     });
     expect(validator.validateClientMessage({ ssp: 1, type: 'batch' })).toEqual({
       ok: false,
