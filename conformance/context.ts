@@ -1,0 +1,179 @@
+// CheckContext (check.ts): the only way a check talks to the server. Records every
+// exchange as evidence, adds the user's -H headers, bounds every request by a timeout
+// derived from the advertised limits, and runs the wire check on every JSON answer.
+import { request, type Dispatcher } from 'undici';
+import type { DiscoveryDocument, ServerMessage, SessionMessage } from '../schemas/types.gen.ts';
+import type { Answer, CheckContext, Exchange, RawAnswer, RawRequest } from './check.ts';
+import { CheckFailure } from './check.ts';
+import { clipBody, flattenHeaders, lowerCaseHeaders } from './evidence.ts';
+import { requestTimeoutMs, toleranceMs } from './timing.ts';
+import { describeWireErrors, wireErrors } from './wire-check.ts';
+
+export interface ContextOptions {
+  endpoint: URL;
+  discovery: DiscoveryDocument;
+  /** Sent with every request (the CLI's -H); a check's own headers win. */
+  headers?: Record<string, string>;
+  timeoutScale?: number;
+  /** Shared connection pool (agent.ts); undici's global dispatcher when absent. */
+  dispatcher?: Dispatcher;
+  /** Aborted when the runner stops the check: cancels its requests and sleeps. */
+  signal?: AbortSignal;
+}
+
+type Json = { ok: true; value: unknown } | { ok: false };
+
+function parseJson(text: string): Json {
+  try {
+    return { ok: true, value: JSON.parse(text) as unknown };
+  } catch {
+    return { ok: false };
+  }
+}
+
+function describeAnswer(status: number, body: unknown): string {
+  if (typeof body === 'object' && body !== null) {
+    const { type, code, message } = body as { type?: unknown; code?: unknown; message?: unknown };
+    if (type === 'error') return `${status} error ${String(code)}: ${String(message)}`;
+    return `${status} ${String(type)}`;
+  }
+  return String(status);
+}
+
+function transportError(error: unknown): string {
+  const { name, code, message, cause } = error as { name?: string; code?: string; message?: string; cause?: unknown };
+  if (cause !== undefined && (code === undefined || name === 'TypeError')) return transportError(cause);
+  return [code ?? name, message].filter(Boolean).join(': ');
+}
+
+/**
+ * Marks a promise as handled while callers awaiting it still see its rejection: a check
+ * may start a request (a held poll) and fail before awaiting it, and that request is
+ * aborted when the check ends; its rejection must not crash the run as unhandled.
+ */
+function handled<A extends unknown[], T>(fn: (...args: A) => Promise<T>): (...args: A) => Promise<T> {
+  return (...args) => {
+    const promise = fn(...args);
+    promise.catch(() => {});
+    return promise;
+  };
+}
+
+export function createContext(options: ContextOptions): CheckContext {
+  const { endpoint, discovery, dispatcher } = options;
+  const scale = options.timeoutScale ?? 1;
+  const userHeaders = lowerCaseHeaders(options.headers ?? {});
+  const checkSignal = options.signal ?? new AbortController().signal;
+  const evidence: Exchange[] = [];
+
+  function fail(message: string): never {
+    throw new CheckFailure(message, evidence);
+  }
+
+  async function raw(init: RawRequest = {}, url: URL = endpoint): Promise<RawAnswer> {
+    checkSignal.throwIfAborted();
+    const method = (init.method ?? 'GET').toUpperCase();
+    const headers = { ...userHeaders, ...lowerCaseHeaders(init.headers ?? {}) };
+    const bodyText = init.body === undefined ? undefined : typeof init.body === 'string' ? init.body : Buffer.from(init.body).toString('utf8');
+    const exchange: Exchange = { request: { method, url: url.href, headers, ...(bodyText === undefined ? {} : { body: clipBody(bodyText) }) } };
+    evidence.push(exchange);
+    const timeoutMs = init.timeoutMs ?? requestTimeoutMs(discovery.limits, scale);
+    const timeout = AbortSignal.timeout(timeoutMs);
+    const started = performance.now();
+    let status: number;
+    let responseHeaders: Record<string, string>;
+    let text: string;
+    try {
+      const response = await request(url, {
+        method: method as Dispatcher.HttpMethod,
+        headers,
+        body: init.body,
+        signal: AbortSignal.any([timeout, checkSignal]),
+        ...(dispatcher ? { dispatcher } : {}),
+      });
+      status = response.statusCode;
+      responseHeaders = flattenHeaders(response.headers);
+      text = await response.body.text();
+    } catch (error) {
+      // The runner gave up on this check: its result is already decided.
+      if (checkSignal.aborted) throw checkSignal.reason;
+      exchange.error = timeout.aborted ? `no complete response within ${timeoutMs} ms` : transportError(error);
+      throw new CheckFailure(`${method} ${url.href}: ${exchange.error}`, evidence);
+    }
+    const ms = Math.round(performance.now() - started);
+    exchange.response = { status, headers: responseHeaders, body: clipBody(text), ms };
+    // Wire check: every JSON body from the endpoint is an SSP message (discovery included).
+    if (url.href === endpoint.href && text.length > 0) {
+      const json = parseJson(text);
+      if (json.ok) {
+        const errors = wireErrors(json.value);
+        if (errors) fail(describeWireErrors(json.value, errors));
+      }
+    }
+    return { status, headers: responseHeaders, text, exchange, ms };
+  }
+
+  async function send<T = unknown>(message: unknown, init: Omit<RawRequest, 'body'> = {}): Promise<Answer<T>> {
+    const answer = await raw({
+      ...init,
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...lowerCaseHeaders(init.headers ?? {}) },
+      body: JSON.stringify(message),
+    });
+    const json = parseJson(answer.text);
+    if (!json.ok) fail(`expected a JSON server message, got ${answer.status} with body ${JSON.stringify(answer.text.slice(0, 200))}`);
+    return { status: answer.status, headers: answer.headers, body: json.value as T, exchange: answer.exchange };
+  }
+
+  async function open(stream: string, params?: Record<string, unknown>): Promise<Answer<SessionMessage>> {
+    const answer = await send<ServerMessage>({ ssp: 1, type: 'open', stream, ...(params === undefined ? {} : { params }) });
+    if (answer.status !== 200 || answer.body.type !== 'session') {
+      fail(`open '${stream}': expected 200 session, got ${describeAnswer(answer.status, answer.body)}`);
+    }
+    return answer as Answer<SessionMessage>;
+  }
+
+  function poll(sig: string, hold?: number, init: Omit<RawRequest, 'body'> = {}): Promise<Answer<ServerMessage>> {
+    return send<ServerMessage>(
+      { ssp: 1, type: 'poll', sig, ...(hold === undefined ? {} : { hold }) },
+      { timeoutMs: requestTimeoutMs(discovery.limits, scale, hold), ...init },
+    );
+  }
+
+  function close(sig: string): Promise<Answer<ServerMessage>> {
+    return send<ServerMessage>({ ssp: 1, type: 'close', sig });
+  }
+
+  function sleep(ms: number): Promise<void> {
+    return new Promise((resolve, reject) => {
+      if (checkSignal.aborted) return reject(checkSignal.reason);
+      const onAbort = () => {
+        clearTimeout(timer);
+        reject(checkSignal.reason);
+      };
+      const timer = setTimeout(() => {
+        checkSignal.removeEventListener('abort', onAbort);
+        resolve();
+      }, ms * scale);
+      checkSignal.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
+  return {
+    endpoint,
+    discovery,
+    timeoutScale: scale,
+    evidence,
+    tolerance: toleranceMs(discovery.limits, scale),
+    raw: handled(raw),
+    send: handled(send) as CheckContext['send'],
+    open: handled(open),
+    poll: handled(poll),
+    close: handled(close),
+    fail,
+    assert(condition: unknown, message: string): asserts condition {
+      if (!condition) fail(message);
+    },
+    sleep: handled(sleep),
+  };
+}

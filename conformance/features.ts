@@ -1,0 +1,20 @@
+// Features a check may need (Check.needs). The annex streams are offered iff
+// `discovery.conformance` is true (CONTRACT §3, §9); the runner also requires them to be
+// listed, so a server that claims the annex without offering it is caught, not trusted.
+import type { DiscoveryDocument } from '../schemas/types.gen.ts';
+import type { Features } from './check.ts';
+
+export const annexStreams = ['ssp.counter', 'ssp.ticker', 'ssp.burst', 'ssp.fail'] as const;
+
+/** Why each unavailable feature is unavailable (the "not testable" reason). */
+export function missingFeatures(discovery: DiscoveryDocument): Map<Features, string> {
+  const missing = new Map<Features, string>();
+  const listed = new Set(discovery.streams.map((stream) => stream.name));
+  const unlisted = annexStreams.filter((name) => !listed.has(name));
+  if (discovery.conformance !== true) {
+    missing.set('annex', 'server does not offer the conformance annex streams (start it with its conformance flag)');
+  } else if (unlisted.length > 0) {
+    missing.set('annex', `server claims the conformance annex but does not list ${unlisted.join(', ')}`);
+  }
+  return missing;
+}

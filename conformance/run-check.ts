@@ -1,0 +1,97 @@
+// Runs one check in its own context and turns what happened into a CheckResult.
+import type { Dispatcher } from 'undici';
+import type { DiscoveryDocument } from '../schemas/types.gen.ts';
+import type { Check, CheckContext, CheckResult, Exchange, Features } from './check.ts';
+import { CheckFailure, NotTestable } from './check.ts';
+import { statusOf, staleBaselineReason, type Outcome } from './classify.ts';
+import { createContext } from './context.ts';
+
+export interface CheckEnvironment {
+  endpoint: URL;
+  discovery: DiscoveryDocument;
+  headers: Record<string, string>;
+  timeoutScale: number;
+  strict: boolean;
+  dispatcher: Dispatcher;
+  /** Why each feature the server lacks is missing (features.ts). */
+  missing: Map<Features, string>;
+  /** Longest a check may run (timing.ts checkTimeoutMs unless overridden). */
+  checkTimeoutMs: number;
+  isExpectedFailure(id: string): boolean;
+}
+
+// Matched by code too: a check module may load its own copy of check.ts (another path,
+// another bundler), and its errors must still count as the server's failure.
+function hasCode(error: unknown, code: string): boolean {
+  return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === code;
+}
+
+function harnessReason(error: unknown): string {
+  if (!(error instanceof Error)) return `non-Error thrown: ${String(error)}`;
+  const frames = (error.stack ?? '').split('\n').filter((line) => line.trimStart().startsWith('at ')).slice(0, 3);
+  return [`${error.name}: ${error.message}`, ...frames.map((frame) => frame.trim())].join('\n');
+}
+
+type Settled = { outcome: Outcome; evidence?: Exchange[] };
+
+function outcomeOf(error: unknown): Settled {
+  if (error instanceof CheckFailure || hasCode(error, 'CHECK_FAILED')) {
+    const failure = error as CheckFailure;
+    return { outcome: { kind: 'failure', reason: failure.message }, evidence: failure.evidence };
+  }
+  if (error instanceof NotTestable || hasCode(error, 'NOT_TESTABLE')) {
+    return { outcome: { kind: 'failure', reason: `not testable: ${(error as Error).message}` } };
+  }
+  return { outcome: { kind: 'harness-error', reason: harnessReason(error) } };
+}
+
+/** Runs the check, or gives up on it after `limitMs` (a harness error). */
+async function runBounded(check: Check, context: CheckContext, limitMs: number): Promise<Settled> {
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<Settled>((resolve) => {
+    const reason = `check did not finish within ${limitMs} ms; every request is bounded on its own, so the check itself hung`;
+    timer = setTimeout(() => resolve({ outcome: { kind: 'harness-error', reason } }), limitMs);
+  });
+  const finished = Promise.resolve()
+    .then(() => check.run(context))
+    .then((): Settled => ({ outcome: { kind: 'pass' } }), outcomeOf);
+  try {
+    return await Promise.race([finished, timedOut]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+export async function runCheck(check: Check, env: CheckEnvironment): Promise<CheckResult> {
+  const started = performance.now();
+  const controller = new AbortController();
+  const context = createContext({
+    endpoint: env.endpoint,
+    discovery: env.discovery,
+    headers: env.headers,
+    timeoutScale: env.timeoutScale,
+    dispatcher: env.dispatcher,
+    signal: controller.signal,
+  });
+  const missing = check.needs.map((feature) => env.missing.get(feature)).find((reason) => reason !== undefined);
+  // Issue: "a clear 'not testable' failure for the checks that need them, never a silent skip".
+  const settled: Settled =
+    missing === undefined ? await runBounded(check, context, env.checkTimeoutMs) : { outcome: { kind: 'failure', reason: `not testable: ${missing}` } };
+  // Cancels whatever the check left running (held polls, sleeps) so nothing outlives it.
+  controller.abort(new Error(`check ${check.id} ended`));
+  const { outcome } = settled;
+  const evidence = settled.evidence && settled.evidence.length > 0 ? settled.evidence : context.evidence;
+  const status = statusOf(check.level, outcome, env.strict, env.isExpectedFailure(check.id));
+  const reason = status === 'unexpected-pass' ? staleBaselineReason : outcome.kind === 'pass' ? undefined : outcome.reason;
+  return {
+    id: check.id,
+    title: check.title,
+    level: check.level,
+    section: check.section,
+    specRef: check.specRef,
+    status,
+    ...(reason === undefined ? {} : { reason }),
+    evidence: [...evidence],
+    ms: Math.round(performance.now() - started),
+  };
+}
