@@ -1,0 +1,116 @@
+// `xanjax serve`: run the reference SSP/1 server until SIGINT/SIGTERM.
+// stdout gets exactly one line, the endpoint URL; every other notice goes to stderr.
+import { parseArgs } from 'node:util';
+import { createServer } from './index.ts';
+import type { Limits, SspServerOptions } from './index.ts';
+import { demoTicker } from './streams/demo-ticker.ts';
+
+const USAGE = `Usage: xanjax serve [options]
+
+Runs the reference SSP/1 server and prints its endpoint URL on one line:
+  xanjax: SSP/1 endpoint http://127.0.0.1:8080/ssp
+
+Options:
+  --port N            listen port (default 8080; 0 picks a free port)
+  --host H            listen address (default 127.0.0.1)
+  --path P            endpoint path (default /ssp)
+  --conformance       offer the annex streams ssp.* with short limits (for xanjax conformance)
+  --demo              serve a live demo page at /
+  --exec CMD          offer stream 'exec': CMD runs once per session, one event per stdout line
+  --max-exec N        most exec processes at once (default 16)
+  --secret S          signature secret (default: $XANJAX_SECRET, else random per start)
+  --max-sessions N    most live sessions (default 10000)
+  --hold MS           limits.maxHoldMs
+  --idle MS           limits.idleTimeoutMs
+  --retain N          limits.retainEvents
+  -h, --help          show this help
+
+Streams: 'ticker' (a live demo feed) always; ssp.* with --conformance; exec with --exec.
+SIGINT/SIGTERM shut down gracefully: held polls are answered with termination 'shutdown'
+advising to resume, which a restart with the same --secret honours.`;
+
+export async function main(argv: string[]): Promise<number> {
+  let options: SspServerOptions & { host: string; port: number };
+  try {
+    options = parseOptions(argv);
+  } catch (error) {
+    if (error === HELP) {
+      console.log(USAGE);
+      return 0;
+    }
+    console.error(`xanjax serve: ${(error as Error).message}\n\n${USAGE}`);
+    return 2;
+  }
+  if (options.secret === undefined) {
+    console.error('xanjax: no --secret or XANJAX_SECRET: using a random secret, so signatures die with this process (no resume across restarts)');
+  }
+  let server;
+  try {
+    server = await createServer(options);
+  } catch (error) {
+    console.error(`xanjax serve: cannot listen on ${options.host}:${options.port}: ${(error as Error).message}`);
+    return 1;
+  }
+  console.log(`xanjax: SSP/1 endpoint ${server.url}`);
+  if (options.demo) console.error(`xanjax: demo page ${new URL('/', server.url).href}`);
+  let onSignal!: (signal: NodeJS.Signals) => void;
+  const signal = await new Promise<NodeJS.Signals>((resolve) => {
+    onSignal = resolve;
+    process.once('SIGINT', onSignal).once('SIGTERM', onSignal);
+  });
+  process.off('SIGINT', onSignal).off('SIGTERM', onSignal);
+  console.error(`xanjax: ${signal}: shutting down`);
+  await server.close();
+  return 0;
+}
+
+const HELP = Symbol('help');
+
+function parseOptions(argv: string[]): SspServerOptions & { host: string; port: number } {
+  const { values } = parseArgs({
+    args: argv,
+    strict: true,
+    allowPositionals: false,
+    options: {
+      port: { type: 'string' },
+      host: { type: 'string' },
+      path: { type: 'string' },
+      conformance: { type: 'boolean' },
+      demo: { type: 'boolean' },
+      exec: { type: 'string' },
+      'max-exec': { type: 'string' },
+      secret: { type: 'string' },
+      'max-sessions': { type: 'string' },
+      hold: { type: 'string' },
+      idle: { type: 'string' },
+      retain: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) throw HELP;
+  const path = values.path ?? '/ssp';
+  if (!path.startsWith('/')) throw new Error(`--path must start with '/', got '${path}'`);
+  const limits: Partial<Limits> = {};
+  if (values.hold !== undefined) limits.maxHoldMs = integer('--hold', values.hold, 1);
+  if (values.idle !== undefined) limits.idleTimeoutMs = integer('--idle', values.idle, 1);
+  if (values.retain !== undefined) limits.retainEvents = integer('--retain', values.retain, 1);
+  return {
+    host: values.host ?? '127.0.0.1',
+    port: values.port === undefined ? 8080 : integer('--port', values.port, 0, 65535),
+    path,
+    conformance: values.conformance ?? false,
+    demo: values.demo ?? false,
+    exec: values.exec,
+    maxExec: values['max-exec'] === undefined ? undefined : integer('--max-exec', values['max-exec'], 1),
+    secret: values.secret ?? (process.env.XANJAX_SECRET || undefined),
+    maxSessions: values['max-sessions'] === undefined ? undefined : integer('--max-sessions', values['max-sessions'], 1),
+    limits,
+    streams: { ticker: demoTicker },
+  };
+}
+
+function integer(name: string, text: string, min: number, max = Number.MAX_SAFE_INTEGER): number {
+  const value = Number(text);
+  if (!/^\d+$/.test(text) || value < min || value > max) throw new Error(`${name} must be an integer from ${min} to ${max}, got '${text}'`);
+  return value;
+}

@@ -1,0 +1,81 @@
+// The SSP/1 endpoint: GET → discovery, OPTIONS → preflight, POST → one client message
+// (CONTRACT §1-§2). Every failure becomes the contract's typed error; nothing throws out.
+import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import type { Validator } from '../../schemas/index.ts';
+import type { ClientMessage } from '../../schemas/types.gen.ts';
+import { SspError } from '../errors.ts';
+import { ALLOWED_METHODS, checkMediaType, readBody, sendError, sendJson, sendPreflight } from './http.ts';
+import type { SessionHolder } from './sessions.ts';
+import type { TimerWheel } from './timer-wheel.ts';
+
+export interface EndpointOptions {
+  holder: SessionHolder;
+  validator: Validator;
+  discoveryBody: string;
+  maxBodyBytes: number;
+  bodyTimeoutMs: number;
+  wheel: TimerWheel;
+}
+
+export type Endpoint = (req: IncomingMessage, res: ServerResponse) => Promise<void>;
+
+export function createEndpoint(options: EndpointOptions): Endpoint {
+  const { holder, validator, discoveryBody, maxBodyBytes, bodyTimeoutMs, wheel } = options;
+
+  return async function endpoint(req, res) {
+    const origin = req.headers.origin;
+    let extra: OutgoingHttpHeaders | undefined;
+    try {
+      if (req.method === 'GET') return sendJson(res, origin, 200, discoveryBody);
+      if (req.method === 'OPTIONS') return sendPreflight(req, res);
+      if (req.method !== 'POST') {
+        extra = { allow: ALLOWED_METHODS };
+        throw new SspError('method-not-allowed', `method ${req.method} is not allowed; use GET, POST or OPTIONS`);
+      }
+      checkMediaType(req.headers['content-type']);
+      let text: string;
+      try {
+        text = await readBody(req, maxBodyBytes, bodyTimeoutMs, wheel);
+      } catch (error) {
+        // The rest of the body was left unread: this connection cannot carry another request.
+        extra = { connection: 'close' };
+        throw error;
+      }
+      const message = parse(text, validator);
+      if (message.type === 'open') return sendJson(res, origin, 200, holder.open(message.stream, message.params ?? {}));
+      if (message.type === 'poll') return holder.poll(message.sig, message.hold, res, origin);
+      return sendJson(res, origin, 200, holder.close(message.sig));
+    } catch (error) {
+      if (error instanceof SspError) return sendError(res, origin, error, extra);
+      console.error('xanjax: internal error:', error);
+      sendError(res, origin, new SspError('internal-error', 'unexpected server fault'), extra);
+    }
+  };
+}
+
+/** Text → a schema-valid client message, or bad-request / unsupported-version / invalid-signature. */
+function parse(text: string, validator: Validator): ClientMessage {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    throw new SspError('bad-request', `request body is not valid JSON: ${(error as Error).message}`);
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new SspError('bad-request', 'request body must be a JSON object (an SSP/1 client message)');
+  }
+  const { ssp, sig } = value as { ssp?: unknown; sig?: unknown };
+  // §6.4 step 5, before the shape: a later version's message still learns our versions.
+  if (Number.isInteger(ssp) && ssp !== 1) {
+    throw new SspError('unsupported-version', `SSP version ${JSON.stringify(ssp)} is not supported`, { versions: [1] });
+  }
+  const result = validator.validateClientMessage(value);
+  if (result.ok) return value as ClientMessage;
+  // A string that is not signature-shaped is a malformed signature (§8), not a bad request.
+  if (typeof sig === 'string' && result.errors.every((e) => e.startsWith('/sig '))) {
+    throw new SspError('invalid-signature', 'signature is malformed');
+  }
+  throw new SspError('bad-request', `not a valid SSP/1 client message: ${result.errors.join('; ')}`, {
+    details: { errors: result.errors },
+  });
+}

@@ -1,0 +1,111 @@
+// HTTP details shared by every endpoint response: headers (CONTRACT §1, §1.1), media types
+// and bounded body reading.
+import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import { SspError } from '../errors.ts';
+import type { TimerWheel } from './timer-wheel.ts';
+
+export const ALLOWED_METHODS = 'GET, POST, OPTIONS';
+const JSON_TYPE = 'application/json; charset=utf-8';
+const PREFLIGHT_MAX_AGE_S = '600';
+
+/** Every response: no-store (§1); CORS for the request's origin (§1.1: echoed, never `*`). */
+function baseHeaders(origin: string | undefined): OutgoingHttpHeaders {
+  // ACAO depends on the request origin, so every response varies by it (cached or not).
+  const headers: OutgoingHttpHeaders = { 'cache-control': 'no-store', vary: 'Origin' };
+  if (origin !== undefined) {
+    headers['access-control-allow-origin'] = origin;
+    headers['access-control-allow-credentials'] = 'true';
+    headers['access-control-expose-headers'] = 'Retry-After';
+  }
+  return headers;
+}
+
+export function sendJson(res: ServerResponse, origin: string | undefined, status: number, body: string, extra?: OutgoingHttpHeaders): void {
+  if (res.headersSent || res.destroyed) return;
+  const headers = baseHeaders(origin);
+  headers['content-type'] = JSON_TYPE;
+  headers['content-length'] = Buffer.byteLength(body);
+  if (extra) Object.assign(headers, extra);
+  res.writeHead(status, headers);
+  res.end(body);
+}
+
+export function sendError(res: ServerResponse, origin: string | undefined, error: SspError, extra: OutgoingHttpHeaders = {}): void {
+  const { retryAfterMs } = error.extras;
+  // §2: retryAfterMs comes with Retry-After in seconds, rounded up.
+  if (retryAfterMs !== undefined) extra['retry-after'] = String(Math.ceil(retryAfterMs / 1000));
+  sendJson(res, origin, error.status, JSON.stringify(error.toMessage()), extra);
+}
+
+/** §1.1: preflight → 204 with the methods and headers a client may use. */
+export function sendPreflight(req: IncomingMessage, res: ServerResponse): void {
+  const headers = baseHeaders(req.headers.origin);
+  headers.allow = ALLOWED_METHODS;
+  headers['access-control-allow-methods'] = ALLOWED_METHODS;
+  const requested = req.headers['access-control-request-headers'];
+  headers['access-control-allow-headers'] = requested ? `content-type, ${requested}` : 'content-type';
+  headers['access-control-max-age'] = PREFLIGHT_MAX_AGE_S;
+  res.writeHead(204, headers);
+  res.end();
+}
+
+/** §1: application/json or text/plain, with an optional charset that must be utf-8. */
+export function checkMediaType(contentType: string | undefined): void {
+  if (contentType === undefined || contentType.trim() === '') {
+    throw new SspError('unsupported-media-type', 'request has no Content-Type; send application/json or text/plain');
+  }
+  const [type, ...parameters] = contentType.split(';');
+  const mediaType = type.trim().toLowerCase();
+  if (mediaType !== 'application/json' && mediaType !== 'text/plain') {
+    throw new SspError('unsupported-media-type', `Content-Type '${mediaType}' is not accepted; send application/json or text/plain`);
+  }
+  for (const parameter of parameters) {
+    const eq = parameter.indexOf('=');
+    if (eq < 0 || parameter.slice(0, eq).trim().toLowerCase() !== 'charset') continue;
+    const charset = parameter.slice(eq + 1).trim().replace(/^"(.*)"$/, '$1').toLowerCase();
+    if (charset !== 'utf-8') throw new SspError('unsupported-media-type', `charset '${charset}' is not accepted; the body must be utf-8`);
+  }
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * Reads the body as UTF-8 text, at most maxBytes (§1: stop at the limit, never buffer the
+ * rest) and within timeoutMs, so a slow or stalled client cannot hold a request forever.
+ * On failure the rest of the body is discarded unread; answer with `Connection: close`.
+ */
+export function readBody(req: IncomingMessage, maxBytes: number, timeoutMs: number, wheel: TimerWheel): Promise<string> {
+  const tooLarge = () => new SspError('payload-too-large', `request body is larger than limits.maxBodyBytes (${maxBytes} bytes)`);
+  const declared = req.headers['content-length'];
+  if (declared !== undefined && Number(declared) > maxBytes) return Promise.reject(tooLarge());
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const finish = (error?: SspError) => {
+      req.off('data', onData).off('end', onEnd).off('error', onAbort).off('close', onAbort);
+      wheel.cancel(timer);
+      if (!error) {
+        try {
+          resolve(utf8.decode(Buffer.concat(chunks, size)));
+        } catch {
+          reject(new SspError('bad-request', 'request body is not valid UTF-8'));
+        }
+        return;
+      }
+      chunks.length = 0;
+      req.resume();
+      reject(error);
+    };
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > maxBytes) finish(tooLarge());
+      else chunks.push(chunk);
+    };
+    const onEnd = () => finish();
+    const onAbort = () => finish(new SspError('bad-request', 'request body ended before it was complete'));
+    const timer = wheel.schedule(Date.now() + timeoutMs, {
+      onTimer: () => finish(new SspError('bad-request', `request body was not received within ${timeoutMs} ms`)),
+    });
+    req.on('data', onData).on('end', onEnd).on('error', onAbort).on('close', onAbort);
+  });
+}

@@ -1,0 +1,356 @@
+// The session holder: opens, polls and closes (CONTRACT §5-§7). It reads each session's
+// event log and never calls a producer; producers are started and stopped through the pump.
+import { randomBytes } from 'node:crypto';
+import type { ServerResponse } from 'node:http';
+import type { Advice, TerminationMessage } from '../../schemas/types.gen.ts';
+import { SspError } from '../errors.ts';
+import type { EventLog, EventLogFactory, StreamEnd } from '../event-log/types.ts';
+import type { Limits } from '../limits.ts';
+import { MAX_KEY_BYTES } from '../signature.ts';
+import type { SessionKey, Signer, SignedState } from '../signature.ts';
+import { startProducer } from '../streams/pump.ts';
+import type { RunningProducer } from '../streams/pump.ts';
+import type { RegisteredStream, StreamRegistry } from '../streams/registry.ts';
+import { sendJson } from './http.ts';
+import { batchBody, batchEnvelopeBytes, sessionBody, terminationBody } from './messages.ts';
+import type { TimerHandle, TimerTarget, TimerWheel } from './timer-wheel.ts';
+
+export interface HolderOptions {
+  limits: Limits;
+  registry: StreamRegistry;
+  signer: Signer;
+  createLog: EventLogFactory;
+  wheel: TimerWheel;
+  maxSessions: number;
+  /** retryAfterMs of too-many-sessions and unavailable. */
+  retryAfterMs: number;
+  /** delayMs of the shutdown termination's resume advice. */
+  shutdownResumeDelayMs: number;
+}
+
+export interface HolderStats {
+  sessions: number;
+  heldPolls: number;
+  tombstones: number;
+}
+
+/** Longest time a producer gets to release its resources at shutdown. */
+const SHUTDOWN_GRACE_MS = 2500;
+
+/** One poll request, answered at once or held. */
+class Poll {
+  timer: TimerHandle | undefined;
+
+  constructor(
+    readonly res: ServerResponse,
+    readonly origin: string | undefined,
+    readonly position: number,
+    readonly sigLength: number,
+  ) {}
+
+  send(body: string): void {
+    sendJson(this.res, this.origin, 200, body);
+  }
+}
+
+class Session {
+  held: Poll | undefined;
+  lastActive = Date.now();
+  flushPending = false;
+  idleTimer: TimerHandle | undefined;
+  producer!: RunningProducer;
+  /** Timer targets, made once per session (not per poll). */
+  idleTarget!: TimerTarget;
+  flushTarget!: TimerTarget;
+
+  constructor(
+    readonly key: SessionKey,
+    readonly stream: RegisteredStream,
+    readonly log: EventLog,
+  ) {}
+}
+
+interface Tombstone {
+  body: string;
+  timer: TimerHandle;
+}
+
+const flush = (target: TimerTarget) => target.onTimer();
+
+export class SessionHolder {
+  readonly #o: HolderOptions;
+  readonly #sessions = new Map<string, Session>();
+  readonly #tombstones = new Map<string, Tombstone>();
+  /** How long a termination is remembered (§7); at least idle + hold, see checkLimits. */
+  readonly #memoryMs: number;
+  #heldPolls = 0;
+  #closing: Promise<void> | undefined;
+
+  constructor(options: HolderOptions) {
+    this.#o = options;
+    // Every signature of a session expires within idle + hold of its last request, so a
+    // verified signature never names a forgotten session that this process terminated.
+    const { terminationMemoryMs, idleTimeoutMs, maxHoldMs } = options.limits;
+    this.#memoryMs = Math.max(terminationMemoryMs, idleTimeoutMs + maxHoldMs);
+  }
+
+  stats(): HolderStats {
+    return { sessions: this.#sessions.size, heldPolls: this.#heldPolls, tombstones: this.#tombstones.size };
+  }
+
+  /** §2 open → session message at position 0. */
+  open(streamName: string, params: Record<string, unknown>): string {
+    this.#assertRunning();
+    const stream = this.#o.registry.get(streamName);
+    if (!stream) throw new SspError('unknown-stream', `stream '${streamName}' is not offered here (see discovery)`);
+    const checked = stream.checkParams(params);
+    const key = this.#o.signer.key(randomBytes(16).toString('base64url'), stream.name, checked);
+    if (Buffer.byteLength(key.prefix) > MAX_KEY_BYTES) {
+      throw new SspError('invalid-params', 'params are too large: they travel in the session signature', {
+        details: { errors: [`/ params JSON must stay under about ${MAX_KEY_BYTES - 100} bytes`] },
+      });
+    }
+    const session = this.#start(key, stream, 0);
+    return sessionBody(this.#sign(session, 0), stream.name, 0);
+  }
+
+  /** §5, §6: answers res now, or holds it until events, the end of the stream or the hold. */
+  poll(sig: string, hold: number | undefined, res: ServerResponse, origin: string | undefined): void {
+    this.#assertRunning();
+    const state = this.#o.signer.verify(sig);
+    const tombstone = this.#tombstones.get(state.sessionId);
+    if (tombstone) return sendJson(res, origin, 200, tombstone.body);
+    assertUnexpired(state);
+    const session = this.#sessions.get(state.sessionId) ?? this.#recreate(state);
+    session.lastActive = Date.now();
+    const poll = new Poll(res, origin, state.position, sig.length);
+    // §6: a newer poll supersedes the held one, which gets an empty batch at its own position.
+    if (session.held) this.#answerEmpty(session, session.held);
+    session.log.acknowledge(state.position);
+    const body = this.#ready(session, poll);
+    if (body !== undefined) return poll.send(body);
+    const effectiveHold = Math.min(hold ?? this.#o.limits.maxHoldMs, this.#o.limits.maxHoldMs);
+    if (effectiveHold === 0) return poll.send(this.#emptyBatch(session, poll));
+    this.#hold(session, poll, effectiveHold);
+  }
+
+  /** §7 close → the closed termination, or the existing one. */
+  close(sig: string): string {
+    this.#assertRunning();
+    const state = this.#o.signer.verify(sig);
+    const tombstone = this.#tombstones.get(state.sessionId);
+    if (tombstone) return tombstone.body;
+    assertUnexpired(state);
+    const session = this.#sessions.get(state.sessionId);
+    if (!session) throw forgotten();
+    return this.#terminate(session, 'closed');
+  }
+
+  /**
+   * Graceful shutdown: held polls get the shutdown termination advising to resume with a
+   * signature at their position (§7); producers are stopped and awaited (bounded).
+   */
+  shutdown(): Promise<void> {
+    this.#closing ??= this.#stopAll();
+    return this.#closing;
+  }
+
+  async #stopAll(): Promise<void> {
+    const stopped: Promise<void>[] = [];
+    for (const session of this.#sessions.values()) {
+      const poll = session.held;
+      if (poll) {
+        this.#release(session, poll);
+        const advice: Advice = { action: 'resume', delayMs: this.#o.shutdownResumeDelayMs };
+        sendJson(poll.res, poll.origin, 200, terminationBody(this.#sign(session, poll.position), 'shutdown', session.log.head, advice), {
+          connection: 'close',
+        });
+      }
+      this.#o.wheel.cancel(session.idleTimer);
+      session.producer.stop();
+      session.log.dispose();
+      stopped.push(session.producer.done);
+    }
+    this.#sessions.clear();
+    for (const tombstone of this.#tombstones.values()) this.#o.wheel.cancel(tombstone.timer);
+    this.#tombstones.clear();
+    let timer: NodeJS.Timeout | undefined;
+    const grace = new Promise<void>((resolve) => (timer = setTimeout(resolve, SHUTDOWN_GRACE_MS)));
+    await Promise.race([Promise.allSettled(stopped), grace]);
+    clearTimeout(timer);
+  }
+
+  #assertRunning(): void {
+    if (this.#closing) {
+      throw new SspError('unavailable', 'server is shutting down', { retryAfterMs: this.#o.retryAfterMs });
+    }
+  }
+
+  #start(key: SessionKey, stream: RegisteredStream, position: number): Session {
+    const { maxSessions, retryAfterMs, limits } = this.#o;
+    if (this.#sessions.size >= maxSessions) {
+      throw new SspError('too-many-sessions', `session limit (${maxSessions}) reached`, { retryAfterMs });
+    }
+    const maxConcurrent = stream.definition.maxConcurrent;
+    if (maxConcurrent !== undefined && stream.active >= maxConcurrent) {
+      throw new SspError('too-many-sessions', `stream '${stream.name}' runs at most ${maxConcurrent} sessions at once`, { retryAfterMs });
+    }
+    const log = this.#o.createLog({ retainEvents: limits.retainEvents, startAt: position });
+    const session = new Session(key, stream, log);
+    session.idleTarget = { onTimer: () => this.#checkIdle(session) };
+    session.flushTarget = { onTimer: () => this.#flush(session) };
+    log.subscribe(() => this.#wake(session));
+    session.producer = startProducer(stream, key.params, log, position);
+    this.#sessions.set(key.sessionId, session);
+    session.idleTimer = this.#o.wheel.schedule(Date.now() + limits.idleTimeoutMs, session.idleTarget);
+    return session;
+  }
+
+  /** §4: a verified signature of a forgotten session re-creates it if its stream is resumable. */
+  #recreate(state: SignedState): Session {
+    const stream = this.#o.registry.get(state.stream);
+    if (!stream?.resumable) throw forgotten();
+    let params: Record<string, unknown>;
+    try {
+      params = stream.checkParams(state.params);
+    } catch {
+      throw forgotten();
+    }
+    return this.#start(this.#o.signer.key(state.sessionId, stream.name, params), stream, state.position);
+  }
+
+  /** The answer a poll can get right now, if any: a batch, or the termination at the end. */
+  #ready(session: Session, poll: Poll): string | undefined {
+    const { log } = session;
+    const { maxBatchEvents, maxBatchBytes } = this.#o.limits;
+    // The new signature may be longer than the poll's: position digits grow (base64: ×4/3).
+    const digits = String(log.head).length;
+    const envelope = batchEnvelopeBytes(poll.sigLength + 2 * digits, log.head);
+    const { events, gap } = log.read(poll.position, { maxEvents: maxBatchEvents, maxBytes: maxBatchBytes - envelope });
+    if (events.length > 0 || gap) {
+      const position = events.length > 0 ? events[events.length - 1].seq : (gap as { to: number }).to;
+      return batchBody(this.#sign(session, position), events, gap);
+    }
+    // §7: every remaining event first, then the termination at the end position.
+    if (log.ended && poll.position >= log.head) return this.#terminate(session, log.ended.reason, log.ended);
+    return undefined;
+  }
+
+  #hold(session: Session, poll: Poll, holdMs: number): void {
+    // The client left while its body was read: there is no one to hold for.
+    const socket = poll.res.socket;
+    if (poll.res.destroyed || !socket || socket.destroyed) return;
+    session.held = poll;
+    this.#heldPolls++;
+    poll.timer = this.#o.wheel.schedule(Date.now() + holdMs, {
+      onTimer: () => {
+        if (session.held === poll) this.#answerEmpty(session, poll);
+      },
+    });
+    // The client went away: nothing to answer, and the session's idle clock starts again.
+    poll.res.once('close', () => {
+      if (session.held === poll) this.#release(session, poll);
+    });
+  }
+
+  /** Detaches the held poll (the caller answers it). */
+  #release(session: Session, poll: Poll): void {
+    session.held = undefined;
+    session.lastActive = Date.now();
+    this.#heldPolls--;
+    this.#o.wheel.cancel(poll.timer);
+  }
+
+  #answerEmpty(session: Session, poll: Poll): void {
+    if (session.held === poll) this.#release(session, poll);
+    poll.send(this.#emptyBatch(session, poll));
+  }
+
+  /** Empty batch, same position, fresh signature (§6). */
+  #emptyBatch(session: Session, poll: Poll): string {
+    return batchBody(this.#sign(session, poll.position), [], undefined);
+  }
+
+  /** The log changed: answer the held poll, after batchDelayMs to fill the batch (§6). */
+  #wake(session: Session): void {
+    if (!session.held || session.flushPending) return;
+    session.flushPending = true;
+    const { batchDelayMs } = this.#o.limits;
+    // The wheel fires up to one resolution late, so aim that much early to stay within the delay.
+    if (batchDelayMs > 0 && !session.log.ended) this.#o.wheel.schedule(Date.now() + batchDelayMs - this.#o.wheel.resolution, session.flushTarget);
+    // Without a delay, still let the current burst of appends land first.
+    else setImmediate(flush, session.flushTarget);
+  }
+
+  #flush(session: Session): void {
+    session.flushPending = false;
+    const poll = session.held;
+    if (!poll) return;
+    const body = this.#ready(session, poll);
+    // #ready may have terminated the session, which answers the held poll itself.
+    if (body === undefined || session.held !== poll) return;
+    this.#release(session, poll);
+    poll.send(body);
+  }
+
+  /** §7 idle lifetime: no held poll and no request for idleTimeoutMs → expired. */
+  #checkIdle(session: Session): void {
+    if (this.#sessions.get(session.key.sessionId) !== session) return;
+    const now = Date.now();
+    const due = session.held ? now + this.#o.limits.idleTimeoutMs : session.lastActive + this.#o.limits.idleTimeoutMs;
+    if (due > now) session.idleTimer = this.#o.wheel.schedule(due, session.idleTarget);
+    else this.#terminate(session, 'expired');
+  }
+
+  /**
+   * Ends a session: stops its producer, frees its log and timers, answers a held poll, and
+   * remembers the termination body so every later poll or close gets it identically (§7).
+   */
+  #terminate(session: Session, reason: 'complete' | 'error' | 'closed' | 'expired', end?: StreamEnd): string {
+    const id = session.key.sessionId;
+    this.#sessions.delete(id);
+    this.#o.wheel.cancel(session.idleTimer);
+    session.producer.stop();
+    const last = session.log.head;
+    session.log.dispose();
+    // Its signature expires like any other, within the memory of the termination: a signature
+    // never outlives it, so a finished resumable session can never be re-created (§4).
+    const body = terminationBody(this.#sign(session, last), reason, last, advise(reason, end), end?.reason === 'error' ? end.error : undefined);
+    const poll = session.held;
+    if (poll) {
+      this.#release(session, poll);
+      poll.send(body);
+    }
+    const tombstone: Tombstone = {
+      body,
+      timer: this.#o.wheel.schedule(Date.now() + this.#memoryMs, {
+        onTimer: () => {
+          if (this.#tombstones.get(id) === tombstone) this.#tombstones.delete(id);
+        },
+      }),
+    };
+    this.#tombstones.set(id, tombstone);
+    return body;
+  }
+
+  /** §4: expiry = issue time + idleTimeoutMs + the longest hold it may be used for. */
+  #sign(session: Session, position: number): string {
+    return this.#o.signer.sign(session.key, position, Date.now() + this.#o.limits.idleTimeoutMs + this.#o.limits.maxHoldMs);
+  }
+}
+
+/** §7 reasons → advice. */
+function advise(reason: TerminationMessage['reason'], end: StreamEnd | undefined): Advice {
+  if (reason === 'expired') return { action: 'reopen' };
+  if (reason === 'error' && end?.reason === 'error' && end.advice === 'reopen') return { action: 'reopen', delayMs: 1000 };
+  return { action: 'none' };
+}
+
+/** §4: expiry = issue time + idleTimeoutMs + maxHoldMs; checked after remembered terminations. */
+function assertUnexpired(state: SignedState): void {
+  if (state.expiresAt <= Date.now()) throw new SspError('session-expired', 'signature has expired; open a new session');
+}
+
+function forgotten(): SspError {
+  return new SspError('session-expired', 'session is no longer known (expired, closed or from before a restart); open a new session');
+}

@@ -1,0 +1,198 @@
+// Library API of the reference SSP/1 server: a node:http request listener (mounts in
+// http.createServer, Express-style middleware, anything with Node req/res) and a helper that
+// listens. See README "Reference server".
+import http from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createValidator } from '../schemas/index.ts';
+import type { DiscoveryDocument } from '../schemas/types.gen.ts';
+import { createDemo } from './demo/serve.ts';
+import { createMemoryEventLog } from './event-log/memory.ts';
+import type { EventLogFactory } from './event-log/types.ts';
+import { createEndpoint } from './holder/endpoint.ts';
+import { SessionHolder } from './holder/sessions.ts';
+import { TimerWheel } from './holder/timer-wheel.ts';
+import { checkLimits, conformanceLimits, defaultLimits } from './limits.ts';
+import type { Limits } from './limits.ts';
+import { Signer } from './signature.ts';
+import { annexStreams } from './streams/annex.ts';
+import { demoTicker } from './streams/demo-ticker.ts';
+import { execStream } from './streams/exec.ts';
+import type { ExecStream } from './streams/exec.ts';
+import { StreamRegistry } from './streams/registry.ts';
+import { TopicHub } from './streams/topics.ts';
+import type { StreamDefinition } from './streams/types.ts';
+
+export type { EventLog, EventLogFactory, EventLogOptions, StreamEnd } from './event-log/types.ts';
+export { SerializedData } from './event-log/types.ts';
+export { StreamError } from './streams/types.ts';
+export type { Producer, ProducerContext, StreamDefinition } from './streams/types.ts';
+export { annexStreams, conformanceLimits, defaultLimits, demoTicker };
+export type { Limits };
+
+export interface SspServerOptions {
+  /** Path of the SSP endpoint. Default '/ssp'. */
+  path?: string;
+  /** Overrides of the advertised limits (defaults: CONTRACT §3, or the short conformance ones). */
+  limits?: Partial<Limits>;
+  /** HMAC secret. Without one a random secret is used: signatures die with the process. */
+  secret?: string | Buffer;
+  /** Your streams, by name. */
+  streams?: Record<string, StreamDefinition>;
+  /** Topic streams fed by `handler.publish(topic, data)`. */
+  topics?: string[];
+  /** Offer the annex streams (ssp.counter, ssp.ticker, ssp.burst, ssp.fail) and short limits. */
+  conformance?: boolean;
+  /** Serve the demo page at '/' (with the bundled browser client at '/xanjax-client.js'). */
+  demo?: boolean;
+  /** Offer stream `exec`: this shell command runs once per session, one event per stdout line. */
+  exec?: string;
+  /** Most exec processes at once. Default 16. */
+  maxExec?: number;
+  /** Most live sessions. Default 10 000. */
+  maxSessions?: number;
+  /** retryAfterMs for too-many-sessions and unavailable. Default 2000. */
+  retryAfterMs?: number;
+  /** A request body must arrive within this long. Default 10 000. */
+  bodyTimeoutMs?: number;
+  /** Per-session event log. Default: in memory. */
+  eventLog?: EventLogFactory;
+}
+
+export interface SspStats {
+  sessions: number;
+  heldPolls: number;
+  tombstones: number;
+  execProcesses: number;
+}
+
+export interface SspHandler {
+  (req: IncomingMessage, res: ServerResponse, next?: (error?: unknown) => void): void;
+  readonly path: string;
+  readonly limits: Readonly<Limits>;
+  /** Sends data to every session open on the topic; returns how many sessions got it. */
+  publish(topic: string, data: unknown): number;
+  /** Live sessions, held polls, remembered terminations, exec processes. */
+  stats(): SspStats;
+  /** Graceful shutdown: held polls get termination `shutdown` (advice resume), producers stop. */
+  close(): Promise<void>;
+}
+
+export function createSspHandler(options: SspServerOptions = {}): SspHandler {
+  const path = options.path ?? '/ssp';
+  const limits = checkLimits({ ...(options.conformance ? conformanceLimits : defaultLimits), ...options.limits });
+  const registry = new StreamRegistry();
+  for (const [name, definition] of Object.entries(options.streams ?? {})) registry.register(name, definition);
+  const topics = new TopicHub();
+  for (const topic of options.topics ?? []) registry.register(topic, topics.define(topic));
+  if (options.conformance) for (const [name, definition] of Object.entries(annexStreams)) registry.register(name, definition);
+  let exec: ExecStream | undefined;
+  if (options.exec !== undefined) registry.register('exec', (exec = execStream(options.exec, options.maxExec ?? 16)));
+
+  const discovery: DiscoveryDocument = {
+    ssp: 1,
+    type: 'discovery',
+    versions: [1],
+    limits,
+    streams: registry.list(),
+    conformance: options.conformance ?? false,
+  };
+  const wheel = new TimerWheel();
+  const holder = new SessionHolder({
+    limits,
+    registry,
+    signer: new Signer(options.secret ?? Signer.randomSecret()),
+    createLog: options.eventLog ?? createMemoryEventLog,
+    wheel,
+    maxSessions: options.maxSessions ?? 10_000,
+    retryAfterMs: options.retryAfterMs ?? 2000,
+    shutdownResumeDelayMs: 1000,
+  });
+  const endpoint = createEndpoint({
+    holder,
+    validator: createValidator(),
+    discoveryBody: JSON.stringify(discovery),
+    maxBodyBytes: limits.maxBodyBytes,
+    bodyTimeoutMs: options.bodyTimeoutMs ?? 10_000,
+    wheel,
+  });
+  const demo = options.demo ? createDemo(path) : undefined;
+
+  const handler = ((req, res, next) => {
+    // Express-style mounts rewrite req.url; originalUrl keeps the full path.
+    const url = (req as IncomingMessage & { originalUrl?: string }).originalUrl ?? req.url ?? '/';
+    const query = url.indexOf('?');
+    const pathname = query < 0 ? url : url.slice(0, query);
+    if (pathname === path) {
+      void endpoint(req, res);
+      return;
+    }
+    if (demo?.(req, res, pathname)) return;
+    if (next) return next();
+    res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' });
+    res.end(`not found; the SSP/1 endpoint is ${path}\n`);
+  }) as SspHandler;
+  Object.defineProperties(handler, {
+    path: { value: path },
+    limits: { value: Object.freeze({ ...limits }) },
+  });
+  handler.publish = (topic, data) => topics.publish(topic, data);
+  handler.stats = () => ({ ...holder.stats(), execProcesses: exec?.running ?? 0 });
+  handler.close = () => holder.shutdown();
+  return handler;
+}
+
+export interface ListenOptions extends SspServerOptions {
+  /** Default 127.0.0.1. */
+  host?: string;
+  /** Default 8080; 0 picks a free port. */
+  port?: number;
+}
+
+export interface SspServer {
+  /** The endpoint URL, e.g. http://127.0.0.1:8080/ssp. */
+  url: string;
+  server: http.Server;
+  handler: SspHandler;
+  publish(topic: string, data: unknown): number;
+  /** Graceful: answers held polls (shutdown), stops producers, closes the server. */
+  close(): Promise<void>;
+}
+
+/** Time left to connections to finish after a graceful close before they are cut. */
+const CLOSE_GRACE_MS = 3000;
+
+export async function createServer(options: ListenOptions = {}): Promise<SspServer> {
+  const handler = createSspHandler(options);
+  const server = http.createServer(handler);
+  // Slow or idle clients cannot hold a connection forever, but a held poll is legitimately
+  // long: the whole-request timeout must exceed the longest hold.
+  server.headersTimeout = 10_000;
+  server.requestTimeout = handler.limits.maxHoldMs + 30_000;
+  const host = options.host ?? '127.0.0.1';
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 8080, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const { port } = server.address() as AddressInfo;
+  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}${handler.path}`;
+  let closing: Promise<void> | undefined;
+  const close = async () => {
+    await handler.close();
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    server.closeIdleConnections();
+    const cut = setTimeout(() => server.closeAllConnections(), CLOSE_GRACE_MS);
+    await closed;
+    clearTimeout(cut);
+  };
+  return {
+    url,
+    server,
+    handler,
+    publish: handler.publish,
+    close: () => (closing ??= close()),
+  };
+}

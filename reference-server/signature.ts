@@ -1,0 +1,129 @@
+// Session signatures (CONTRACT §4): `<payload>.<mac>`, both base64url. The payload is the
+// compact JSON array [version, key id, session id, stream, params, position, expiresAt];
+// the MAC is HMAC-SHA256 over the payload text, compared in constant time. Everything the
+// server needs to resume a session lives in the signature, so a restart with the same
+// secret can re-create a resumable session at the signed position.
+import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { SspError } from './errors.ts';
+
+const VERSION = 1;
+/** CONTRACT §4: `^[A-Za-z0-9_.~-]{16,2048}$`. */
+const SIGNATURE_SHAPE = /^[A-Za-z0-9_.~-]{16,2048}$/;
+const MAC_LENGTH = 43; // base64url of 32 bytes, unpadded
+
+export interface SignedState {
+  sessionId: string;
+  stream: string;
+  params: Record<string, unknown>;
+  position: number;
+  expiresAt: number;
+}
+
+/** The part of a signature that never changes during a session, computed once per session. */
+export interface SessionKey {
+  readonly sessionId: string;
+  readonly stream: string;
+  readonly params: Record<string, unknown>;
+  /** `[version,"kid","sid","stream",params,` */
+  readonly prefix: string;
+}
+
+export class Signer {
+  readonly #secret: Buffer;
+  readonly #keyId: string;
+
+  constructor(secret: string | Buffer) {
+    this.#secret = typeof secret === 'string' ? Buffer.from(secret, 'utf8') : secret;
+    // The key id lets a server tell its own signatures from another key's before parsing more.
+    this.#keyId = createHash('sha256').update('xanjax-key-id').update(this.#secret).digest('base64url').slice(0, 8);
+  }
+
+  static randomSecret(): Buffer {
+    return randomBytes(32);
+  }
+
+  key(sessionId: string, stream: string, params: Record<string, unknown>): SessionKey {
+    const prefix = `[${VERSION},${JSON.stringify(this.#keyId)},${JSON.stringify(sessionId)},${JSON.stringify(stream)},${canonicalJson(params)},`;
+    return { sessionId, stream, params, prefix };
+  }
+
+  sign(key: SessionKey, position: number, expiresAt: number): string {
+    const payload = Buffer.from(`${key.prefix}${position},${expiresAt}]`, 'utf8').toString('base64url');
+    return `${payload}.${this.#mac(payload)}`;
+  }
+
+  /**
+   * Returns the signed state, or throws invalid-signature. Expiry is the caller's to check:
+   * a remembered termination is answered even to an expired signature (SSP-SIGNATURE-10).
+   */
+  verify(signature: string): SignedState {
+    if (!SIGNATURE_SHAPE.test(signature)) throw invalid('signature is malformed');
+    const dot = signature.indexOf('.');
+    if (dot < 1 || dot !== signature.length - MAC_LENGTH - 1) throw invalid('signature is malformed or truncated');
+    const payload = signature.slice(0, dot);
+    const fields = decodePayload(payload);
+    // Checked before the MAC only to say why: the usual cause is a restart without a fixed secret.
+    if (Array.isArray(fields) && fields[1] !== this.#keyId) {
+      throw invalid('signature was made with another key (another server, or a restart without a fixed secret)');
+    }
+    // Compare the MAC's text, not its decoded bytes: lenient base64 decoding would accept
+    // a last character altered in its unused bits.
+    const given = Buffer.from(signature.slice(dot + 1), 'latin1');
+    const expected = Buffer.from(this.#mac(payload), 'latin1');
+    if (!timingSafeEqual(given, expected)) throw invalid('signature MAC does not verify');
+    return toState(fields);
+  }
+
+  #mac(payload: string): string {
+    return createHmac('sha256', this.#secret).update(payload).digest('base64url');
+  }
+}
+
+function decodePayload(payload: string): unknown {
+  try {
+    return JSON.parse(Buffer.from(payload, 'base64url').toString('utf8'));
+  } catch {
+    return undefined;
+  }
+}
+
+function toState(fields: unknown): SignedState {
+  if (!Array.isArray(fields) || fields.length !== 7) throw invalid('signature payload has the wrong shape');
+  const [version, , sessionId, stream, params, position, expiresAt] = fields as unknown[];
+  if (
+    version !== VERSION ||
+    typeof sessionId !== 'string' ||
+    typeof stream !== 'string' ||
+    typeof params !== 'object' ||
+    params === null ||
+    Array.isArray(params) ||
+    !Number.isSafeInteger(position) ||
+    (position as number) < 0 ||
+    !Number.isSafeInteger(expiresAt)
+  ) {
+    throw invalid('signature payload has the wrong shape');
+  }
+  return { sessionId, stream, params: params as Record<string, unknown>, position: position as number, expiresAt: expiresAt as number };
+}
+
+function invalid(message: string): SspError {
+  return new SspError('invalid-signature', message);
+}
+
+/** JSON with object keys sorted at every level, so equal params always sign the same. */
+export function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.keys(value)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonicalJson((value as Record<string, unknown>)[k])}`);
+    return `{${entries.join(',')}}`;
+  }
+  return JSON.stringify(value) ?? 'null';
+}
+
+/**
+ * Largest session key (everything but position and expiry) whose signature stays within the
+ * contract's 2048 characters: (1472 + 31 bytes) × 4/3 + '.' + 43-character MAC ≈ 2048.
+ */
+export const MAX_KEY_BYTES = 1400;

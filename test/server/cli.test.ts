@@ -1,0 +1,92 @@
+// `xanjax serve` as a user runs it: a real process, its one-line URL, SIGTERM shutdown.
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { afterAll, expect, it, vi } from 'vitest';
+import { main } from '../../reference-server/cli.ts';
+import { open, poll, send, sleep, start } from './helpers.ts';
+
+const bin = fileURLToPath(new URL('../../bin/xanjax.js', import.meta.url));
+const children: ChildProcess[] = [];
+afterAll(() => {
+  for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
+});
+
+/** Starts `xanjax serve args`, resolves with the URL from its first stdout line (bounded). */
+async function serve(args: string[]): Promise<{ child: ChildProcess; url: string; stdout: string[] }> {
+  const child = spawn(process.execPath, [bin, 'serve', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  children.push(child);
+  const stdout: string[] = [];
+  const lines = createInterface({ input: child.stdout! });
+  const first = new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('no URL line within 15 s')), 15_000);
+    lines.on('line', (line) => {
+      stdout.push(line);
+      clearTimeout(timer);
+      resolve(line);
+    });
+    child.once('exit', (code) => reject(new Error(`exited with ${code} before printing the URL`)));
+  });
+  const line = await first;
+  const match = /^xanjax: SSP\/1 endpoint (http:\/\/\S+)$/.exec(line);
+  if (!match) throw new Error(`unexpected first line: ${line}`);
+  return { child, url: match[1], stdout };
+}
+
+it('prints one URL line, answers a held poll with shutdown on SIGTERM, and exits 0', async () => {
+  const { child, url, stdout } = await serve(['--port', '0', '--conformance']);
+  expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/ssp$/);
+  const sig = await open(url, 'ssp.ticker', { intervalMs: 60000 });
+  const held = poll(url, sig, 1500);
+  await sleep(100);
+  const exited = once(child, 'exit');
+  child.kill('SIGTERM');
+  const answer = await held;
+  expect(answer.json).toMatchObject({ type: 'termination', reason: 'shutdown', advice: { action: 'resume' } });
+  const [code] = await exited;
+  expect(code).toBe(0);
+  expect(stdout).toEqual([`xanjax: SSP/1 endpoint ${url}`]);
+});
+
+it('shows help and rejects bad options with exit code 2', async () => {
+  const log = vi.spyOn(console, 'log').mockImplementation(() => {});
+  const error = vi.spyOn(console, 'error').mockImplementation(() => {});
+  try {
+    expect(await main(['--help'])).toBe(0);
+    expect(log.mock.calls[0][0]).toMatch(/Usage: xanjax serve/);
+    expect(await main(['--port', 'eighty'])).toBe(2);
+    expect(await main(['--frobnicate'])).toBe(2);
+    expect(await main(['--path', 'ssp'])).toBe(2);
+  } finally {
+    log.mockRestore();
+    error.mockRestore();
+  }
+});
+
+it('serves the demo page and the bundled browser client', async () => {
+  const server = await start({ demo: true, path: '/push' });
+  try {
+    const page = await send(new URL('/', server.url).href, 'GET');
+    expect(page.status).toBe(200);
+    expect(page.headers['content-type']).toBe('text/html; charset=utf-8');
+    expect(page.text).toContain('data-endpoint="/push"');
+    expect(page.text).toContain('/demo.js');
+    for (const [path, type] of [
+      ['/demo.js', 'text/javascript; charset=utf-8'],
+      ['/demo.css', 'text/css; charset=utf-8'],
+      ['/xanjax-client.js', 'text/javascript; charset=utf-8'],
+    ]) {
+      const r = await send(new URL(path, server.url).href, 'GET');
+      expect(r.status, path).toBe(200);
+      expect(r.headers['content-type']).toBe(type);
+      expect(r.headers['cache-control']).toBe('no-store');
+    }
+    const client = await send(new URL('/xanjax-client.js', server.url).href, 'GET');
+    expect(client.text).toMatch(/export\s*\{[^}]*pushlet/);
+    expect((await send(server.url, 'GET')).json.type).toBe('discovery');
+  } finally {
+    await server.close();
+  }
+});

@@ -1,0 +1,114 @@
+// The library API: mounting the handler, publish() to topics, custom streams and event logs.
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, expect, it } from 'vitest';
+import { StreamError, createSspHandler } from '../../reference-server/index.ts';
+import type { SspServer } from '../../reference-server/index.ts';
+import { createMemoryEventLog } from '../../reference-server/event-log/memory.ts';
+import { drain, open, poll, post, send, sleep, start } from './helpers.ts';
+
+const cleanups: Array<() => Promise<unknown>> = [];
+afterAll(async () => {
+  for (const cleanup of cleanups) await cleanup();
+});
+
+async function listen(server: http.Server): Promise<string> {
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  cleanups.push(() => new Promise((resolve) => server.close(resolve)));
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+
+it('mounts as middleware: answers its path, hands other paths to next()', async () => {
+  const handler = createSspHandler({ conformance: true });
+  cleanups.push(() => handler.close());
+  // A minimal Express-style chain: the SSP handler first, then the application.
+  const base = await listen(
+    http.createServer((req, res) =>
+      handler(req, res, () => {
+        res.writeHead(200, { 'content-type': 'text/plain' });
+        res.end('app');
+      }),
+    ),
+  );
+  expect((await send(`${base}/ssp`, 'GET')).json.type).toBe('discovery');
+  expect((await send(`${base}/ssp?x=1`, 'GET')).json.type).toBe('discovery');
+  expect((await send(`${base}/`, 'GET')).text).toBe('app');
+  const sig = await open(`${base}/ssp`, 'ssp.counter', { count: 2 });
+  expect((await drain(`${base}/ssp`, sig)).events.length).toBe(2);
+});
+
+it('matches Express sub-mounts by originalUrl', async () => {
+  const handler = createSspHandler({ path: '/api/ssp' });
+  cleanups.push(() => handler.close());
+  const base = await listen(
+    http.createServer((req, res) => {
+      // What app.use('/api', handler) does: strip the mount path from req.url, keep originalUrl.
+      Object.assign(req, { originalUrl: req.url, url: req.url!.replace(/^\/api/, '') });
+      handler(req, res);
+    }),
+  );
+  expect((await send(`${base}/api/ssp`, 'GET')).json.type).toBe('discovery');
+});
+
+it('publish() fans a topic event out to every session on the topic', async () => {
+  const server: SspServer = await start({ topics: ['news', 'sport'] });
+  cleanups.push(() => server.close());
+  const [a, b, other] = await Promise.all([open(server.url, 'news'), open(server.url, 'news'), open(server.url, 'sport')]);
+  const heldA = poll(server.url, a, 5000);
+  const heldB = poll(server.url, b, 5000);
+  await sleep(50);
+  expect(server.publish('news', { headline: 'SSP/1 ships' })).toBe(2);
+  const [ra, rb] = await Promise.all([heldA, heldB]);
+  expect(ra.json.events).toEqual([{ seq: 1, data: { headline: 'SSP/1 ships' } }]);
+  expect(rb.json.events).toEqual([{ seq: 1, data: { headline: 'SSP/1 ships' } }]);
+  expect((await poll(server.url, other, 0)).json.events).toEqual([]);
+  expect(() => server.publish('weather', 1)).toThrow(/unknown topic/);
+  expect((await send(server.url, 'GET')).json.streams.map((s: { name: string }) => s.name)).toEqual(['news', 'sport']);
+});
+
+it('runs custom streams: StreamError chooses code and advice, other throws advise reopen', async () => {
+  const server = await start({
+    streams: {
+      quota: {
+        description: 'fails with a code',
+        params: { type: 'object', properties: { limit: { type: 'integer', default: 2 } }, additionalProperties: false },
+        async *produce({ limit }: { limit: number }) {
+          for (let i = 1; i <= limit; i++) yield { i };
+          throw new StreamError('quota exceeded', { code: 'quota', advice: 'none' });
+        },
+      },
+      broken: {
+        description: 'throws a plain error',
+        params: { type: 'object' },
+        async *produce() {
+          yield 'first';
+          throw new Error('database went away');
+        },
+      },
+    },
+  });
+  cleanups.push(() => server.close());
+  const quota = await drain(server.url, await open(server.url, 'quota'));
+  expect(quota.events.map((e) => e.data)).toEqual([{ i: 1 }, { i: 2 }]);
+  expect(quota.termination).toMatchObject({ reason: 'error', error: { message: 'quota exceeded', code: 'quota' }, advice: { action: 'none' } });
+  // Params travel in the signature, so they are bounded even when the schema allows anything.
+  const huge = await post(server.url, { ssp: 1, type: 'open', stream: 'broken', params: { blob: 'x'.repeat(3000) } });
+  expect(huge.status).toBe(422);
+  expect(huge.json.code).toBe('invalid-params');
+  const broken = await drain(server.url, await open(server.url, 'broken'));
+  expect(broken.termination).toMatchObject({ reason: 'error', last: 1, error: { message: 'database went away' }, advice: { action: 'reopen' } });
+});
+
+it('uses the event log factory it is given', async () => {
+  let created = 0;
+  const server = await start({
+    conformance: true,
+    eventLog: (options) => {
+      created++;
+      return createMemoryEventLog(options);
+    },
+  });
+  cleanups.push(() => server.close());
+  await open(server.url, 'ssp.counter', { count: 1 });
+  expect(created).toBe(1);
+});

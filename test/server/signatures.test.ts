@@ -1,0 +1,119 @@
+// CONTRACT §4: unforgeable signatures, expiry, and resume across a restart with a fixed secret.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { SspServer } from '../../reference-server/index.ts';
+import { Signer } from '../../reference-server/signature.ts';
+import { close, drain, open, poll, sleep, start } from './helpers.ts';
+
+let server: SspServer;
+let url: string;
+
+beforeAll(async () => {
+  server = await start({ conformance: true, secret: 'test-secret', limits: { maxHoldMs: 300, idleTimeoutMs: 400 } });
+  url = server.url;
+});
+afterAll(() => server.close());
+
+/** Replaces the character at i with another base64url character. */
+function flip(sig: string, i: number): string {
+  const c = sig[i] === 'A' ? 'B' : 'A';
+  return sig.slice(0, i) + c + sig.slice(i + 1);
+}
+
+describe('rejects forged signatures with invalid-signature', () => {
+  it.each([
+    ['a flipped payload character', (s: string) => flip(s, 10)],
+    ['a flipped MAC character', (s: string) => flip(s, s.length - 5)],
+    ['a flipped last character', (s: string) => flip(s, s.length - 1)],
+    ['a truncated MAC', (s: string) => s.slice(0, -1)],
+    ['a truncated payload', (s: string) => s.slice(4)],
+    ['no MAC', (s: string) => s.slice(0, s.indexOf('.'))],
+    ['an appended character', (s: string) => `${s}A`],
+  ])('%s', async (_name, tamper) => {
+    const sig = await open(url, 'ssp.counter', { count: 2 });
+    for (const send of [poll, close] as const) {
+      const r = await send(url, tamper(sig), 0);
+      expect(r.status).toBe(403);
+      expect(r.json.code).toBe('invalid-signature');
+    }
+    // The session itself is untouched.
+    expect((await poll(url, sig, 0)).json.events.length).toBe(2);
+  });
+
+  it('a payload edited to another position, re-encoded, does not verify', async () => {
+    const sig = await open(url, 'ssp.counter', { count: 2 });
+    const [payload, mac] = sig.split('.');
+    const edited = Buffer.from(Buffer.from(payload, 'base64url').toString().replace(/,0,(\d+)\]$/, ',1,$1]')).toString('base64url');
+    expect(edited).not.toBe(payload);
+    const r = await poll(url, `${edited}.${mac}`, 0);
+    expect(r.json.code).toBe('invalid-signature');
+  });
+
+  it('a signature from a server with another secret', async () => {
+    const other = await start({ conformance: true, secret: 'another-secret' });
+    try {
+      const foreign = await open(other.url, 'ssp.counter', { count: 2 });
+      const r = await poll(url, foreign, 0);
+      expect(r.status).toBe(403);
+      expect(r.json.code).toBe('invalid-signature');
+      expect(r.json.message).toMatch(/another key/);
+    } finally {
+      await other.close();
+    }
+  });
+
+  it('never mixes sessions: payload of one session with the MAC of another', async () => {
+    const a = await open(url, 'ssp.counter', { count: 2 });
+    const b = await open(url, 'ssp.counter', { count: 3 });
+    const swapped = `${a.split('.')[0]}.${b.split('.')[1]}`;
+    expect((await poll(url, swapped, 0)).json.code).toBe('invalid-signature');
+    // Each signature still reaches only its own session.
+    expect((await poll(url, a, 0)).json.events.length).toBe(2);
+    expect((await poll(url, b, 0)).json.events.length).toBe(3);
+  });
+});
+
+it('answers an expired signature with session-expired', async () => {
+  const signer = new Signer('test-secret');
+  const expired = signer.sign(signer.key('some-session', 'ssp.counter', { count: 2, intervalMs: 0, size: 0 }), 0, Date.now() - 1);
+  const r = await poll(url, expired, 0);
+  expect(r.status).toBe(410);
+  expect(r.json.code).toBe('session-expired');
+});
+
+it('a verified signature of an unknown session re-creates a resumable stream at its position', async () => {
+  const signer = new Signer('test-secret');
+  const sig = signer.sign(signer.key('made-by-us', 'ssp.counter', { count: 5, intervalMs: 0, size: 0 }), 2, Date.now() + 60_000);
+  const { events, termination } = await drain(url, sig);
+  expect(events.map((e) => e.seq)).toEqual([3, 4, 5]);
+  expect(termination.last).toBe(5);
+});
+
+it('a verified signature of an unknown session of a non-resumable stream gets session-expired', async () => {
+  const signer = new Signer('test-secret');
+  const sig = signer.sign(signer.key('made-by-us-2', 'ssp.burst', { count: 5, size: 0 }), 2, Date.now() + 60_000);
+  const r = await poll(url, sig, 0);
+  expect(r.status).toBe(410);
+  expect(r.json.code).toBe('session-expired');
+});
+
+it('restart with the same secret resumes a resumable stream without loss or duplicates', async () => {
+  const first = await start({ conformance: true, secret: 'restart-secret' });
+  let sig = await open(first.url, 'ssp.counter', { count: 12, intervalMs: 10 });
+  const seen: number[] = [];
+  for (let i = 0; i < 50 && seen.length < 5; i++) {
+    const r = await poll(first.url, sig, 1000);
+    seen.push(...r.json.events.map((e: { seq: number }) => e.seq));
+    sig = r.json.sig;
+  }
+  await first.close();
+  await sleep(50);
+  const second = await start({ conformance: true, secret: 'restart-secret' });
+  try {
+    const { events, termination } = await drain(second.url, sig);
+    seen.push(...events.map((e) => e.seq));
+    expect(seen).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
+    expect(termination).toMatchObject({ reason: 'complete', last: 12 });
+  } finally {
+    await second.close();
+  }
+});
