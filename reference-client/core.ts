@@ -1,0 +1,20 @@
+// The reference SSP/1 client core, shared by the browser and Node entry points: they differ
+// only in the fetch they bind (the browser's global fetch, undici's fetch in Node).
+import type { StreamParams } from '../schemas/types.gen.ts';
+import { Subscription } from './subscription.ts';
+import type { SubscribeOptions } from './subscription.ts';
+import type { FetchLike } from './transport.ts';
+
+export type Subscribe = (endpoint: string, stream: string, params?: StreamParams, options?: SubscribeOptions) => Subscription;
+
+/** Binds `subscribe(endpoint, stream, params?, options?)` to a fetch implementation. */
+export function createSubscribe(fetch: FetchLike): Subscribe {
+  return (endpoint, stream, params = {}, options = {}) => new Subscription(fetch, endpoint, stream, params, options);
+}
+
+export { Subscription };
+export type { ReopenedNotice, RetryNotice, SubscribeOptions, SubscriptionEventMap } from './subscription.ts';
+export type { RetryOptions } from './retry.ts';
+export type { FetchLike } from './transport.ts';
+export * from './errors.ts';
+export type { SspEvent, TerminationMessage } from '../schemas/types.gen.ts';

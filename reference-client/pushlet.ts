@@ -1,0 +1,87 @@
+// pushlet(): the original Xanjax jsonPushlet done properly. Each event the filter keeps is
+// rendered into a node appended to the element; the element's `data-ssp-state` says where
+// the stream is. Server data only ever reaches the page as text (textContent), never as
+// markup: no eval, no innerHTML.
+import type { SspEvent, StreamParams, TerminationMessage } from '../schemas/types.gen.ts';
+import { subscribe } from './browser-subscribe.ts';
+import type { SspError, Subscription, SubscribeOptions } from './core.ts';
+
+export interface PushletOptions {
+  endpoint: string;
+  stream: string;
+  params?: StreamParams;
+  /** Keep an event? (the original's filterList). Default: keep all. */
+  filter?: (event: SspEvent) => boolean;
+  /** Build the node for an event (the original's newElement). Default: `<li>`/`<div>` with the data as JSON text. */
+  render?: (event: SspEvent) => Node;
+  onTermination?: (termination: TerminationMessage) => void;
+  onError?: (error: SspError) => void;
+  /** Passed to subscribe(); gaps default to 'continue' (shown as an `ssp-gap` marker). */
+  subscribeOptions?: SubscribeOptions;
+}
+
+export interface Pushlet {
+  subscription: Subscription;
+  close(): Promise<void>;
+}
+
+/**
+ * `data-ssp-state`: connecting → live → the termination reason (complete, closed, expired,
+ * error, shutdown), or `failed` when the client gave up (the error's code is in
+ * `data-ssp-error`). The end is also shown as an appended `.ssp-termination` element.
+ */
+export function pushlet(element: HTMLElement, options: PushletOptions): Pushlet {
+  const { filter, render = defaultRender(element) } = options;
+  const subscription = subscribe(options.endpoint, options.stream, options.params ?? {}, { gaps: 'continue', ...options.subscribeOptions });
+  const doc = element.ownerDocument;
+  const marker = (className: string, text: string) => {
+    const node = doc.createElement(isList(element) ? 'li' : 'div');
+    node.className = className;
+    node.textContent = text;
+    element.append(node);
+  };
+  element.dataset.sspState = 'connecting';
+
+  subscription.on('event', (event) => {
+    element.dataset.sspState = 'live';
+    if (!filter || filter(event)) element.append(render(event));
+  });
+  subscription.on('gap', (gap) => marker('ssp-gap', gap.message));
+  subscription.on('reopened', ({ termination }) => marker('ssp-reopened', `new session after ${termination.reason}: events may repeat`));
+  subscription.on('termination', (termination) => {
+    element.dataset.sspState = termination.reason;
+    const why = termination.error ? `: ${termination.error.message}` : '';
+    marker('ssp-termination', `stream ${termination.reason}${why}`);
+    options.onTermination?.(termination);
+  });
+  subscription.on('error', (error) => {
+    element.dataset.sspState = 'failed';
+    element.dataset.sspError = error.code;
+    marker('ssp-termination ssp-error', error.message);
+    options.onError?.(error);
+  });
+
+  return {
+    subscription,
+    async close() {
+      await subscription.close();
+      // close() could not be confirmed by the server: still show that the element is done.
+      if (element.dataset.sspState === 'connecting' || element.dataset.sspState === 'live') {
+        element.dataset.sspState = 'closed';
+        marker('ssp-termination', 'stream closed');
+      }
+    },
+  };
+}
+
+const isList = (element: HTMLElement) => element.tagName === 'UL' || element.tagName === 'OL';
+
+function defaultRender(element: HTMLElement): (event: SspEvent) => Node {
+  return ({ seq, data }) => {
+    const node = element.ownerDocument.createElement(isList(element) ? 'li' : 'div');
+    node.className = 'ssp-event';
+    node.dataset.seq = String(seq);
+    node.textContent = JSON.stringify(data);
+    return node;
+  };
+}
