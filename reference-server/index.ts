@@ -83,6 +83,8 @@ export function createSspHandler(options: SspServerOptions = {}): SspHandler {
   const limits = checkLimits({ ...(options.conformance ? conformanceLimits : defaultLimits), ...options.limits });
   const registry = new StreamRegistry();
   for (const [name, definition] of Object.entries(options.streams ?? {})) registry.register(name, definition);
+  // The demo page opens the 'ticker' feed; offer it unless the host application defined its own.
+  if (options.demo && !options.streams?.ticker) registry.register('ticker', demoTicker);
   const topics = new TopicHub();
   for (const topic of options.topics ?? []) registry.register(topic, topics.define(topic));
   if (options.conformance) for (const [name, definition] of Object.entries(annexStreams)) registry.register(name, definition);

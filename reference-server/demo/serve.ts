@@ -34,7 +34,7 @@ export function createDemo(endpointPath: string): DemoRoute {
   };
 
   const bundle = () => {
-    client ??= build({ entryPoints: [CLIENT_ENTRY], bundle: true, format: 'esm', write: false, platform: 'browser', logLevel: 'silent' }).then(
+    client ??= build({ entryPoints: [CLIENT_ENTRY], bundle: true, minify: true, format: 'esm', write: false, platform: 'browser', logLevel: 'silent' }).then(
       (result) => result.outputFiles[0].text,
     );
     // A failed build is not cached: fixing the file and reloading the page must work.
@@ -51,9 +51,11 @@ export function createDemo(endpointPath: string): DemoRoute {
     }
     const text = page ? load(page.file) : bundle();
     const type = page ? page.type : 'text/javascript; charset=utf-8';
+    // The client module is public code: pages on other origins may import it (module scripts need CORS).
+    const extra: Record<string, string> = page ? {} : { 'access-control-allow-origin': '*' };
     text.then(
       // For HEAD, Node sends the headers and drops the body.
-      (body) => send(res, 200, type, body),
+      (body) => send(res, 200, type, body, extra),
       (error: Error) => send(res, 500, 'text/plain; charset=utf-8', `demo file unavailable: ${error.message}\n`),
     );
     return true;

@@ -85,7 +85,11 @@ it('serves the demo page and the bundled browser client', async () => {
     }
     const client = await send(new URL('/xanjax-client.js', server.url).href, 'GET');
     expect(client.text).toMatch(/export\s*\{[^}]*pushlet/);
-    expect((await send(server.url, 'GET')).json.type).toBe('discovery');
+    expect(client.headers['access-control-allow-origin']).toBe('*');
+    const discovery = (await send(server.url, 'GET')).json;
+    expect(discovery.type).toBe('discovery');
+    // The page's default feed exists without the host application defining it.
+    expect(discovery.streams.map((s: { name: string }) => s.name)).toContain('ticker');
   } finally {
     await server.close();
   }
