@@ -4,7 +4,10 @@ import type { DiscoveryDocument } from '../schemas/types.gen.ts';
 import type { Check, CheckContext, CheckResult, Exchange, Features } from './check.ts';
 import { CheckFailure, NotTestable } from './check.ts';
 import { statusOf, staleBaselineReason, type Outcome } from './classify.ts';
+import { isExpected } from './baseline.ts';
 import { createContext } from './context.ts';
+import { missingFeatures } from './features.ts';
+import { checkTimeoutMs } from './timing.ts';
 
 export interface CheckEnvironment {
   endpoint: URL;
@@ -18,6 +21,33 @@ export interface CheckEnvironment {
   /** Longest a check may run (timing.ts checkTimeoutMs unless overridden). */
   checkTimeoutMs: number;
   isExpectedFailure(id: string): boolean;
+}
+
+export interface EnvironmentOptions {
+  endpoint: URL;
+  discovery: DiscoveryDocument;
+  headers?: Record<string, string>;
+  timeoutScale: number;
+  strict?: boolean;
+  dispatcher: Dispatcher;
+  checkTimeoutMs?: number;
+  baseline: readonly string[];
+}
+
+/** What every check of one run shares: the runner and the test-case adapter build it alike. */
+export function checkEnvironment(options: EnvironmentOptions): CheckEnvironment {
+  const { discovery, timeoutScale, baseline } = options;
+  return {
+    endpoint: options.endpoint,
+    discovery,
+    headers: options.headers ?? {},
+    timeoutScale,
+    strict: options.strict ?? false,
+    dispatcher: options.dispatcher,
+    missing: missingFeatures(discovery),
+    checkTimeoutMs: options.checkTimeoutMs ?? checkTimeoutMs(discovery.limits, timeoutScale),
+    isExpectedFailure: (id) => isExpected(baseline, id),
+  };
 }
 
 // Matched by code too: a check module may load its own copy of check.ts (another path,

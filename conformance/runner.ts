@@ -2,14 +2,12 @@
 // (bounded) and exclusive ones (timing, server-wide state) alone afterwards.
 import type { Check, CheckResult } from './check.ts';
 import { createAgent } from './agent.ts';
-import { assertBaselineKnown, isExpected } from './baseline.ts';
+import { assertBaselineKnown } from './baseline.ts';
 import { fetchDiscovery } from './discovery.ts';
 import { CheckListError, UsageError } from './errors.ts';
-import { missingFeatures } from './features.ts';
 import { buildReport, type RunSummary } from './report.ts';
-import { runCheck, type CheckEnvironment } from './run-check.ts';
+import { checkEnvironment, runCheck } from './run-check.ts';
 import { selectChecks } from './select.ts';
-import { checkTimeoutMs } from './timing.ts';
 
 export interface RunOptions {
   endpoint: string | URL;
@@ -89,17 +87,7 @@ export async function runChecks(checks: readonly Check[], options: RunOptions): 
   const dispatcher = createAgent();
   try {
     const discovery = await fetchDiscovery(endpoint, { headers: options.headers, timeoutScale, dispatcher });
-    const env: CheckEnvironment = {
-      endpoint,
-      discovery,
-      headers: options.headers ?? {},
-      timeoutScale,
-      strict: options.strict ?? false,
-      dispatcher,
-      missing: missingFeatures(discovery),
-      checkTimeoutMs: options.checkTimeoutMs ?? checkTimeoutMs(discovery.limits, timeoutScale),
-      isExpectedFailure: (id) => isExpected(baseline, id),
-    };
+    const env = checkEnvironment({ endpoint, discovery, headers: options.headers, timeoutScale, strict: options.strict, dispatcher, checkTimeoutMs: options.checkTimeoutMs, baseline });
     options.onStart?.(selected);
     const results = new Map<Check, CheckResult>();
     const run = async (check: Check) => {

@@ -4,11 +4,10 @@
 // `strict`, harness errors and stale baseline entries; warnings and notes pass.
 import type { Check, CheckResult, Level } from './check.ts';
 import { createAgent } from './agent.ts';
-import { assertBaselineKnown, isExpected } from './baseline.ts';
+import { assertBaselineKnown } from './baseline.ts';
 import { fetchDiscovery } from './discovery.ts';
-import { missingFeatures } from './features.ts';
 import { connectionHeaders, transcript } from './reporters/transcript.ts';
-import { runCheck } from './run-check.ts';
+import { checkEnvironment, runCheck } from './run-check.ts';
 import { selectChecks, type Selection } from './select.ts';
 import { checkTimeoutMs } from './timing.ts';
 
@@ -61,17 +60,8 @@ export async function testCases(checks: readonly Check[], endpoint: string | URL
       // and nothing may stay open after a case ends.
       const dispatcher = createAgent();
       try {
-        const result = await runCheck(check, {
-          endpoint: url,
-          discovery,
-          headers: options.headers ?? {},
-          timeoutScale,
-          strict: options.strict ?? false,
-          dispatcher,
-          missing: missingFeatures(discovery),
-          checkTimeoutMs: boundMs,
-          isExpectedFailure: (id) => isExpected(baseline, id),
-        });
+        const env = checkEnvironment({ endpoint: url, discovery, headers: options.headers, timeoutScale, strict: options.strict, dispatcher, checkTimeoutMs: boundMs, baseline });
+        const result = await runCheck(check, env);
         if (failing.has(result.status)) throw new ConformanceTestFailure(result);
       } finally {
         await dispatcher.destroy();
