@@ -1,0 +1,173 @@
+// Spec §20 Conformance annex: the streams the other checks use to make a server produce
+// events, with exactly the params, data and endings §20.2–§20.4 give.
+import { check } from '../check.ts';
+import type { Check, CheckContext } from '../check.ts';
+import type { SspEvent } from '../../schemas/types.gen.ts';
+import { expectBatch, expectErrorCode, expectTermination, jsonOf } from './answers.ts';
+import { annexParamSamples, annexStreams } from './annex-params.ts';
+import { drain, lastSeq, readEvents } from './drain.ts';
+import { elapsed } from './sessions.ts';
+
+function dataOf(event: SspEvent): Record<string, unknown> {
+  return typeof event.data === 'object' && event.data !== null && !Array.isArray(event.data) ? (event.data as Record<string, unknown>) : {};
+}
+
+/** §20.3: data is an object with exactly these members. */
+function assertMembers(ctx: CheckContext, events: readonly SspEvent[], members: string[], stream: string): void {
+  for (const event of events) {
+    const isObject = typeof event.data === 'object' && event.data !== null && !Array.isArray(event.data);
+    const keys = isObject ? Object.keys(event.data as object).sort() : [];
+    ctx.assert(isObject && keys.join() === [...members].sort().join(), `${stream}: event ${event.seq} data ${JSON.stringify(event.data)?.slice(0, 80)} must have exactly the members ${members.join(', ')}`);
+  }
+}
+
+/** Events i = 1..count with seq i and n = i. */
+function assertNumbered(ctx: CheckContext, events: readonly SspEvent[], count: number, stream: string): void {
+  const got = events.map((event) => `${event.seq}:${String(dataOf(event).n)}`).join();
+  const expected = Array.from({ length: count }, (_, i) => `${i + 1}:${i + 1}`).join();
+  ctx.assert(got === expected, `${stream}: expected ${count} events with seq = n = 1..${count}, got seq:n ${got}`);
+}
+
+async function readAll(ctx: CheckContext, stream: string, params: Record<string, unknown>) {
+  return drain(ctx, (await ctx.open(stream, params)).body.sig);
+}
+
+/** After the last event, the termination comes at once (a full hold must not pass). */
+async function assertEndsAtOnce(ctx: CheckContext, stream: string, params: Record<string, unknown>, count: number) {
+  const { maxHoldMs, batchDelayMs } = ctx.discovery.limits;
+  const { events, sig } = await readEvents(ctx, (await ctx.open(stream, params)).body.sig, count);
+  ctx.assert(lastSeq(events) === count, `${stream}: read up to ${lastSeq(events)} of ${count}`);
+  const answer = await ctx.poll(sig, maxHoldMs);
+  const latest = batchDelayMs * ctx.timeoutScale + ctx.tolerance;
+  ctx.assert(elapsed(answer) <= latest, `${stream}: the termination came ${elapsed(answer)} ms after the poll at the last event (due at once, by ${latest} ms)`);
+  return expectTermination(ctx, answer, `${stream}: poll at the last event`);
+}
+
+export const annexChecks: Check[] = [
+  check('SSP-ANNEX-2', 'MUST set conformance true if and only if all four annex streams are offered', async (ctx: CheckContext) => {
+    const document = jsonOf(ctx, await ctx.raw({ method: 'GET' }), 'GET') as { conformance?: unknown; streams?: Array<{ name?: unknown }> };
+    const listed = new Set((document.streams ?? []).map((stream) => stream.name));
+    const offered = annexStreams.filter((name) => listed.has(name));
+    if (document.conformance === true) ctx.assert(offered.length === annexStreams.length, `conformance is true but only ${JSON.stringify(offered)} are listed`);
+    else ctx.assert(offered.length < annexStreams.length, `all four annex streams are listed but conformance is ${JSON.stringify(document.conformance ?? null)}`);
+  }),
+  check('SSP-ANNEX-3', 'MUST accept every params object §20.2 allows, applying the defaults', async (ctx: CheckContext) => {
+    for (const stream of annexStreams) {
+      for (const { params } of annexParamSamples[stream].filter((sample) => sample.valid)) {
+        const session = await ctx.open(stream, params);
+        await ctx.close(session.body.sig);
+      }
+    }
+    // Defaults: counter intervalMs 0 and size 0 (events at once, no pad); fail after 0 with "conformance failure".
+    const counter = await ctx.open('ssp.counter', { count: 2 });
+    const batch = expectBatch(ctx, await ctx.poll(counter.body.sig, 0), 'ssp.counter {count: 2} right after open');
+    ctx.assert(batch.events.length === 2 && batch.events.every((event) => dataOf(event).pad === undefined), `ssp.counter defaults: expected 2 events at once without pad, got ${JSON.stringify(batch.events)}`);
+    const { termination } = await readAll(ctx, 'ssp.fail', {});
+    ctx.assert(termination.last === 0 && termination.error?.message === 'conformance failure', `ssp.fail defaults: expected last 0 and message "conformance failure", got last ${termination.last}, error ${JSON.stringify(termination.error ?? null)}`);
+  }, { needs: ['annex'] }),
+  check('SSP-ANNEX-4', 'MUST answer annex params that are unknown, missing, mistyped or out of range with 422 invalid-params', async (ctx: CheckContext) => {
+    for (const stream of annexStreams) {
+      for (const { params } of annexParamSamples[stream].filter((sample) => !sample.valid)) {
+        const answer = await ctx.send({ ssp: 1, type: 'open', stream, params });
+        expectErrorCode(ctx, answer, 'invalid-params', `${stream} ${JSON.stringify(params)}`);
+        ctx.assert(answer.status === 422, `${stream} ${JSON.stringify(params)}: expected status 422, got ${answer.status}`);
+      }
+    }
+  }, { needs: ['annex'] }),
+  check('SSP-ANNEX-5', 'MUST give annex event data exactly the members §20.3 lists', async (ctx: CheckContext) => {
+    assertMembers(ctx, (await readAll(ctx, 'ssp.counter', { count: 2 })).events, ['n'], 'ssp.counter');
+    assertMembers(ctx, (await readAll(ctx, 'ssp.counter', { count: 2, size: 1 })).events, ['n', 'pad'], 'ssp.counter size 1');
+    assertMembers(ctx, (await readAll(ctx, 'ssp.burst', { count: 2, size: 1 })).events, ['n', 'pad'], 'ssp.burst size 1');
+    assertMembers(ctx, (await readAll(ctx, 'ssp.fail', { after: 2 })).events, ['n'], 'ssp.fail');
+    const ticker = await ctx.open('ssp.ticker', { intervalMs: 10 });
+    const { events, sig } = await readEvents(ctx, ticker.body.sig, 2);
+    assertMembers(ctx, events, ['n', 'sentAt'], 'ssp.ticker');
+    await ctx.close(sig);
+  }, { needs: ['annex'] }),
+  check('SSP-ANNEX-6', 'MUST pad annex events with size × "x" when size > 0, and not at all when size is 0', async (ctx: CheckContext) => {
+    for (const [stream, size] of [['ssp.counter', 0], ['ssp.counter', 5], ['ssp.burst', 0], ['ssp.burst', 300]] as const) {
+      for (const event of (await readAll(ctx, stream, { count: 2, size })).events) {
+        const pad = dataOf(event).pad;
+        ctx.assert(size === 0 ? pad === undefined : pad === 'x'.repeat(size), `${stream} size ${size}: event ${event.seq} pad ${JSON.stringify(pad)?.slice(0, 40)}`);
+      }
+    }
+  }, { needs: ['annex'] }),
+  check('SSP-ANNEX-7', 'MUST produce count ssp.counter events with seq i and n = i', async (ctx: CheckContext) => {
+    assertNumbered(ctx, (await readAll(ctx, 'ssp.counter', { count: 7 })).events, 7, 'ssp.counter');
+  }, { needs: ['annex'] }),
+  check('SSP-ANNEX-8', 'MUST NOT append counter or ticker event i before i × intervalMs after open', async (ctx: CheckContext) => {
+    const intervalMs = 150;
+    for (const stream of ['ssp.counter', 'ssp.ticker']) {
+      const started = performance.now();
+      const session = await ctx.open(stream, stream === 'ssp.counter' ? { count: 3, intervalMs } : { intervalMs });
+      let sig = session.body.sig;
+      let received = 0;
+      for (let polls = 0; polls < 10 && received < 3; polls++) {
+        const batch = expectBatch(ctx, await ctx.poll(sig), `${stream} poll ${polls + 1}`);
+        const at = performance.now() - started;
+        for (const event of batch.events) {
+          ctx.assert(at >= event.seq * intervalMs, `${stream} intervalMs ${intervalMs}: event ${event.seq} was received ${Math.round(at)} ms after the open was sent`);
+        }
+        received = Math.max(received, lastSeq(batch.events));
+        sig = batch.sig;
+      }
+      ctx.assert(received >= 3, `${stream}: only ${received} events within 10 polls`);
+      await ctx.close(sig);
+    }
+  }, { needs: ['annex'] }),
+  check('SSP-ANNEX-9', 'MUST end ssp.counter at once after its last event with complete, last = count, advice none', async (ctx: CheckContext) => {
+    const termination = await assertEndsAtOnce(ctx, 'ssp.counter', { count: 3 }, 3);
+    ctx.assert(termination.reason === 'complete' && termination.last === 3 && termination.advice.action === 'none', `ssp.counter count 3 ended with ${JSON.stringify(termination)}`);
+  }, { needs: ['annex'] }),
+  check('SSP-ANNEX-10', 'MUST mark ssp.counter and ssp.ticker resumable in discovery', async (ctx: CheckContext) => {
+    const document = jsonOf(ctx, await ctx.raw({ method: 'GET' }), 'GET') as { streams?: Array<{ name?: unknown; resumable?: unknown }> };
+    for (const name of ['ssp.counter', 'ssp.ticker']) {
+      const entry = document.streams?.find((stream) => stream.name === name);
+      ctx.assert(entry?.resumable === true, `${name}: discovery entry ${JSON.stringify(entry ?? null)} is not resumable: true`);
+    }
+  }, { needs: ['annex'] }),
+  check('SSP-ANNEX-11', 'MUST give ssp.ticker events n = seq and sentAt = integer epoch ms when appended', async (ctx: CheckContext) => {
+    const session = await ctx.open('ssp.ticker', { intervalMs: 10 });
+    const { events, sig } = await readEvents(ctx, session.body.sig, 5);
+    let previous = 0;
+    for (const event of events) {
+      const { n, sentAt } = dataOf(event);
+      ctx.assert(n === event.seq, `ssp.ticker: event ${event.seq} has n ${JSON.stringify(n)}`);
+      // Epoch ms after 2020 and never decreasing: a clock reading, whichever the server's clock.
+      ctx.assert(Number.isInteger(sentAt) && (sentAt as number) > 1_577_836_800_000 && (sentAt as number) >= previous, `ssp.ticker: event ${event.seq} sentAt ${JSON.stringify(sentAt)} after ${previous}`);
+      previous = sentAt as number;
+    }
+    await ctx.close(sig);
+  }, { needs: ['annex'] }),
+  check('SSP-ANNEX-12', 'MUST NOT end ssp.ticker on its own', async (ctx: CheckContext) => {
+    const session = await ctx.open('ssp.ticker', { intervalMs: 10 });
+    // readEvents fails on anything but batches: a termination among 30 events is caught.
+    const { sig } = await readEvents(ctx, session.body.sig, 30);
+    expectTermination(ctx, await ctx.close(sig), 'close of the ticker', 'closed');
+  }, { needs: ['annex'] }),
+  check('SSP-ANNEX-13', 'MUST append all ssp.burst events with seq i and n = i at open', async (ctx: CheckContext) => {
+    const { maxBatchEvents } = ctx.discovery.limits;
+    const count = Math.min(4, maxBatchEvents);
+    const session = await ctx.open('ssp.burst', { count });
+    const first = expectBatch(ctx, await ctx.poll(session.body.sig, 0), 'poll with hold 0 right after open');
+    assertNumbered(ctx, first.events, count, 'ssp.burst (first poll, hold 0)');
+  }, { needs: ['annex'] }),
+  check('SSP-ANNEX-14', 'MUST end ssp.burst at once after its events with complete, last = count, advice none', async (ctx: CheckContext) => {
+    const termination = await assertEndsAtOnce(ctx, 'ssp.burst', { count: 3 }, 3);
+    ctx.assert(termination.reason === 'complete' && termination.last === 3 && termination.advice.action === 'none', `ssp.burst count 3 ended with ${JSON.stringify(termination)}`);
+  }, { needs: ['annex'] }),
+  check('SSP-ANNEX-15', 'MUST append `after` ssp.fail events with data exactly {n: i} at open', async (ctx: CheckContext) => {
+    const session = await ctx.open('ssp.fail', { after: 3 });
+    const first = expectBatch(ctx, await ctx.poll(session.body.sig, 0), 'poll with hold 0 right after open');
+    const got = first.events.map((event) => JSON.stringify([event.seq, event.data])).join();
+    ctx.assert(got === '[1,{"n":1}],[2,{"n":2}],[3,{"n":3}]', `ssp.fail after 3: expected seq/data 1 {n:1}, 2 {n:2}, 3 {n:3}, got ${got}`);
+  }, { needs: ['annex'] }),
+  check('SSP-ANNEX-16', 'MUST end ssp.fail at once after its events with error, last = after, the message and advice none', async (ctx: CheckContext) => {
+    const message = 'annex failure 16';
+    const termination = await assertEndsAtOnce(ctx, 'ssp.fail', { after: 2, message }, 2);
+    ctx.assert(
+      termination.reason === 'error' && termination.last === 2 && termination.error?.message === message && termination.advice.action === 'none',
+      `ssp.fail after 2: ended with ${JSON.stringify(termination)}`,
+    );
+  }, { needs: ['annex'] }),
+];

@@ -1,0 +1,149 @@
+// Spec §9 Delivery: seq 1, 2, 3 … in production order; a poll at position p gets only
+// seq > p, starting at p + 1 unless a gap says why not; batch signatures encode the new
+// position; older signatures re-deliver; evicted events are announced, never skipped.
+import { check } from '../check.ts';
+import type { Check, CheckContext } from '../check.ts';
+import type { BatchMessage } from '../../schemas/types.gen.ts';
+import { expectBatch } from './answers.ts';
+import { drain, lastSeq } from './drain.ts';
+
+/** Read a burst of retainEvents + 10 events from position 0 and forward, all with hold 0. */
+async function evictionScenario(ctx: CheckContext): Promise<{ count: number; fromStart: BatchMessage[]; forward: Array<[number, BatchMessage]> }> {
+  const { retainEvents } = ctx.discovery.limits;
+  const count = Math.min(retainEvents + 10, 10_000);
+  const session = await ctx.open('ssp.burst', { count });
+  const fromStart: BatchMessage[] = [];
+  const forward: Array<[number, BatchMessage]> = [];
+  let sig = session.body.sig;
+  let position = 0;
+  // Alternately re-request the head (position 0) and acknowledge forward, until the end.
+  for (let polls = 0; polls < 40 && position < count; polls++) {
+    fromStart.push(expectBatch(ctx, await ctx.poll(session.body.sig, 0), `poll ${polls + 1} from position 0`));
+    const batch = expectBatch(ctx, await ctx.poll(sig, 0), `poll ${polls + 1} at position ${position}`);
+    forward.push([position, batch]);
+    position = Math.max(position, lastSeq(batch.events));
+    sig = batch.sig;
+  }
+  ctx.assert(position === count, `read up to ${position} of ${count} events within 40 polls`);
+  return { count, fromStart, forward };
+}
+
+/** Every batch of a counter read to its end, with the position each was asked from. */
+async function readCounter(ctx: CheckContext): Promise<{ count: number; batches: Array<[number, BatchMessage]> }> {
+  const { maxBatchEvents, retainEvents } = ctx.discovery.limits;
+  // More than two full batches, all retained (no gap may legitimately appear).
+  const count = Math.min(2 * maxBatchEvents + 3, retainEvents, 10_000);
+  const session = await ctx.open('ssp.counter', { count });
+  const { batches } = await drain(ctx, session.body.sig);
+  let position = 0;
+  return {
+    count,
+    batches: batches.map((batch) => {
+      const asked = position;
+      position = Math.max(position, lastSeq(batch.events));
+      return [asked, batch];
+    }),
+  };
+}
+
+export const deliveryChecks: Check[] = [
+  check('SSP-DELIVERY-1', 'MUST number a session\'s events 1, 2, 3 … in production order', async (ctx: CheckContext) => {
+    const { count, batches } = await readCounter(ctx);
+    const seqs = batches.flatMap(([, batch]) => batch.events.map((event) => event.seq));
+    const expected = Array.from({ length: count }, (_, i) => i + 1);
+    ctx.assert(seqs.join() === expected.join(), `expected seq 1..${count} in order, got ${JSON.stringify(seqs)}`);
+    // ssp.counter's n is the production order.
+    for (const [, batch] of batches) for (const event of batch.events) ctx.assert((event.data as { n?: unknown }).n === event.seq, `event ${event.seq} carries n ${JSON.stringify((event.data as { n?: unknown }).n)}`);
+  }, { needs: ['annex'] }),
+  check('SSP-DELIVERY-2', 'MUST make each event\'s seq one greater than the previous event\'s within a batch', async (ctx: CheckContext) => {
+    for (const [, batch] of (await readCounter(ctx)).batches) {
+      batch.events.forEach((event, i) => {
+        if (i > 0) ctx.assert(event.seq === batch.events[i - 1]!.seq + 1, `batch events ${JSON.stringify(batch.events.map((e) => e.seq))} are not consecutive`);
+      });
+    }
+  }, { needs: ['annex'] }),
+  check('SSP-DELIVERY-3', 'MUST answer a poll at position p only with events of seq > p', async (ctx: CheckContext) => {
+    const { fromStart, forward } = await evictionScenario(ctx);
+    for (const [position, batch] of [...fromStart.map((b) => [0, b] as const), ...forward]) {
+      for (const event of batch.events) ctx.assert(event.seq > position, `poll at position ${position} got event ${event.seq}`);
+    }
+  }, { needs: ['annex'] }),
+  check('SSP-DELIVERY-4', 'MUST start a batch without gap at seq p + 1', async (ctx: CheckContext) => {
+    const { fromStart, forward } = await evictionScenario(ctx);
+    for (const [position, batch] of [...fromStart.map((b) => [0, b] as const), ...forward, ...(await readCounter(ctx)).batches]) {
+      if (batch.gap || batch.events.length === 0) continue;
+      ctx.assert(batch.events[0]!.seq === position + 1, `poll at position ${position} got a batch without gap starting at ${batch.events[0]!.seq}`);
+    }
+  }, { needs: ['annex'] }),
+  check('SSP-DELIVERY-5', 'MUST give a batch a sig encoding its last seq, or the poll\'s position when empty', async (ctx: CheckContext) => {
+    const session = await ctx.open('ssp.counter', { count: 3, intervalMs: 200 });
+    // The first poll (hold 0, before the first event at 200 ms) is normally empty: its sig must keep position 0.
+    let sig = session.body.sig;
+    let position = 0;
+    for (let polls = 0; polls < 12 && position < 3; polls++) {
+      const batch = expectBatch(ctx, await ctx.poll(sig, polls === 0 ? 0 : undefined), `poll at position ${position}`);
+      const first = batch.events[0]?.seq;
+      if (first !== undefined && !batch.gap) ctx.assert(first === position + 1, `the sig of position ${position} led to first seq ${first}`);
+      position = Math.max(position, lastSeq(batch.events));
+      sig = batch.sig;
+    }
+    ctx.assert(position === 3, `position reached ${position} of 3 within 12 polls`);
+  }, { needs: ['annex'] }),
+  check('SSP-DELIVERY-6', 'MUST re-deliver every retained event after the position of a re-sent older signature', async (ctx: CheckContext) => {
+    const { maxBatchEvents, retainEvents } = ctx.discovery.limits;
+    const count = Math.min(2 * maxBatchEvents, retainEvents, 10_000);
+    const session = await ctx.open('ssp.burst', { count });
+    const first = expectBatch(ctx, await ctx.poll(session.body.sig), 'first poll');
+    const delivered = lastSeq(first.events);
+    ctx.assert(delivered >= 1, 'the first poll of a burst delivered no event');
+    // Acknowledge the first batch (unless it held everything: the answer would be the
+    // termination, which every later poll then gets), then go back to position 0.
+    if (delivered < count) expectBatch(ctx, await ctx.poll(first.sig, 0), 'poll acknowledging the first batch');
+    const again = expectBatch(ctx, await ctx.poll(session.body.sig, 0), 're-sent session signature');
+    // Acknowledged events may be gone (announced by a gap, DELIVERY-9); the unacknowledged ones must come again.
+    const start = again.events[0]?.seq;
+    ctx.assert(start !== undefined && start <= delivered + 1, `re-sent session signature after ${delivered} events were acknowledged: expected events from ${delivered + 1} or earlier, got ${JSON.stringify(again.events.map((e) => e.seq))}`);
+  }, { needs: ['annex'] }),
+  check('SSP-DELIVERY-8', 'MUST retain at least the newest retainEvents unacknowledged events', async (ctx: CheckContext) => {
+    const { retainEvents } = ctx.discovery.limits;
+    const { count, fromStart } = await evictionScenario(ctx);
+    const oldestRequired = count - retainEvents + 1;
+    const firstAnswer = fromStart[0]!;
+    const first = firstAnswer.events[0]?.seq;
+    ctx.assert(first !== undefined && first <= oldestRequired, `the first poll of ${count} unacknowledged events started at ${first} (gap ${JSON.stringify(firstAnswer.gap ?? null)}); the newest ${retainEvents} must be retained`);
+  }, { needs: ['annex'] }),
+  check('SSP-DELIVERY-9', 'MUST answer a poll whose next event is gone with gap {from: p + 1, to: r - 1}', async (ctx: CheckContext) => {
+    const { fromStart, forward } = await evictionScenario(ctx);
+    for (const [position, batch] of [...fromStart.map((b) => [0, b] as const), ...forward]) {
+      const first = batch.events[0]?.seq;
+      // Starting at or before p is DELIVERY-3/-4's business; past p + 1 needs the gap.
+      if (first === undefined || first <= position + 1) continue;
+      ctx.assert(batch.gap !== undefined, `poll at position ${position} got first event ${first} without a gap: events ${position + 1}..${first - 1} were skipped silently`);
+      ctx.assert(batch.gap.from === position + 1 && batch.gap.to === first - 1, `poll at position ${position}, first event ${first}: expected gap {from: ${position + 1}, to: ${first - 1}}, got ${JSON.stringify(batch.gap)}`);
+    }
+  }, { needs: ['annex'] }),
+  check('SSP-DELIVERY-10', 'MUST begin a batch carrying gap with event gap.to + 1', async (ctx: CheckContext) => {
+    const { fromStart, forward } = await evictionScenario(ctx);
+    for (const batch of [...fromStart, ...forward.map(([, b]) => b)]) {
+      if (!batch.gap) continue;
+      ctx.assert(batch.events[0]?.seq === batch.gap.to + 1, `batch with gap ${JSON.stringify(batch.gap)} begins with ${JSON.stringify(batch.events[0]?.seq ?? null)}`);
+    }
+  }, { needs: ['annex'] }),
+  check('SSP-DELIVERY-11', 'MUST NOT send a gap covering an event it still retains', async (ctx: CheckContext) => {
+    // Retention only shrinks: an event once announced lost must never be delivered later.
+    // Three polls from position 0 before acknowledging anything, then the eviction scenario.
+    const { retainEvents } = ctx.discovery.limits;
+    const session = await ctx.open('ssp.burst', { count: Math.min(retainEvents + 10, 10_000) });
+    const polls: BatchMessage[] = [];
+    for (let i = 0; i < 3; i++) polls.push(expectBatch(ctx, await ctx.poll(session.body.sig, 0), `poll ${i + 1} from position 0`));
+    const { fromStart, forward } = await evictionScenario(ctx);
+    for (const sequence of [polls, [fromStart[0]!, forward[0]![1], ...fromStart.slice(1)]]) {
+      let lostUpTo = 0;
+      for (const batch of sequence) {
+        const first = batch.events[0]?.seq;
+        ctx.assert(first === undefined || first > lostUpTo, `a gap announced events up to ${lostUpTo} as lost, yet a later poll from position 0 delivered event ${first}`);
+        lostUpTo = Math.max(lostUpTo, batch.gap?.to ?? 0);
+      }
+    }
+  }, { needs: ['annex'] }),
+];

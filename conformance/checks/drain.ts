@@ -1,0 +1,53 @@
+// Reading a session to its end the way a client does (spec §9, §12): poll with the
+// newest signature until the termination arrives. Bounded in polls, so a server that never
+// terminates fails the check instead of hanging it.
+import type { CheckContext } from '../check.ts';
+import type { BatchMessage, SspEvent, TerminationMessage } from '../../schemas/types.gen.ts';
+import { expectBatch } from './answers.ts';
+
+export interface Drained {
+  batches: BatchMessage[];
+  events: SspEvent[];
+  termination: TerminationMessage;
+}
+
+export interface DrainOptions {
+  /** Hold of each poll (default: the server maximum). */
+  hold?: number;
+  /** Most polls before giving up (default 50). */
+  maxPolls?: number;
+}
+
+export async function drain(ctx: CheckContext, sig: string, options: DrainOptions = {}): Promise<Drained> {
+  const maxPolls = options.maxPolls ?? 50;
+  const batches: BatchMessage[] = [];
+  let current = sig;
+  for (let polls = 0; polls < maxPolls; polls++) {
+    const answer = await ctx.poll(current, options.hold);
+    if (answer.status === 200 && answer.body.type === 'termination') {
+      return { batches, events: batches.flatMap((batch) => batch.events), termination: answer.body };
+    }
+    const batch = expectBatch(ctx, answer, `poll ${polls + 1} while reading the stream to its end`);
+    batches.push(batch);
+    current = batch.sig;
+  }
+  return ctx.fail(`no termination after ${maxPolls} polls`);
+}
+
+/** Poll with the newest signature until at least `count` events arrived (or fail after maxPolls). */
+export async function readEvents(ctx: CheckContext, sig: string, count: number, maxPolls = 50): Promise<{ events: SspEvent[]; sig: string }> {
+  const events: SspEvent[] = [];
+  let current = sig;
+  for (let polls = 0; polls < maxPolls && events.length < count; polls++) {
+    const batch = expectBatch(ctx, await ctx.poll(current), `poll ${polls + 1} while waiting for ${count} events`);
+    events.push(...batch.events);
+    current = batch.sig;
+  }
+  ctx.assert(events.length >= count, `only ${events.length} of ${count} events after ${maxPolls} polls`);
+  return { events, sig: current };
+}
+
+/** Highest seq among events (0 if none): the client's position after receiving them. */
+export function lastSeq(events: readonly SspEvent[]): number {
+  return events.reduce((max, event) => Math.max(max, event.seq), 0);
+}

@@ -1,0 +1,33 @@
+// Every check, section by section in spec order (one module per spec section).
+import type { Check } from '../check.ts';
+import { annexChecks } from './annex.ts';
+import { batchChecks } from './batch.ts';
+import { closeChecks } from './close.ts';
+import { corsChecks } from './cors.ts';
+import { deliveryChecks } from './delivery.ts';
+import { discoveryChecks } from './discovery.ts';
+import { errorChecks } from './error.ts';
+import { holdChecks } from './hold.ts';
+import { lifetimeChecks } from './lifetime.ts';
+import { messageChecks } from './message.ts';
+import { openChecks } from './open.ts';
+import { signatureChecks } from './signature.ts';
+import { terminationChecks } from './termination.ts';
+import { transportChecks } from './transport.ts';
+
+export const allChecks: readonly Check[] = [
+  ...transportChecks,
+  ...corsChecks,
+  ...discoveryChecks,
+  ...messageChecks,
+  ...openChecks,
+  ...signatureChecks,
+  ...deliveryChecks,
+  ...holdChecks,
+  ...batchChecks,
+  ...terminationChecks,
+  ...closeChecks,
+  ...lifetimeChecks,
+  ...errorChecks,
+  ...annexChecks,
+];

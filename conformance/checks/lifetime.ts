@@ -1,0 +1,50 @@
+// Spec §14 Session lifetime: a session nobody polls expires idleTimeoutMs after its last
+// answered request, never earlier and never while a poll is held; a poll or close of an
+// expired session gets termination expired or 410 session-expired.
+import { check } from '../check.ts';
+import type { Answer, Check, CheckContext } from '../check.ts';
+import type { ServerMessage } from '../../schemas/types.gen.ts';
+import { expectBatch } from './answers.ts';
+import { openQuiet, waitPastIdle } from './sessions.ts';
+
+function assertExpired(ctx: CheckContext, answer: Answer<ServerMessage>, what: string): void {
+  const body = answer.body;
+  const expired = (body.type === 'termination' && body.reason === 'expired' && answer.status === 200) || (body.type === 'error' && body.code === 'session-expired' && answer.status === 410);
+  const got = body.type === 'termination' ? `termination ${body.reason}` : body.type === 'error' ? `error ${body.code}` : body.type;
+  ctx.assert(expired, `${what}: expected termination expired or 410 session-expired, got ${answer.status} ${got}`);
+}
+
+export const lifetimeChecks: Check[] = [
+  check('SSP-LIFETIME-1', 'MUST expire a session with no held poll idleTimeoutMs after its last answered request', async (ctx: CheckContext) => {
+    // A ticker keeps producing: only expiry (not the end of the stream) can stop it.
+    const session = await ctx.open('ssp.ticker', { intervalMs: 50 });
+    await waitPastIdle(ctx);
+    assertExpired(ctx, await ctx.poll(session.body.sig, 0), `poll after ${ctx.discovery.limits.idleTimeoutMs} ms idle`);
+  }, { needs: ['annex'] }),
+  check('SSP-LIFETIME-2', 'MUST NOT expire a session while a poll of it is held', async (ctx: CheckContext) => {
+    const { idleTimeoutMs, maxHoldMs } = ctx.discovery.limits;
+    // Start a full hold shortly before the idle deadline, so the deadline passes while it is held.
+    const session = await openQuiet(ctx);
+    const lead = Math.min(Math.floor(maxHoldMs / 2), 500);
+    await ctx.sleep(Math.max(0, idleTimeoutMs - lead));
+    const held = expectBatch(ctx, await ctx.poll(session.body.sig, maxHoldMs), 'poll held across the idle deadline');
+    expectBatch(ctx, await ctx.poll(held.sig, 0), 'poll right after the held one');
+    await ctx.close(held.sig);
+  }, { needs: ['annex'] }),
+  check('SSP-LIFETIME-3', 'MUST NOT expire a session earlier than idleTimeoutMs after its last answered request', async (ctx: CheckContext) => {
+    const { idleTimeoutMs } = ctx.discovery.limits;
+    const session = await openQuiet(ctx);
+    const first = expectBatch(ctx, await ctx.poll(session.body.sig, 0), 'first poll');
+    await ctx.sleep(Math.max(0, idleTimeoutMs - ctx.tolerance) / ctx.timeoutScale);
+    const second = expectBatch(ctx, await ctx.poll(first.sig, 0), `poll ${idleTimeoutMs - ctx.tolerance} ms after the last answer`);
+    await ctx.close(second.sig);
+  }, { needs: ['annex'] }),
+  check('SSP-LIFETIME-5', 'MUST answer poll and close of an expired session with termination expired or 410 session-expired', async (ctx: CheckContext) => {
+    const first = await ctx.open('ssp.ticker', { intervalMs: 50 });
+    const second = await ctx.open('ssp.ticker', { intervalMs: 50 });
+    await waitPastIdle(ctx);
+    assertExpired(ctx, await ctx.close(first.body.sig), 'close of an expired session');
+    assertExpired(ctx, await ctx.poll(second.body.sig, 0), 'poll of an expired session');
+    assertExpired(ctx, await ctx.close(second.body.sig), 'close after that poll');
+  }, { needs: ['annex'] }),
+];

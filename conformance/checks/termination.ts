@@ -1,0 +1,107 @@
+// Spec §12 Termination: every event first, then the termination at once, with `last`, the
+// reason's advice and `error` only for reason error; repeated identically to every later
+// poll and close for at least terminationMemoryMs.
+import { isDeepStrictEqual } from 'node:util';
+import { check } from '../check.ts';
+import type { Check, CheckContext } from '../check.ts';
+import type { TerminationMessage } from '../../schemas/types.gen.ts';
+import { expectBatch, expectTermination } from './answers.ts';
+import { drain, lastSeq } from './drain.ts';
+import { elapsed, openQuiet, waitPastIdle } from './sessions.ts';
+
+/** A poll (or close) with `sig` must get exactly `termination` again. */
+async function assertRepeated(ctx: CheckContext, termination: TerminationMessage, sig: string, verb: 'poll' | 'close', what: string): Promise<void> {
+  const answer = verb === 'poll' ? await ctx.poll(sig, 0) : await ctx.close(sig);
+  const body = expectTermination(ctx, answer, what);
+  ctx.assert(isDeepStrictEqual(body, termination), `${what}: got ${JSON.stringify(body)}, expected the identical ${JSON.stringify(termination)}`);
+}
+
+export const terminationChecks: Check[] = [
+  check('SSP-TERMINATION-1', 'MUST deliver every event of an ended stream before the termination', async (ctx: CheckContext) => {
+    // Streams that have ended before the first poll: their events still come first, all of them.
+    for (const [stream, params, count] of [['ssp.burst', { count: 5 }, 5], ['ssp.fail', { after: 3 }, 3]] as const) {
+      const session = await ctx.open(stream, params);
+      await ctx.sleep(50);
+      const { events, termination } = await drain(ctx, session.body.sig, { hold: 0 });
+      const seqs = events.map((event) => event.seq).join();
+      const expected = Array.from({ length: count }, (_, i) => i + 1).join();
+      ctx.assert(seqs === expected, `${stream}: got events [${seqs}] before termination ${termination.reason} last ${termination.last}, expected [${expected}]`);
+    }
+  }, { needs: ['annex'] }),
+  check('SSP-TERMINATION-2', 'MUST answer a poll at the last event of an ended stream with the termination at once', async (ctx: CheckContext) => {
+    const { maxHoldMs, batchDelayMs } = ctx.discovery.limits;
+    const session = await ctx.open('ssp.counter', { count: 1 });
+    const batch = expectBatch(ctx, await ctx.poll(session.body.sig), 'first poll');
+    ctx.assert(lastSeq(batch.events) === 1, `first poll: expected event 1, got ${JSON.stringify(batch.events.map((e) => e.seq))}`);
+    const answer = await ctx.poll(batch.sig, maxHoldMs);
+    expectTermination(ctx, answer, 'poll at the last event');
+    const latest = batchDelayMs * ctx.timeoutScale + ctx.tolerance;
+    ctx.assert(elapsed(answer) <= latest, `termination answered after ${elapsed(answer)} ms, expected at once (by ${latest} ms)`);
+  }, { needs: ['annex'] }),
+  check('SSP-TERMINATION-4', 'MUST set last to the seq of the stream\'s last event, 0 if none', async (ctx: CheckContext) => {
+    for (const [stream, params, last] of [['ssp.counter', { count: 4 }, 4], ['ssp.fail', { after: 0 }, 0], ['ssp.fail', { after: 2 }, 2]] as const) {
+      const session = await ctx.open(stream, params);
+      const { events, termination } = await drain(ctx, session.body.sig);
+      ctx.assert(termination.last === last && lastSeq(events) === last, `${stream} ${JSON.stringify(params)}: termination last ${termination.last} after event ${lastSeq(events)}, expected ${last}`);
+    }
+  }, { needs: ['annex'] }),
+  check('SSP-TERMINATION-5', 'MUST terminate a finished stream with reason complete and advice none', async (ctx: CheckContext) => {
+    const { termination } = await drain(ctx, (await ctx.open('ssp.counter', { count: 2 })).body.sig);
+    ctx.assert(termination.reason === 'complete' && termination.advice.action === 'none', `finished stream: reason ${termination.reason}, advice ${JSON.stringify(termination.advice)}`);
+  }, { needs: ['annex'] }),
+  check('SSP-TERMINATION-6', 'MUST terminate a closed session with reason closed and advice none', async (ctx: CheckContext) => {
+    const session = await openQuiet(ctx);
+    const termination = expectTermination(ctx, await ctx.close(session.body.sig), 'close');
+    ctx.assert(termination.reason === 'closed' && termination.advice.action === 'none', `closed session: reason ${termination.reason}, advice ${JSON.stringify(termination.advice)}`);
+  }, { needs: ['annex'] }),
+  check('SSP-TERMINATION-7', 'MUST terminate an expired session answered with a termination with reason expired and advice reopen', async (ctx: CheckContext) => {
+    const session = await ctx.open('ssp.ticker', { intervalMs: 50 });
+    await waitPastIdle(ctx);
+    const answer = await ctx.poll(session.body.sig, 0);
+    // The other allowed answer, 410 session-expired, is SSP-LIFETIME-5's business.
+    if (answer.body.type === 'termination') {
+      ctx.assert(answer.body.reason === 'expired' && answer.body.advice.action === 'reopen', `expired session: reason ${answer.body.reason}, advice ${JSON.stringify(answer.body.advice)}`);
+    } else {
+      ctx.assert(answer.body.type === 'error', `expired session: expected a termination or an error, got ${answer.status} ${answer.body.type}`);
+    }
+  }, { needs: ['annex'] }),
+  check('SSP-TERMINATION-8', 'MUST terminate a failed stream with reason error, error.message and advice reopen or none', async (ctx: CheckContext) => {
+    const message = 'conformance check failure 7';
+    const { termination } = await drain(ctx, (await ctx.open('ssp.fail', { after: 1, message })).body.sig);
+    ctx.assert(termination.reason === 'error', `failed stream: reason ${termination.reason}`);
+    ctx.assert(typeof termination.error?.message === 'string' && termination.error.message !== '', `failed stream: error is ${JSON.stringify(termination.error ?? null)}`);
+    ctx.assert(['reopen', 'none'].includes(termination.advice.action), `failed stream: advice ${JSON.stringify(termination.advice)}`);
+  }, { needs: ['annex'] }),
+  check('SSP-TERMINATION-12', 'MUST carry error in a termination only for reason error', async (ctx: CheckContext) => {
+    const complete = (await drain(ctx, (await ctx.open('ssp.counter', { count: 1 })).body.sig)).termination;
+    const closed = expectTermination(ctx, await ctx.close((await openQuiet(ctx)).body.sig), 'close');
+    for (const termination of [complete, closed]) ctx.assert(termination.error === undefined, `termination ${termination.reason} carries error ${JSON.stringify(termination.error)}`);
+  }, { needs: ['annex'] }),
+  check('SSP-TERMINATION-13', 'MUST answer every later poll and close with any signature of the session with the identical termination', async (ctx: CheckContext) => {
+    const session = await ctx.open('ssp.counter', { count: 2 });
+    const { batches, termination } = await drain(ctx, session.body.sig);
+    await assertRepeated(ctx, termination, termination.sig, 'poll', 'poll with the termination sig');
+    await assertRepeated(ctx, termination, session.body.sig, 'poll', 'poll with the session sig');
+    await assertRepeated(ctx, termination, batches[0]?.sig ?? session.body.sig, 'poll', 'poll with the first batch sig');
+    await assertRepeated(ctx, termination, termination.sig, 'close', 'close with the termination sig');
+    await assertRepeated(ctx, termination, session.body.sig, 'close', 'close with the session sig');
+  }, { needs: ['annex'] }),
+  check('SSP-TERMINATION-13/memory', 'MUST repeat the identical termination for at least terminationMemoryMs', async (ctx: CheckContext) => {
+    const { terminationMemoryMs } = ctx.discovery.limits;
+    const session = await ctx.open('ssp.counter', { count: 1 });
+    const { termination } = await drain(ctx, session.body.sig);
+    // Just inside the memory: the remembered termination wins even over an expired signature.
+    await ctx.sleep(Math.max(0, terminationMemoryMs - ctx.tolerance) / ctx.timeoutScale);
+    await assertRepeated(ctx, termination, termination.sig, 'poll', `poll ${terminationMemoryMs} ms after the termination`);
+  }, { needs: ['annex'] }),
+  check('SSP-TERMINATION-14', 'MUST give a termination a signature of the terminated session', async (ctx: CheckContext) => {
+    const message = 'conformance termination signature';
+    const { termination } = await drain(ctx, (await ctx.open('ssp.fail', { after: 1, message })).body.sig);
+    // Its sig leads back to this session's termination (not an error, not another session's).
+    await assertRepeated(ctx, termination, termination.sig, 'poll', 'poll with the termination sig');
+  }, { needs: ['annex'] }),
+  check('SSP-TERMINATION-15', 'SHOULD advertise terminationMemoryMs of at least idleTimeoutMs + maxHoldMs', async (ctx: CheckContext) => {
+    const { terminationMemoryMs, idleTimeoutMs, maxHoldMs } = ctx.discovery.limits;
+    ctx.assert(terminationMemoryMs >= idleTimeoutMs + maxHoldMs, `terminationMemoryMs ${terminationMemoryMs} < idleTimeoutMs ${idleTimeoutMs} + maxHoldMs ${maxHoldMs}`);
+  }),
+];

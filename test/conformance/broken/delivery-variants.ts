@@ -1,0 +1,180 @@
+// Broken variants of delivery, holding and batching.
+import { withMessage, type ProxyRequest, type Variant } from './proxy.ts';
+import { edit, eventsOf, isBatch, isPoll, sigOf, sleep, type Event } from './rewrite.ts';
+
+type Gap = { from: number; to: number };
+
+/** Later than any timing check allows: batchDelayMs + the runner's tolerance (max(250, maxHoldMs / 5)) + 100 ms. */
+const lateBy = (limits: { batchDelayMs: number; maxHoldMs: number }) => limits.batchDelayMs + Math.max(250, limits.maxHoldMs / 5) + 100;
+const gapOf = (message: Record<string, unknown> | undefined) => message?.gap as Gap | undefined;
+
+/** Requests timed by the proxy: when each was forwarded. */
+function stopwatch() {
+  const started = new WeakMap<ProxyRequest, number>();
+  return {
+    start: (req: ProxyRequest) => {
+      started.set(req, performance.now());
+      return req;
+    },
+    elapsed: (req: ProxyRequest) => performance.now() - (started.get(req) ?? performance.now()),
+  };
+}
+
+export const deliveryVariants: Variant[] = [
+  {
+    name: 'repeats-acknowledged-event',
+    violates: 'SSP-DELIVERY-3: a poll at position p > 0 gets event p again at the head of its batch',
+    breaks: ['SSP-DELIVERY-3', 'SSP-DELIVERY-4', 'SSP-DELIVERY-1', 'SSP-DELIVERY-5'],
+    consequences: 'the batch then starts at p, not p + 1 (DELIVERY-4, and DELIVERY-5 which observes positions that way), and the delivered sequence repeats an event (DELIVERY-1)',
+    create: ({ limits }) => {
+      // The last event of each batch, by the signature that batch issued (its position).
+      const lastBySig = new Map<string, Event>();
+      return {
+        response: (res, req) => {
+          if (!isPoll(req) || !isBatch(res)) return res;
+          const events = eventsOf(res);
+          const previous = lastBySig.get(sigOf(req) ?? '');
+          const last = events[events.length - 1];
+          if (last && typeof res.message?.sig === 'string') lastBySig.set(res.message.sig, last);
+          // Small, non-full batches only, so the batch limits (BATCH-1, BATCH-2) still hold.
+          const fits = events.length > 0 && events.length < limits.maxBatchEvents && (events[0]!.data as { pad?: unknown }).pad === undefined;
+          return previous && fits && !res.message?.gap ? edit(res, { events: [previous, ...events] }) : res;
+        },
+      };
+    },
+  },
+  {
+    name: 'evicts-too-much',
+    violates: 'SSP-DELIVERY-8: fewer than retainEvents unacknowledged events are kept (5 more are announced lost)',
+    breaks: ['SSP-DELIVERY-8'],
+    create: () => ({
+      response: (res) => {
+        const gap = gapOf(res.message);
+        if (!isBatch(res) || !gap) return res;
+        const events = eventsOf(res).slice(5);
+        return events.length === 0 ? res : edit(res, { gap: { from: gap.from, to: events[0]!.seq - 1 }, events });
+      },
+    }),
+  },
+  {
+    name: 'gap-ends-early',
+    violates: 'SSP-DELIVERY-10: a batch with a gap starts after gap.to + 1 (gap.to one too small)',
+    breaks: ['SSP-DELIVERY-10', 'SSP-DELIVERY-9'],
+    consequences: 'DELIVERY-9 requires gap.to = r - 1 for the first event r',
+    create: () => ({
+      response: (res) => {
+        const gap = gapOf(res.message);
+        return isBatch(res) && gap && gap.to > gap.from ? edit(res, { gap: { from: gap.from, to: gap.to - 1 } }) : res;
+      },
+    }),
+  },
+  {
+    name: 'gap-over-retained-event',
+    violates: 'SSP-DELIVERY-11: the second gap of a session also covers its first retained event',
+    breaks: ['SSP-DELIVERY-11'],
+    create: ({ sessionOf }) => {
+      const gaps = new Map<number, number>();
+      return {
+        response: (res, req) => {
+          const gap = gapOf(res.message);
+          const session = sessionOf(sigOf(req) ?? '');
+          if (!isBatch(res) || !gap || session === undefined || eventsOf(res).length < 2) return res;
+          gaps.set(session, (gaps.get(session) ?? 0) + 1);
+          if (gaps.get(session) !== 2) return res;
+          const [first, ...events] = eventsOf(res);
+          return edit(res, { gap: { from: gap.from, to: first!.seq }, events });
+        },
+      };
+    },
+  },
+  {
+    name: 'slow-when-events-ready',
+    violates: 'SSP-HOLD-1: a poll that finds events waiting is answered well after batchDelayMs',
+    breaks: ['SSP-HOLD-1'],
+    create: ({ limits }) => {
+      const clock = stopwatch();
+      return {
+        request: clock.start,
+        response: async (res, req) => {
+          if (isPoll(req) && isBatch(res) && eventsOf(res).length > 0 && clock.elapsed(req) < 50) await sleep(lateBy(limits));
+          return res;
+        },
+      };
+    },
+  },
+  {
+    name: 'slow-after-hold',
+    violates: 'SSP-HOLD-4: a held poll is answered well after the event was appended',
+    breaks: ['SSP-HOLD-4'],
+    create: ({ limits }) => {
+      const clock = stopwatch();
+      return {
+        request: clock.start,
+        response: async (res, req) => {
+          if (isPoll(req) && isBatch(res) && eventsOf(res).length > 0 && clock.elapsed(req) >= 100) await sleep(lateBy(limits));
+          return res;
+        },
+      };
+    },
+  },
+  {
+    name: 'empty-batch-rewinds',
+    violates: 'SSP-HOLD-5: an empty batch after a passed hold carries the session\'s first signature (position 0)',
+    breaks: ['SSP-HOLD-5'],
+    create: ({ sessionOf }) => {
+      const first = new Map<number, string>();
+      return {
+        response: (res, req) => {
+          const sig = res.message?.sig;
+          const session = typeof sig === 'string' ? sessionOf(sig) : undefined;
+          if (session === undefined) return res;
+          if (res.message?.type === 'session') first.set(session, sig as string);
+          const rewound = first.get(session);
+          const hold = req.message?.hold;
+          // Only answers whose hold passed (hold 0 included), not superseded ones.
+          const passed = hold === 0 || hold === undefined;
+          return isPoll(req) && isBatch(res) && eventsOf(res).length === 0 && passed && rewound ? edit(res, { sig: rewound }) : res;
+        },
+      };
+    },
+  },
+  {
+    name: 'hold-zero-waits',
+    violates: 'SSP-HOLD-7: a poll with hold 0 is held for 400 ms',
+    breaks: ['SSP-HOLD-7'],
+    create: ({ limits }) => ({
+      request: (req) => (isPoll(req) && req.message?.hold === 0 ? withMessage(req, { ...req.message, hold: Math.min(400, limits.maxHoldMs) }) : req),
+    }),
+  },
+  {
+    name: 'superseded-answered-late',
+    violates: 'SSP-HOLD-8: a superseded held poll is answered only after a delay',
+    breaks: ['SSP-HOLD-8'],
+    create: ({ limits }) => {
+      const clock = stopwatch();
+      return {
+        request: clock.start,
+        response: async (res, req) => {
+          const hold = typeof req.message?.hold === 'number' ? req.message.hold : limits.maxHoldMs;
+          const early = clock.elapsed(req) < Math.min(hold, limits.maxHoldMs) - 100;
+          if (isPoll(req) && isBatch(res) && eventsOf(res).length === 0 && hold > 0 && early) await sleep(lateBy(limits));
+          return res;
+        },
+      };
+    },
+  },
+  {
+    name: 'merges-large-batches',
+    violates: 'SSP-BATCH-2: batches of padded events are merged past maxBatchBytes',
+    breaks: ['SSP-BATCH-2'],
+    create: ({ forward }) => ({
+      response: async (res, req) => {
+        const events = eventsOf(res);
+        if (!isPoll(req) || !isBatch(res) || events.length < 2 || (events[0]!.data as { pad?: unknown }).pad === undefined) return res;
+        const next = await forward(withMessage(req, { ...req.message, sig: res.message?.sig, hold: 0 }));
+        if (!isBatch(next) || eventsOf(next).length === 0 || next.message?.gap !== undefined) return res;
+        return edit(res, { sig: next.message?.sig, events: [...events, ...eventsOf(next)] });
+      },
+    }),
+  },
+];

@@ -1,0 +1,33 @@
+// Small helpers the broken variants share to recognise and rewrite SSP/1 exchanges.
+import type { ProxyRequest, ProxyResponse } from './proxy.ts';
+
+export type Message = Record<string, unknown>;
+export type Event = { seq: number; data: unknown };
+
+export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+export const isPoll = (req: ProxyRequest) => req.message?.type === 'poll';
+export const isBatch = (res: ProxyResponse) => res.message?.type === 'batch';
+export const eventsOf = (res: ProxyResponse) => (res.message?.events ?? []) as Event[];
+export const sigOf = (req: ProxyRequest) => (typeof req.message?.sig === 'string' ? req.message.sig : undefined);
+
+/** Replace response headers that are present; `null` removes one. */
+export function headers(edit: Record<string, string | null>) {
+  return (res: ProxyResponse): ProxyResponse => {
+    const next = { ...res.headers };
+    for (const [name, value] of Object.entries(edit)) {
+      if (value === null) delete next[name];
+      else if (name in next) next[name] = value;
+    }
+    return { ...res, headers: next };
+  };
+}
+
+/** The response with its message's members replaced. */
+export function edit(res: ProxyResponse, members: Message): ProxyResponse {
+  return { ...res, message: { ...res.message, ...members } };
+}
+
+/** The response with `change` applied to the data of every event. */
+export function mapData(res: ProxyResponse, change: (data: Message, event: Event) => unknown): ProxyResponse {
+  return edit(res, { events: eventsOf(res).map((event) => ({ ...event, data: change(event.data as Message, event) })) });
+}
