@@ -1,4 +1,4 @@
-// `xanjax conformance <endpoint-url> [options]` (CONTRACT §11): main(argv) → exit code.
+// `xanjax conformance <endpoint-url> [options]`: main(argv) → exit code.
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Check } from './check.ts';

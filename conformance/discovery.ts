@@ -1,4 +1,4 @@
-// The run starts with `GET <endpoint>` (CONTRACT §1, §3): every check needs the limits
+// The run starts with `GET <endpoint>` (spec §4.1, §5): every check needs the limits
 // it advertises, so an unreachable endpoint or an invalid document stops the run (exit 2).
 import { request, type Dispatcher } from 'undici';
 import type { DiscoveryDocument } from '../schemas/types.gen.ts';

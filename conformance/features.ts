@@ -1,5 +1,5 @@
 // Features a check may need (Check.needs). The annex streams are offered iff
-// `discovery.conformance` is true (CONTRACT §3, §9); the runner also requires them to be
+// `discovery.conformance` is true (spec §5, §20); the runner also requires them to be
 // listed, so a server that claims the annex without offering it is caught, not trusted.
 import type { DiscoveryDocument } from '../schemas/types.gen.ts';
 import type { Features } from './check.ts';

@@ -1,5 +1,5 @@
 // Every wait and timeout the runner uses is derived from the limits the server advertises
-// (CONTRACT §3) and multiplied by --timeout-scale, so slow machines can stretch them.
+// (spec §5) and multiplied by --timeout-scale, so slow machines can stretch them.
 import type { Limits } from '../schemas/types.gen.ts';
 
 /** How late a timed answer may be: max(250 ms, 20% of maxHoldMs), scaled. */
@@ -9,7 +9,7 @@ export function toleranceMs(limits: Limits, scale: number): number {
 
 /**
  * Abort timeout of one request: the longest the server may legitimately hold it
- * (effective hold + batchDelayMs, CONTRACT §6) plus a second and the tolerance. A server
+ * (effective hold + batchDelayMs, spec §10) plus a second and the tolerance. A server
  * that does not answer by then has hung, and the check fails instead of the run hanging.
  */
 export function requestTimeoutMs(limits: Limits, scale: number, holdMs: number = limits.maxHoldMs): number {

@@ -1,4 +1,4 @@
-// Errors are values with a stable code (CONTRACT §8). Status and retryability come from the
+// Errors are values with a stable code (spec §15.2). Status and retryability come from the
 // shared registry (schemas/error-codes.json), never from a table of our own.
 import { errorCodeInfo } from '../schemas/index.ts';
 import type { ErrorCode, ErrorMessage } from '../schemas/types.gen.ts';

@@ -33,7 +33,7 @@ export type { Limits };
 export interface SspServerOptions {
   /** Path of the SSP endpoint. Default '/ssp'. */
   path?: string;
-  /** Overrides of the advertised limits (defaults: CONTRACT §3, or the short conformance ones). */
+  /** Overrides of the advertised limits (defaults: spec §5, or the short conformance ones). */
   limits?: Partial<Limits>;
   /** HMAC secret. Without one a random secret is used: signatures die with the process. */
   secret?: string | Buffer;

@@ -1,4 +1,4 @@
-// Server limits advertised in discovery (CONTRACT §3). Conformance mode uses short values
+// Server limits advertised in discovery (spec §5). Conformance mode uses short values
 // so the conformance suite runs in seconds.
 import type { Limits } from '../schemas/types.gen.ts';
 
@@ -27,7 +27,7 @@ export const conformanceLimits: Readonly<Limits> = {
 };
 
 /**
- * Checks that limits are positive integers (batchDelayMs may be 0): CONTRACT §3. Raises
+ * Checks that limits are positive integers (batchDelayMs may be 0): spec §5. Raises
  * terminationMemoryMs to at least idleTimeoutMs + maxHoldMs, as long as a signature can
  * stay valid (SSP-TERMINATION-15), and advertises what the server really does.
  */

@@ -1,4 +1,4 @@
-// Session signatures (CONTRACT §4): `<payload>.<mac>`, both base64url. The payload is the
+// Session signatures (spec §8): `<payload>.<mac>`, both base64url. The payload is the
 // compact JSON array [version, key id, session id, stream, params, position, expiresAt];
 // the MAC is HMAC-SHA256 over the payload text, compared in constant time. Everything the
 // server needs to resume a session lives in the signature, so a restart with the same
@@ -7,7 +7,7 @@ import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypt
 import { SspError } from './errors.ts';
 
 const VERSION = 1;
-/** CONTRACT §4: `^[A-Za-z0-9_.~-]{16,2048}$`. */
+/** spec §8: `^[A-Za-z0-9_.~-]{16,2048}$`. */
 const SIGNATURE_SHAPE = /^[A-Za-z0-9_.~-]{16,2048}$/;
 const MAC_LENGTH = 43; // base64url of 32 bytes, unpadded
 
@@ -124,6 +124,6 @@ export function canonicalJson(value: unknown): string {
 
 /**
  * Largest session key (everything but position and expiry) whose signature stays within the
- * contract's 2048 characters: (1472 + 31 bytes) × 4/3 + '.' + 43-character MAC ≈ 2048.
+ * spec's 2048 characters: (1472 + 31 bytes) × 4/3 + '.' + 43-character MAC ≈ 2048.
  */
 export const MAX_KEY_BYTES = 1400;

@@ -49,7 +49,7 @@ export const allSchemas: readonly JsonSchema[] = [defsSchema, ...schemaKinds.map
 
 export interface ErrorCodeInfo {
   code: ErrorCode;
-  /** HTTP status of a response carrying this error (CONTRACT §8). */
+  /** HTTP status of a response carrying this error (spec §15.2). */
   status: number;
   retryable: boolean;
   description: string;

@@ -1,4 +1,4 @@
-// `xanjax types [--out DIR]` (CONTRACT §11): hands SSP/1 implementers in any language the
+// `xanjax types [--out DIR]`: hands SSP/1 implementers in any language the
 // checked-in TypeScript types, every schema file, and one bundled schema document.
 import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';

@@ -34,7 +34,7 @@ export class MemoryEventLog implements EventLog {
     const prefix = `{"seq":${seq},"data":`;
     // The prefix is ASCII, so its byte length is its string length.
     this.#events.push({ seq, json: `${prefix}${data.json}}`, bytes: prefix.length + data.bytes + 1 });
-    // Retention (CONTRACT §5): the newest retainEvents stay; older ones are evicted, which the
+    // Retention (spec §9): the newest retainEvents stay; older ones are evicted, which the
     // next read reports as a gap. Acknowledged events are the oldest, so they go first.
     if (this.#events.length - this.#start > this.#retain) this.#dropBefore(this.#head - this.#retain + 1);
     this.#notify();
@@ -69,7 +69,7 @@ export class MemoryEventLog implements EventLog {
   acknowledge(position: number): void {
     if (position <= this.#acknowledged) return;
     // Keep the most recently acknowledged batch: a client re-sending its previous signature
-    // (a retry racing its own poll) still gets re-delivery (CONTRACT §5), and memory stays
+    // (a retry racing its own poll) still gets re-delivery (spec §9), and memory stays
     // bounded by what is in flight rather than by retainEvents.
     this.#dropBefore(this.#acknowledged + 1);
     this.#acknowledged = Math.min(position, this.#head);

@@ -27,7 +27,7 @@ export interface StoredEvent {
   readonly bytes: number;
 }
 
-/** How a stream ended (CONTRACT §7); `closed`, `expired` and `shutdown` are the holder's. */
+/** How a stream ended (spec §12-§14); `closed`, `expired` and `shutdown` are the holder's. */
 export type StreamEnd =
   | { reason: 'complete' }
   | { reason: 'error'; error: { message: string; code?: string }; advice: 'none' | 'reopen' };
@@ -42,7 +42,7 @@ export interface ReadLimits {
 export interface ReadResult {
   /** Consecutive events starting at the first retained seq after the position. */
   events: StoredEvent[];
-  /** Set when events after the position were evicted: `{from: p+1, to: r-1}` (CONTRACT §5). */
+  /** Set when events after the position were evicted: `{from: p+1, to: r-1}` (spec §9). */
   gap?: { from: number; to: number };
 }
 

@@ -1,5 +1,5 @@
 // The SSP/1 endpoint: GET → discovery, OPTIONS → preflight, POST → one client message
-// (CONTRACT §1-§2). Every failure becomes the contract's typed error; nothing throws out.
+// (spec §4, §6). Every failure becomes the spec's typed error; nothing throws out.
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { Validator } from '../../schemas/index.ts';
 import type { ClientMessage } from '../../schemas/types.gen.ts';

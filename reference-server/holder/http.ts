@@ -1,4 +1,4 @@
-// HTTP details shared by every endpoint response: headers (CONTRACT §1, §1.1), media types
+// HTTP details shared by every endpoint response: headers (spec §4), media types
 // and bounded body reading.
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { SspError } from '../errors.ts';

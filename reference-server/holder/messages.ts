@@ -1,4 +1,4 @@
-// Server message bodies (CONTRACT §2). Batches are concatenated from events serialized at
+// Server message bodies (spec §6). Batches are concatenated from events serialized at
 // append time; signatures are base64url plus '.', so they need no JSON escaping.
 import type { Advice, TerminationMessage } from '../../schemas/types.gen.ts';
 import type { StoredEvent } from '../event-log/types.ts';

@@ -1,4 +1,4 @@
-// The session holder: opens, polls and closes (CONTRACT §5-§7). It reads each session's
+// The session holder: opens, polls and closes (spec §9-§14). It reads each session's
 // event log and never calls a producer; producers are started and stopped through the pump.
 import { randomBytes } from 'node:crypto';
 import type { ServerResponse } from 'node:http';

@@ -1,4 +1,4 @@
-// The conformance annex streams, exactly as CONTRACT §9 defines them.
+// The conformance annex streams, exactly as spec §20 defines them.
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { StreamDefinition } from './types.ts';
 import { StreamError } from './types.ts';

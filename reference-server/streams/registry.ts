@@ -6,7 +6,7 @@ import type { StreamInfo } from '../../schemas/types.gen.ts';
 import { SspError } from '../errors.ts';
 import type { StreamDefinition } from './types.ts';
 
-/** CONTRACT §2. */
+/** spec §6. */
 const STREAM_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
 export class RegisteredStream {

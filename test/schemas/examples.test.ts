@@ -41,7 +41,7 @@ describe('schemas/examples', () => {
     }
   });
 
-  it('batch, termination and error examples cover the cases the contract names', () => {
+  it('batch, termination and error examples cover the cases the spec names', () => {
     const of = (folder: string) => examples.filter((e) => e.folder === folder).map((e) => e.value as Record<string, unknown>);
     const batches = of('batch');
     expect(batches.some((b) => (b.events as unknown[]).length === 0)).toBe(true);

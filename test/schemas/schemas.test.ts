@@ -1,5 +1,5 @@
-// Every schema compiles under ajv's strict mode and follows the file conventions
-// (CONTRACT §12); the error-code registry and the error schema agree (CONTRACT §8).
+// Every schema compiles under ajv's strict mode and follows the file conventions;
+// the error-code registry and the error schema agree (spec §15.2).
 import { readdirSync } from 'node:fs';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import ajvFormats from 'ajv-formats';
@@ -80,7 +80,7 @@ describe('error-code registry', () => {
     expect(validate(message(code, !entry.retryable))).toBe(false);
   });
 
-  it('retryable codes answered with 503 require retryAfterMs (CONTRACT §8)', () => {
+  it('retryable codes answered with 503 require retryAfterMs (spec §15.2)', () => {
     for (const entry of errorCodes.filter((e) => e.status === 503)) {
       const { retryAfterMs: _omitted, ...withoutRetryAfter } = message(entry.code, true) as Record<string, unknown>;
       expect(validate(withoutRetryAfter), entry.code).toBe(false);

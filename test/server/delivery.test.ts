@@ -1,4 +1,4 @@
-// CONTRACT §5-§6: delivery order, re-delivery, gaps, holding, supersede and batch limits.
+// spec §9-§11: delivery order, re-delivery, gaps, holding, supersede and batch limits.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createValidator } from '../../schemas/index.ts';
 import type { SspServer } from '../../reference-server/index.ts';

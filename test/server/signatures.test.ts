@@ -1,4 +1,4 @@
-// CONTRACT §4: unforgeable signatures, expiry, and resume across a restart with a fixed secret.
+// spec §8: unforgeable signatures, expiry, and resume across a restart with a fixed secret.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SspServer } from '../../reference-server/index.ts';
 import { Signer } from '../../reference-server/signature.ts';

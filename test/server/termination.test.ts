@@ -1,4 +1,4 @@
-// CONTRACT §7: every termination path, repeatability, close, idle expiry, graceful shutdown.
+// spec §12-§14: every termination path, repeatability, close, idle expiry, graceful shutdown.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createValidator } from '../../schemas/index.ts';
 import type { SspServer } from '../../reference-server/index.ts';

@@ -1,4 +1,4 @@
-// CONTRACT §1-§3: discovery, media types, headers, CORS, methods, and the bad-input table.
+// spec §4-§6: discovery, media types, headers, CORS, methods, and the bad-input table.
 import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createValidator } from '../../schemas/index.ts';

@@ -15,7 +15,7 @@ interface Requirement {
   reason?: string;
 }
 
-/** CONTRACT §10: the sections a requirement ID may name. */
+/** The sections a requirement ID may name. */
 const sections = [
   'TRANSPORT', 'CORS', 'DISCOVERY', 'MESSAGE', 'OPEN', 'SIGNATURE', 'DELIVERY', 'HOLD', 'BATCH',
   'TERMINATION', 'CLOSE', 'LIFETIME', 'ERROR', 'ANNEX', 'CLIENT', 'SECURITY',
@@ -135,7 +135,7 @@ describe('requirements registry (spec/requirements.json)', () => {
     }
   });
 
-  it('has exactly the fields of the contract, with allowed values', () => {
+  it('has exactly the registry's fields, with allowed values', () => {
     for (const requirement of registry) {
       const allowed = ['id', 'level', 'section', 'text', 'binds', 'observable', 'reason'];
       expect(Object.keys(requirement).filter((key) => !allowed.includes(key)), requirement.id).toEqual([]);
