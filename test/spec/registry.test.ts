@@ -135,7 +135,7 @@ describe('requirements registry (spec/requirements.json)', () => {
     }
   });
 
-  it('has exactly the registry's fields, with allowed values', () => {
+  it('has exactly the registry fields, with allowed values', () => {
     for (const requirement of registry) {
       const allowed = ['id', 'level', 'section', 'text', 'binds', 'observable', 'reason'];
       expect(Object.keys(requirement).filter((key) => !allowed.includes(key)), requirement.id).toEqual([]);
