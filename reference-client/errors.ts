@@ -1,5 +1,5 @@
 // Every failure the client reports is one of these classes, each with a stable `code` the
-// application can match on (SSP/1 §8 for server codes; the client's own codes below).
+// application can match on (SSP/1 §15 for server codes; the client's own codes below).
 import type { ErrorMessage, TerminationMessage } from '../schemas/types.gen.ts';
 
 export abstract class SspError extends Error {
@@ -17,7 +17,7 @@ export abstract class SspError extends Error {
   }
 }
 
-/** The server answered with an SSP error message; `code` is the server's code (§8). */
+/** The server answered with an SSP error message; `code` is the server's code (§15). */
 export class SspServerError extends SspError {
   readonly code: ErrorMessage['code'];
   readonly status: number;
@@ -51,7 +51,7 @@ export class SspProtocolError extends SspError {
   }
 }
 
-/** Events `from`..`to` (inclusive) will never be delivered (§5: a batch's `gap`, or seq numbers that skip). */
+/** Events `from`..`to` (inclusive) will never be delivered (§9: a batch's `gap`, or seq numbers that skip). */
 export class SspGapError extends SspError {
   readonly code = 'gap';
   readonly from: number;

@@ -1,4 +1,4 @@
-// Structural checks of server messages (SSP/1 §2). Hand-written rather than ajv so the
+// Structural checks of server messages (SSP/1 §6). Hand-written rather than ajv so the
 // browser bundle stays a few kilobytes; they check every field the client relies on and
 // ignore unknown extra fields (a later minor revision may add some).
 import type { ServerMessage } from '../schemas/types.gen.ts';
@@ -49,7 +49,7 @@ function sigProblem(m: Json): string | undefined {
   return typeof m.sig === 'string' && signaturePattern.test(m.sig) ? undefined : `${m.type} "sig" is not a valid signature`;
 }
 
-// §5: seq values within a batch increase by exactly 1; a gap has from <= to.
+// §9: seq values within a batch increase by exactly 1; a gap has from <= to.
 function batchProblem(m: Json): string | undefined {
   if (!Array.isArray(m.events)) return 'batch "events" is not an array';
   let previous: number | undefined;

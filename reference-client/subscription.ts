@@ -1,6 +1,6 @@
 // One subscription to one SSP/1 stream: open, then keep exactly one poll outstanding,
-// always sending the newest signature (§4), until a termination without further advice
-// (§7), a typed error, or close().
+// always sending the newest signature (§8), until a termination without further advice
+// (§12), a typed error, or close().
 import type { BatchMessage, ClientMessage, SspEvent, StreamParams, TerminationMessage } from '../schemas/types.gen.ts';
 import { SspAbortedError, SspError, SspGapError, SspProtocolError, SspTerminationError } from './errors.ts';
 import { EventQueue } from './event-queue.ts';
@@ -15,7 +15,7 @@ export interface SubscribeOptions {
   holdMs?: number;
   /** Backoff for network failures, 5xx, malformed answers and retryable error codes. */
   retry?: Partial<RetryOptions>;
-  /** Least time from sending a poll to sending the next one when it brought no new event. Default 500. */
+  /** Least time from sending a poll to sending the next one when it brought no new event. Default 1000 (SSP-CLIENT-9). */
   minPollIntervalMs?: number;
   /** A request with no complete answer after this long is abandoned and retried. Default: hold (or 25 000) + 15 000. */
   requestTimeoutMs?: number;
@@ -31,7 +31,7 @@ export interface SubscribeOptions {
   random?: () => number;
 }
 
-/** The server advised `reopen` (§7): a new session of the same stream follows; its seq restarts at 1 and events may repeat or be lost across it. */
+/** The server advised `reopen` (§12): a new session of the same stream follows; its seq restarts at 1 and events may repeat or be lost across it. */
 export interface ReopenedNotice {
   code: 'reopened';
   termination: TerminationMessage;
@@ -92,8 +92,9 @@ export class Subscription implements AsyncIterable<SspEvent> {
     this.#options = {
       holdMs: options.holdMs,
       retry: { ...defaultRetryOptions, ...options.retry },
-      minPollIntervalMs: options.minPollIntervalMs ?? 500,
-      // §3: servers SHOULD hold at most 25 s; the margin covers a slow network and batchDelayMs.
+      // SSP-CLIENT-9: after an empty batch, no poll earlier than 1 s after the answered one was sent.
+      minPollIntervalMs: options.minPollIntervalMs ?? 1_000,
+      // §5: servers SHOULD hold at most 25 s; the margin covers a slow network and batchDelayMs.
       requestTimeoutMs: options.requestTimeoutMs ?? (options.holdMs ?? 25_000) + 15_000,
       closeTimeoutMs: options.closeTimeoutMs ?? 5_000,
       highWaterMark: options.highWaterMark ?? 100,
@@ -133,7 +134,7 @@ export class Subscription implements AsyncIterable<SspEvent> {
     return () => set.delete(listener as (value: never) => void);
   }
 
-  /** Aborts the outstanding poll and sends `close` with the newest signature (§7); resolves when done. */
+  /** Aborts the outstanding poll and sends `close` with the newest signature (§12); resolves when done. */
   close(): Promise<void> {
     this.#closing ??= this.#shutdown();
     return this.#closing;
@@ -171,7 +172,7 @@ export class Subscription implements AsyncIterable<SspEvent> {
       if (this.#abort.signal.aborted) return; // close() settles the subscription
       const failure = error instanceof SspError ? error : new SspAbortedError('client failure', error);
       this.#finish({ error: failure });
-      // A gap ends a session the server still holds: free it (§7 close).
+      // A gap ends a session the server still holds: free it (§12 close).
       if (failure instanceof SspGapError) await this.#sendClose().catch(() => {});
     }
   }
@@ -208,7 +209,7 @@ export class Subscription implements AsyncIterable<SspEvent> {
     if (batch.gap && batch.gap.to > this.#lastSeq) this.#gap(Math.max(batch.gap.from, this.#lastSeq + 1), batch.gap.to);
     for (const event of batch.events) {
       if (this.#abort.signal.aborted) break; // a listener called close()
-      // §5: delivery is at-least-once on the wire; dropping seen seqs makes it exactly-once.
+      // §9: delivery is at-least-once on the wire; dropping seen seqs makes it exactly-once.
       if (event.seq <= this.#lastSeq) continue;
       if (event.seq > this.#lastSeq + 1) this.#gap(this.#lastSeq + 1, event.seq - 1);
       this.#lastSeq = event.seq;
@@ -227,7 +228,7 @@ export class Subscription implements AsyncIterable<SspEvent> {
     if (this.#options.gaps === 'fail') throw gap;
   }
 
-  /** §7: follow the termination's advice; true when the subscription has ended. */
+  /** §12: follow the termination's advice; true when the subscription has ended. */
   async #terminated(termination: TerminationMessage): Promise<boolean> {
     const { action, delayMs = 0 } = termination.advice;
     if (action === 'none') {

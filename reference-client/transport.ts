@@ -14,10 +14,10 @@ export type FetchLike = (
 
 export type Answer = Exclude<ServerMessage, { type: 'error' }>;
 
-// §8: retryability is fixed per code; the body's own flag only decides for codes newer than this client.
+// §15: retryability is fixed per code; the body's own flag only decides for codes newer than this client.
 const retryableByCode = new Map(errorCodes.map((entry) => [entry.code, entry.retryable]));
 
-// `text/plain` is a CORS-safelisted content type (SSP/1 §1: servers MUST accept it), so a
+// `text/plain` is a CORS-safelisted content type (SSP/1 §4: servers MUST accept it), so a
 // page's cross-origin POST is a "simple request" and costs no preflight round trip.
 const headers = { 'content-type': 'text/plain;charset=utf-8' };
 

@@ -5,11 +5,11 @@
  */
 export type SspVersion = 1;
 /**
- * Opaque, unforgeable session signature (§4). The client sends back the newest one it received.
+ * Opaque, unforgeable session signature (§8). The client sends back the newest one it received.
  */
 export type Signature = string;
 /**
- * Per-session event sequence number: starts at 1 and increases by exactly 1 (§5).
+ * Per-session event sequence number: starts at 1 and increases by exactly 1 (§9).
  */
 export type Seq = number;
 /**
@@ -25,11 +25,11 @@ export type StreamName = string;
  */
 export type ReturnedSignature = string;
 /**
- * Delivery position: seq of the last event the client has received, 0 before any event (§5).
+ * Delivery position: seq of the last event the client has received, 0 before any event (§9).
  */
 export type Position = number;
 /**
- * Why a stream ended (§7): complete (producer finished), closed (client close), expired (idle lifetime), error (producer failed), shutdown (server stopping).
+ * Why a stream ended (§12): complete (producer finished), closed (client close), expired (idle lifetime), error (producer failed), shutdown (server stopping).
  */
 export type TerminationReason = 'complete' | 'closed' | 'expired' | 'error' | 'shutdown';
 /**
@@ -37,7 +37,7 @@ export type TerminationReason = 'complete' | 'closed' | 'expired' | 'error' | 's
  */
 export type AdviceAction = 'none' | 'resume' | 'reopen';
 /**
- * Stable error code (§8); each maps to one HTTP status and retryability (schemas/error-codes.json).
+ * Stable error code (§15); each maps to one HTTP status and retryability (schemas/error-codes.json).
  */
 export type ErrorCode =
   | 'bad-request'
@@ -64,7 +64,7 @@ export type Versions = [number, ...number[]];
 export type ServerMessage = SessionMessage | BatchMessage | TerminationMessage | ErrorMessage;
 
 /**
- * Server → client: answer to poll with the next events (possibly none) and a new signature encoding the position after them (§5, §6). `gap` announces events that were dropped before delivery.
+ * Server → client: answer to poll with the next events (possibly none) and a new signature encoding the position after them (§9, §10). `gap` announces events that were dropped before delivery.
  */
 export interface BatchMessage {
   ssp: SspVersion;
@@ -77,7 +77,7 @@ export interface BatchMessage {
   events: SspEvent[];
 }
 /**
- * Events from..to (inclusive) are no longer retained and will never be delivered (§5). A schema cannot compare the two fields: from <= to is a protocol check.
+ * Events from..to (inclusive) are no longer retained and will never be delivered (§9). A schema cannot compare the two fields: from <= to is a protocol check.
  */
 export interface Gap {
   from: Seq;
@@ -94,7 +94,7 @@ export interface SspEvent {
   data: unknown;
 }
 /**
- * Client → server: open a session on a stream (§2). The answer is a session message or an error.
+ * Client → server: open a session on a stream (§6). The answer is a session message or an error.
  */
 export interface OpenMessage {
   ssp: SspVersion;
@@ -109,7 +109,7 @@ export interface StreamParams {
   [k: string]: unknown | undefined;
 }
 /**
- * Client → server: ask for the events after the signature's position, holding the request up to `hold` ms (§2, §6).
+ * Client → server: ask for the events after the signature's position, holding the request up to `hold` ms (§6, §10).
  */
 export interface PollMessage {
   ssp: SspVersion;
@@ -121,7 +121,7 @@ export interface PollMessage {
   hold?: number;
 }
 /**
- * Client → server: end the session; the answer is the `closed` termination (or the session's existing termination) (§7).
+ * Client → server: end the session; the answer is the `closed` termination (or the session's existing termination) (§13).
  */
 export interface CloseMessage {
   ssp: SspVersion;
@@ -215,7 +215,7 @@ export interface ReportSummary {
   unexpectedPass: number;
 }
 /**
- * The server's advice to the client after a termination (§7).
+ * The server's advice to the client after a termination (§12).
  */
 export interface Advice {
   action: AdviceAction;
@@ -275,7 +275,7 @@ export interface StreamInfo {
   name: StreamName;
   description?: string;
   /**
-   * True if a verified signature of a forgotten session re-creates it at its position (§4).
+   * True if a verified signature of a forgotten session re-creates it at its position (§8).
    */
   resumable: boolean;
   /**
@@ -286,7 +286,7 @@ export interface StreamInfo {
   };
 }
 /**
- * Answer to GET on the endpoint: supported versions, limits and offered streams (§3).
+ * Answer to GET on the endpoint: supported versions, limits and offered streams (§5).
  */
 export interface DiscoveryDocument {
   ssp: SspVersion;
@@ -300,7 +300,7 @@ export interface DiscoveryDocument {
   conformance?: boolean;
 }
 /**
- * Server → client: the request failed (§8). The HTTP status is the code's status; `retryable` is fixed per code (schemas/error-codes.json).
+ * Server → client: the request failed (§15). The HTTP status is the code's status; `retryable` is fixed per code (schemas/error-codes.json).
  */
 export interface ErrorMessage {
   ssp: SspVersion;
@@ -327,7 +327,7 @@ export interface ErrorMessage {
   versions?: Versions;
 }
 /**
- * Server → client: answer to open. The signature encodes `position` (0 for a new session) (§2, §4).
+ * Server → client: answer to open. The signature encodes `position` (0 for a new session) (§6, §8).
  */
 export interface SessionMessage {
   ssp: SspVersion;
@@ -337,7 +337,7 @@ export interface SessionMessage {
   position: Position;
 }
 /**
- * Server → client: the stream ended (§7). Repeatable: later polls and close get the identical body while the server remembers it. `error` is present only with reason `error`.
+ * Server → client: the stream ended (§12). Repeatable: later polls and close get the identical body while the server remembers it. `error` is present only with reason `error`.
  */
 export interface TerminationMessage {
   ssp: SspVersion;

@@ -1,4 +1,4 @@
-// close() aborts the held poll, sends `close` with the newest signature (§7), and leaves
+// close() aborts the held poll, sends `close` with the newest signature (§12), and leaves
 // no timer or request behind; the iterator's buffer is bounded by backpressure.
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';

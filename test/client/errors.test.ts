@@ -88,7 +88,7 @@ describe('typed errors', () => {
   });
 });
 
-describe('termination advice (§7)', () => {
+describe('termination advice (§12)', () => {
   it('an error termination without advice ends the iterator with SspTerminationError', async () => {
     const { url } = await start(['ok', 'ok', { terminate: 'error', action: 'none' }]);
     const subscription = subscribe(url, 'counter', {}, fast);

@@ -99,7 +99,7 @@ export async function startFaultServer(options: FaultServerOptions) {
 
   function session(id: number): Session {
     let s = sessions.get(id);
-    if (!s) sessions.set(id, (s = {})); // unknown but verified signature: re-create at its position (§4)
+    if (!s) sessions.set(id, (s = {})); // unknown but verified signature: re-create at its position (§8)
     return s;
   }
 
@@ -111,7 +111,7 @@ export async function startFaultServer(options: FaultServerOptions) {
 
   const empty = (id: number, position: number): ServerMessage => ({ ssp: 1, type: 'batch', sig: sig(id, position), events: [] });
 
-  /** The correct answer: at once, or after holding the poll (§6). */
+  /** The correct answer: at once, or after holding the poll (§10). */
   function answer(message: Message, duplicate: boolean): Promise<[number, ServerMessage]> {
     if (message.type === 'open') {
       if (message.stream !== stream) return Promise.resolve([404, errorBody('unknown-stream') as ServerMessage]);
@@ -133,7 +133,7 @@ export async function startFaultServer(options: FaultServerOptions) {
     if (s.closed) return Promise.resolve([200, s.closed]);
     if (position >= total) return Promise.resolve([200, termination(id, position, 'complete', 'none')]);
     if (position < available) return Promise.resolve([200, batchFrom(id, position, duplicate)]);
-    // §6: a newer poll supersedes the held one, which gets an empty batch at its own position.
+    // §10: a newer poll supersedes the held one, which gets an empty batch at its own position.
     s.held?.answer(empty(id, s.held.position));
     return new Promise((resolve) => {
       const timer = setTimeout(() => held.answer(empty(id, position)), holdMs);

@@ -13,7 +13,7 @@ afterEach(async () => {
   server = undefined;
 });
 
-// Faults after which the client must send the very same poll again (§4: the newest signature it holds).
+// Faults after which the client must send the very same poll again (§8: the newest signature it holds).
 const failures: Fault[] = ['drop', 'reset', 'bad-gateway', 'unavailable', 'malformed', 'invalid', { retryAfterSeconds: 0 }, { error: 'internal-error' }];
 // Faults answered correctly (or with a harmless variation) that the client must take in its stride.
 const variations: Fault[] = ['restart', 'duplicate', 'empty', { delayMs: 200 }, { terminate: 'shutdown', action: 'resume', delayMs: 30 }];
@@ -66,7 +66,7 @@ describe('every event exactly once, in order, under each fault', () => {
     expect(server.requests[2]).toMatchObject({ type: 'poll', position: 0, fault: 'ok' });
   });
 
-  it('sends requests as text/plain (CORS-safelisted, SSP/1 §1)', async () => {
+  it('sends requests as text/plain (CORS-safelisted, SSP/1 §4)', async () => {
     const { requests } = await run([]);
     expect(new Set(requests.map((r) => r.contentType))).toEqual(new Set(['text/plain;charset=utf-8']));
   });

@@ -29,7 +29,7 @@ const tolerated = new Set([
   'details is a string',
 ]);
 
-// Rules a schema cannot express but the client checks (§5): gap from <= to, consecutive seqs.
+// Rules a schema cannot express but the client checks (§9): gap from <= to, consecutive seqs.
 function breaksProtocol(data: unknown): boolean {
   const batch = data as { gap?: { from: number; to: number }; events?: { seq: number }[] };
   const skips = batch.events?.some((event, i) => i > 0 && event.seq !== batch.events![i - 1]!.seq + 1) ?? false;
@@ -56,11 +56,19 @@ describe('parseServerMessage() against schemas/vectors', () => {
 describe('retry timing', () => {
   const options = { ...defaultRetryOptions, initialDelayMs: 100, maxDelayMs: 1_000 };
 
-  it('full jitter: a random delay up to the doubling cap, capped at maxDelayMs', () => {
-    expect(retryDelayMs(1, undefined, options, () => 0)).toBe(0);
+  it('SSP-CLIENT-10: a random delay between d/2 and d, d doubling per attempt up to maxDelayMs', () => {
+    expect(retryDelayMs(1, undefined, options, () => 0)).toBe(50);
     expect(retryDelayMs(1, undefined, options, () => 0.999_999)).toBe(99);
-    expect(retryDelayMs(3, undefined, options, () => 0.5)).toBe(200);
+    expect(retryDelayMs(3, undefined, options, () => 0.5)).toBe(300);
+    expect(retryDelayMs(20, undefined, options, () => 0)).toBe(500);
     expect(retryDelayMs(20, undefined, options, () => 0.999_999)).toBe(999);
+  });
+
+  it('defaults are the spec numbers: d = 1 s for the first retry, capped at 30 s', () => {
+    expect(retryDelayMs(1, undefined, defaultRetryOptions, () => 0)).toBe(500);
+    expect(retryDelayMs(1, undefined, defaultRetryOptions, () => 0.999_999)).toBe(999);
+    expect(retryDelayMs(30, undefined, defaultRetryOptions, () => 0)).toBe(15_000);
+    expect(retryDelayMs(30, undefined, defaultRetryOptions, () => 0.999_999)).toBe(29_999);
   });
 
   it('never sooner than the server advised', () => {
