@@ -1,11 +1,35 @@
 import { defineConfig } from 'vitest/config';
 
+// The conformance proofs judge timing (holds, expiry) against the reference server in the
+// same process, so they run alone, after everything else: on two shared cores, running them
+// beside Chromium or other servers would make a slow event loop look like a broken server.
+const timing = ['test/conformance/reference.test.ts', 'test/conformance/broken-variants.test.ts'];
+
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts', '{conformance,reference-server,reference-client,schemas,spec}/**/*.test.ts'],
     testTimeout: 30_000,
     hookTimeout: 60_000,
-    // Tests start real servers, child processes, Redis and Chromium: two cores, so keep parallelism modest.
+    // Tests start real servers, child processes and Chromium: two cores, so keep parallelism modest.
     maxWorkers: 2,
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: 'suite',
+          include: ['test/**/*.test.ts'],
+          exclude: timing,
+          sequence: { groupOrder: 0 },
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'conformance-proofs',
+          include: timing,
+          fileParallelism: false,
+          sequence: { groupOrder: 1 },
+        },
+      },
+    ],
   },
 });

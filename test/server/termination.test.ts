@@ -82,11 +82,13 @@ describe('termination', () => {
 describe('graceful shutdown', () => {
   it('answers held polls with shutdown + resume advice, then refuses new requests', async () => {
     const own = await start({ conformance: true, secret: 'shutdown-test' });
-    const sig = await open(own.url, 'ssp.counter', { count: 30, intervalMs: 20 });
+    // Events 500 ms apart: the held poll below cannot be answered by an event before the shutdown.
+    const sig = await open(own.url, 'ssp.counter', { count: 3, intervalMs: 500 });
     const first = await poll(own.url, sig, 1000);
     const position = first.json.events.at(-1).seq;
     const held = poll(own.url, first.json.sig, 10000);
-    await sleep(10);
+    for (let i = 0; i < 100 && own.handler.stats().heldPolls === 0; i++) await sleep(5);
+    expect(own.handler.stats().heldPolls).toBe(1);
     const closing = own.handler.close();
     const answer = await held;
     expect(validator.validate('termination', answer.json)).toEqual({ ok: true });
@@ -105,7 +107,7 @@ describe('graceful shutdown', () => {
     try {
       const { events, termination } = await drain(next.url, answer.json.sig, { hold: 1000 });
       expect(events[0].seq).toBe(position + 1);
-      expect(termination).toMatchObject({ reason: 'complete', last: 30 });
+      expect(termination).toMatchObject({ reason: 'complete', last: 3 });
     } finally {
       await next.close();
     }
