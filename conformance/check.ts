@@ -121,6 +121,8 @@ export interface RawAnswer {
  */
 export interface CheckContext {
   endpoint: URL;
+  /** The user's extra headers (-H), lower-cased; every request the context sends carries them. */
+  headers: Readonly<Record<string, string>>;
   /** Discovery document, fetched once per run (validated). */
   discovery: DiscoveryDocument;
   /** Multiplies every wait and timeout derived from the server's limits. */

@@ -161,6 +161,7 @@ export function createContext(options: ContextOptions): CheckContext {
 
   return {
     endpoint,
+    headers: userHeaders,
     discovery,
     timeoutScale: scale,
     evidence,

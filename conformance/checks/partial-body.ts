@@ -1,7 +1,7 @@
 // SSP-TRANSPORT-9 needs a request whose body never finishes: the server must answer 413
 // once maxBodyBytes + 1 bytes arrived, without waiting for the rest. The context's
 // requests always send whole bodies, so this one exchange is written on a socket directly
-// (recorded in the check's evidence like every other exchange).
+// (with the user's -H headers, and recorded in the check's evidence like every other exchange).
 import { connect as connectTcp, type Socket } from 'node:net';
 import { connect as connectTls } from 'node:tls';
 import type { CheckContext, Exchange } from '../check.ts';
@@ -19,15 +19,10 @@ export interface PartialAnswer {
 export function postPartialBody(ctx: CheckContext, sent: string, declared: number, waitMs: number): Promise<PartialAnswer | null> {
   const url = ctx.endpoint;
   const port = Number(url.port || (url.protocol === 'https:' ? 443 : 80));
-  const head = [
-    `POST ${url.pathname}${url.search} HTTP/1.1`,
-    `Host: ${url.host}`,
-    'Content-Type: application/json',
-    `Content-Length: ${declared}`,
-    'Connection: close',
-  ];
+  const headers = { ...ctx.headers, 'content-type': 'application/json', 'content-length': String(declared) };
+  const head = [`POST ${url.pathname}${url.search} HTTP/1.1`, `Host: ${url.host}`, ...Object.entries(headers).map(([name, value]) => `${name}: ${value}`), 'Connection: close'];
   const exchange: Exchange = {
-    request: { method: 'POST', url: url.href, headers: { 'content-type': 'application/json', 'content-length': String(declared) }, body: `${sent.slice(0, 200)}… (${sent.length} of ${declared} bytes sent, the rest withheld)` },
+    request: { method: 'POST', url: url.href, headers, body: `${sent.slice(0, 200)}… (${sent.length} of ${declared} bytes sent, the rest withheld)` },
   };
   ctx.evidence.push(exchange);
   const started = performance.now();
