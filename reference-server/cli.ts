@@ -1,7 +1,7 @@
 // `xanjax serve`: run the reference SSP/1 server until SIGINT/SIGTERM.
 // stdout gets exactly one line, the endpoint URL; every other notice goes to stderr.
 import { parseArgs } from 'node:util';
-import { createServer } from './index.ts';
+import { clientKeyFromForwardedFor, createServer } from './index.ts';
 import type { Limits, SspServerOptions } from './index.ts';
 import { demoTicker } from './streams/demo-ticker.ts';
 
@@ -19,7 +19,13 @@ Options:
   --exec CMD          offer stream 'exec': CMD runs once per session, one event per stdout line
   --max-exec N        most exec processes at once (default 16)
   --secret S          signature secret (default: $XANJAX_SECRET, else random per start)
+  --previous-secret S a retired secret whose unexpired signatures are still accepted;
+                      repeatable (default: $XANJAX_PREVIOUS_SECRETS, comma-separated)
   --max-sessions N    most live sessions (default 10000)
+  --max-sessions-per-client N
+                      most live sessions per client address (default 100)
+  --trust-proxy       take the client address from the last X-Forwarded-For entry (the one
+                      the proxy added): only behind exactly one trusted proxy
   --hold MS           limits.maxHoldMs
   --idle MS           limits.idleTimeoutMs
   --retain N          limits.retainEvents
@@ -27,7 +33,9 @@ Options:
 
 Streams: 'ticker' (a live demo feed) always; ssp.* with --conformance; exec with --exec.
 SIGINT/SIGTERM shut down gracefully: held polls are answered with termination 'shutdown'
-advising to resume, which a restart with the same --secret honours.`;
+advising to resume, which a restart with the same --secret honours.
+Key rotation: restart with --secret NEW --previous-secret OLD. New signatures use NEW and
+clients holding OLD signatures resume; drop OLD once those have expired (idle + hold).`;
 
 export async function main(argv: string[]): Promise<number> {
   let options: SspServerOptions & { host: string; port: number };
@@ -66,7 +74,7 @@ export async function main(argv: string[]): Promise<number> {
 
 const HELP = Symbol('help');
 
-function parseOptions(argv: string[]): SspServerOptions & { host: string; port: number } {
+export function parseOptions(argv: string[], env = process.env): SspServerOptions & { host: string; port: number } {
   const { values } = parseArgs({
     args: argv,
     strict: true,
@@ -80,7 +88,10 @@ function parseOptions(argv: string[]): SspServerOptions & { host: string; port: 
       exec: { type: 'string' },
       'max-exec': { type: 'string' },
       secret: { type: 'string' },
+      'previous-secret': { type: 'string', multiple: true },
       'max-sessions': { type: 'string' },
+      'max-sessions-per-client': { type: 'string' },
+      'trust-proxy': { type: 'boolean' },
       hold: { type: 'string' },
       idle: { type: 'string' },
       retain: { type: 'string' },
@@ -94,6 +105,9 @@ function parseOptions(argv: string[]): SspServerOptions & { host: string; port: 
   if (values.hold !== undefined) limits.maxHoldMs = integer('--hold', values.hold, 1);
   if (values.idle !== undefined) limits.idleTimeoutMs = integer('--idle', values.idle, 1);
   if (values.retain !== undefined) limits.retainEvents = integer('--retain', values.retain, 1);
+  const secret = values.secret ?? (env.XANJAX_SECRET || undefined);
+  const previous = values['previous-secret'] ?? (env.XANJAX_PREVIOUS_SECRETS ?? '').split(',').filter((s) => s !== '');
+  if (previous.length > 0 && secret === undefined) throw new Error('--previous-secret (or XANJAX_PREVIOUS_SECRETS) needs --secret (or XANJAX_SECRET)');
   return {
     host: values.host ?? '127.0.0.1',
     port: values.port === undefined ? 8080 : integer('--port', values.port, 0, 65535),
@@ -102,8 +116,11 @@ function parseOptions(argv: string[]): SspServerOptions & { host: string; port: 
     demo: values.demo ?? false,
     exec: values.exec,
     maxExec: values['max-exec'] === undefined ? undefined : integer('--max-exec', values['max-exec'], 1),
-    secret: values.secret ?? (process.env.XANJAX_SECRET || undefined),
+    secret: secret === undefined || previous.length === 0 ? secret : [secret, ...previous],
     maxSessions: values['max-sessions'] === undefined ? undefined : integer('--max-sessions', values['max-sessions'], 1),
+    maxSessionsPerClient:
+      values['max-sessions-per-client'] === undefined ? undefined : integer('--max-sessions-per-client', values['max-sessions-per-client'], 1),
+    clientKey: values['trust-proxy'] ? clientKeyFromForwardedFor : undefined,
     limits,
     streams: { ticker: demoTicker },
   };

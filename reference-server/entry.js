@@ -3,4 +3,15 @@
 import { tsImport } from 'tsx/esm/api';
 
 const api = await tsImport('./index.ts', import.meta.url);
-export const { SerializedData, StreamError, annexStreams, conformanceLimits, createServer, createSspHandler, defaultLimits, demoTicker } = api;
+export const {
+  SerializedData,
+  StreamError,
+  annexStreams,
+  clientKeyFromForwardedFor,
+  clientKeyFromSocket,
+  conformanceLimits,
+  createServer,
+  createSspHandler,
+  defaultLimits,
+  demoTicker,
+} = api;

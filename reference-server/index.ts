@@ -6,6 +6,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createValidator } from '../schemas/index.ts';
 import type { DiscoveryDocument } from '../schemas/types.gen.ts';
+import { clientKeyFromForwardedFor, clientKeyFromSocket } from './client-key.ts';
+import type { ClientKey } from './client-key.ts';
 import { createDemo } from './demo/serve.ts';
 import { createMemoryEventLog } from './event-log/memory.ts';
 import type { EventLogFactory } from './event-log/types.ts';
@@ -15,6 +17,7 @@ import { TimerWheel } from './holder/timer-wheel.ts';
 import { checkLimits, conformanceLimits, defaultLimits } from './limits.ts';
 import type { Limits } from './limits.ts';
 import { Signer } from './signature.ts';
+import type { Secrets } from './signature.ts';
 import { annexStreams } from './streams/annex.ts';
 import { demoTicker } from './streams/demo-ticker.ts';
 import { execStream } from './streams/exec.ts';
@@ -27,16 +30,20 @@ export type { EventLog, EventLogFactory, EventLogOptions, StreamEnd } from './ev
 export { SerializedData } from './event-log/types.ts';
 export { StreamError } from './streams/types.ts';
 export type { Producer, ProducerContext, StreamDefinition } from './streams/types.ts';
-export { annexStreams, conformanceLimits, defaultLimits, demoTicker };
-export type { Limits };
+export { annexStreams, clientKeyFromForwardedFor, clientKeyFromSocket, conformanceLimits, defaultLimits, demoTicker };
+export type { ClientKey, Limits, Secrets };
 
 export interface SspServerOptions {
   /** Path of the SSP endpoint. Default '/ssp'. */
   path?: string;
   /** Overrides of the advertised limits (defaults: spec §5, or the short conformance ones). */
   limits?: Partial<Limits>;
-  /** HMAC secret. Without one a random secret is used: signatures die with the process. */
-  secret?: string | Buffer;
+  /**
+   * HMAC secret. Without one a random secret is used: signatures die with the process. To
+   * rotate, give a list, newest first: new signatures use the first, any verifies (until the
+   * unexpired signatures of a retired secret are gone: idleTimeoutMs + maxHoldMs).
+   */
+  secret?: Secrets;
   /** Your streams, by name. */
   streams?: Record<string, StreamDefinition>;
   /** Topic streams fed by `handler.publish(topic, data)`. */
@@ -51,6 +58,14 @@ export interface SspServerOptions {
   maxExec?: number;
   /** Most live sessions. Default 10 000. */
   maxSessions?: number;
+  /** Most live sessions per client (see clientKey). Default 100. */
+  maxSessionsPerClient?: number;
+  /**
+   * Names a request's client for maxSessionsPerClient. Default: the socket's peer address.
+   * Behind one trusted proxy, use clientKeyFromForwardedFor (the address the proxy appended
+   * to X-Forwarded-For); without a proxy in front, a client could write that header itself.
+   */
+  clientKey?: ClientKey;
   /** retryAfterMs for too-many-sessions and unavailable. Default 2000. */
   retryAfterMs?: number;
   /** A request body must arrive within this long. Default 10 000. */
@@ -63,6 +78,8 @@ export interface SspStats {
   sessions: number;
   heldPolls: number;
   tombstones: number;
+  /** Clients with at least one live session. */
+  clients: number;
   execProcesses: number;
 }
 
@@ -72,7 +89,7 @@ export interface SspHandler {
   readonly limits: Readonly<Limits>;
   /** Sends data to every session open on the topic; returns how many sessions got it. */
   publish(topic: string, data: unknown): number;
-  /** Live sessions, held polls, remembered terminations, exec processes. */
+  /** Live sessions, held polls, remembered terminations, clients, exec processes. */
   stats(): SspStats;
   /** Graceful shutdown: held polls get termination `shutdown` (advice resume), producers stop. */
   close(): Promise<void>;
@@ -107,6 +124,7 @@ export function createSspHandler(options: SspServerOptions = {}): SspHandler {
     createLog: options.eventLog ?? createMemoryEventLog,
     wheel,
     maxSessions: options.maxSessions ?? 10_000,
+    maxSessionsPerClient: options.maxSessionsPerClient ?? 100,
     retryAfterMs: options.retryAfterMs ?? 2000,
     shutdownResumeDelayMs: 1000,
   });
@@ -117,6 +135,7 @@ export function createSspHandler(options: SspServerOptions = {}): SspHandler {
     maxBodyBytes: limits.maxBodyBytes,
     bodyTimeoutMs: options.bodyTimeoutMs ?? 10_000,
     wheel,
+    clientKey: options.clientKey ?? clientKeyFromSocket,
   });
   const demo = options.demo ? createDemo(path) : undefined;
 

@@ -2,7 +2,9 @@
 // compact JSON array [version, key id, session id, stream, params, position, expiresAt];
 // the MAC is HMAC-SHA256 over the payload text, compared in constant time. Everything the
 // server needs to resume a session lives in the signature, so a restart with the same
-// secret can re-create a resumable session at the signed position.
+// secret can re-create a resumable session at the signed position. SSP-SECURITY-7: the key
+// id names the signing key, so a server given [new, previous] secrets signs with the new one
+// and still accepts unexpired signatures made under the previous ones.
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { SspError } from './errors.ts';
 
@@ -28,14 +30,26 @@ export interface SessionKey {
   readonly prefix: string;
 }
 
-export class Signer {
-  readonly #secret: Buffer;
-  readonly #keyId: string;
+/** One secret, or several newest first: sign with the first, verify with any (key rotation). */
+export type Secrets = string | Buffer | ReadonlyArray<string | Buffer>;
 
-  constructor(secret: string | Buffer) {
-    this.#secret = typeof secret === 'string' ? Buffer.from(secret, 'utf8') : secret;
-    // The key id lets a server tell its own signatures from another key's before parsing more.
-    this.#keyId = createHash('sha256').update('xanjax-key-id').update(this.#secret).digest('base64url').slice(0, 8);
+export class Signer {
+  /** Every accepted secret, by key id. */
+  readonly #secrets = new Map<string, Buffer>();
+  /** The signing key: the first secret. */
+  readonly #keyId: string;
+  readonly #secret: Buffer;
+
+  constructor(secrets: Secrets) {
+    const list = Array.isArray(secrets) ? secrets : [secrets as string | Buffer];
+    if (list.length === 0) throw new RangeError('at least one secret is needed');
+    for (const secret of list) {
+      const bytes = typeof secret === 'string' ? Buffer.from(secret, 'utf8') : secret;
+      const id = keyId(bytes);
+      if (this.#secrets.has(id)) throw new RangeError('the secrets must differ from each other');
+      this.#secrets.set(id, bytes);
+    }
+    [[this.#keyId, this.#secret]] = this.#secrets;
   }
 
   static randomSecret(): Buffer {
@@ -49,7 +63,7 @@ export class Signer {
 
   sign(key: SessionKey, position: number, expiresAt: number): string {
     const payload = Buffer.from(`${key.prefix}${position},${expiresAt}]`, 'utf8').toString('base64url');
-    return `${payload}.${this.#mac(payload)}`;
+    return `${payload}.${mac(this.#secret, payload)}`;
   }
 
   /**
@@ -62,21 +76,29 @@ export class Signer {
     if (dot < 1 || dot !== signature.length - MAC_LENGTH - 1) throw invalid('signature is malformed or truncated');
     const payload = signature.slice(0, dot);
     const fields = decodePayload(payload);
-    // Checked before the MAC only to say why: the usual cause is a restart without a fixed secret.
-    if (Array.isArray(fields) && fields[1] !== this.#keyId) {
-      throw invalid('signature was made with another key (another server, or a restart without a fixed secret)');
+    if (!Array.isArray(fields) || typeof fields[1] !== 'string') throw invalid('signature payload has the wrong shape');
+    // The key id picks the secret to check the MAC with; an unknown one also says why it fails:
+    // the usual cause is a restart without a fixed secret, or a retired one.
+    const secret = this.#secrets.get(fields[1]);
+    if (secret === undefined) {
+      throw invalid('signature was made with another key (another server, a retired secret, or a restart without a fixed secret)');
     }
     // Compare the MAC's text, not its decoded bytes: lenient base64 decoding would accept
     // a last character altered in its unused bits.
     const given = Buffer.from(signature.slice(dot + 1), 'latin1');
-    const expected = Buffer.from(this.#mac(payload), 'latin1');
+    const expected = Buffer.from(mac(secret, payload), 'latin1');
     if (!timingSafeEqual(given, expected)) throw invalid('signature MAC does not verify');
     return toState(fields);
   }
+}
 
-  #mac(payload: string): string {
-    return createHmac('sha256', this.#secret).update(payload).digest('base64url');
-  }
+/** Public and stable per secret; reveals nothing of it (SSP-SECURITY-3). */
+function keyId(secret: Buffer): string {
+  return createHash('sha256').update('xanjax-key-id').update(secret).digest('base64url').slice(0, 8);
+}
+
+function mac(secret: Buffer, payload: string): string {
+  return createHmac('sha256', secret).update(payload).digest('base64url');
 }
 
 function decodePayload(payload: string): unknown {

@@ -3,6 +3,7 @@
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { Validator } from '../../schemas/index.ts';
 import type { ClientMessage } from '../../schemas/types.gen.ts';
+import type { ClientKey } from '../client-key.ts';
 import { SspError } from '../errors.ts';
 import { ALLOWED_METHODS, checkMediaType, readBody, sendError, sendJson, sendPreflight } from './http.ts';
 import type { SessionHolder } from './sessions.ts';
@@ -15,12 +16,13 @@ export interface EndpointOptions {
   maxBodyBytes: number;
   bodyTimeoutMs: number;
   wheel: TimerWheel;
+  clientKey: ClientKey;
 }
 
 export type Endpoint = (req: IncomingMessage, res: ServerResponse) => Promise<void>;
 
 export function createEndpoint(options: EndpointOptions): Endpoint {
-  const { holder, validator, discoveryBody, maxBodyBytes, bodyTimeoutMs, wheel } = options;
+  const { holder, validator, discoveryBody, maxBodyBytes, bodyTimeoutMs, wheel, clientKey } = options;
 
   return async function endpoint(req, res) {
     const origin = req.headers.origin;
@@ -42,8 +44,9 @@ export function createEndpoint(options: EndpointOptions): Endpoint {
         throw error;
       }
       const message = parse(text, validator);
-      if (message.type === 'open') return sendJson(res, origin, 200, holder.open(message.stream, message.params ?? {}));
-      if (message.type === 'poll') return holder.poll(message.sig, message.hold, res, origin);
+      if (message.type === 'open') return sendJson(res, origin, 200, holder.open(message.stream, message.params ?? {}, clientKey(req)));
+      // A poll may re-create a forgotten session (§4), which then counts against its client.
+      if (message.type === 'poll') return holder.poll(message.sig, message.hold, res, origin, clientKey(req));
       return sendJson(res, origin, 200, holder.close(message.sig));
     } catch (error) {
       if (error instanceof SspError) return sendError(res, origin, error, extra);

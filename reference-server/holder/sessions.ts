@@ -22,6 +22,8 @@ export interface HolderOptions {
   createLog: EventLogFactory;
   wheel: TimerWheel;
   maxSessions: number;
+  /** Most live sessions per client key (SSP-SECURITY-6). */
+  maxSessionsPerClient: number;
   /** retryAfterMs of too-many-sessions and unavailable. */
   retryAfterMs: number;
   /** delayMs of the shutdown termination's resume advice. */
@@ -32,6 +34,8 @@ export interface HolderStats {
   sessions: number;
   heldPolls: number;
   tombstones: number;
+  /** Clients with at least one live session. */
+  clients: number;
 }
 
 /** Longest time a producer gets to release its resources at shutdown. */
@@ -67,6 +71,7 @@ class Session {
     readonly key: SessionKey,
     readonly stream: RegisteredStream,
     readonly log: EventLog,
+    readonly client: string,
   ) {}
 }
 
@@ -81,6 +86,8 @@ export class SessionHolder {
   readonly #o: HolderOptions;
   readonly #sessions = new Map<string, Session>();
   readonly #tombstones = new Map<string, Tombstone>();
+  /** Live sessions per client key; a key leaves the map with its last session. */
+  readonly #perClient = new Map<string, number>();
   /** How long a termination is remembered (§7); at least idle + hold, see checkLimits. */
   readonly #memoryMs: number;
   #heldPolls = 0;
@@ -95,11 +102,11 @@ export class SessionHolder {
   }
 
   stats(): HolderStats {
-    return { sessions: this.#sessions.size, heldPolls: this.#heldPolls, tombstones: this.#tombstones.size };
+    return { sessions: this.#sessions.size, heldPolls: this.#heldPolls, tombstones: this.#tombstones.size, clients: this.#perClient.size };
   }
 
-  /** §2 open → session message at position 0. */
-  open(streamName: string, params: Record<string, unknown>): string {
+  /** §2 open → session message at position 0. `client` keys the per-client session limit. */
+  open(streamName: string, params: Record<string, unknown>, client: string): string {
     this.#assertRunning();
     const stream = this.#o.registry.get(streamName);
     if (!stream) throw new SspError('unknown-stream', `stream '${streamName}' is not offered here (see discovery)`);
@@ -110,18 +117,18 @@ export class SessionHolder {
         details: { errors: [`/ params JSON must stay under about ${MAX_KEY_BYTES - 100} bytes`] },
       });
     }
-    const session = this.#start(key, stream, 0);
+    const session = this.#start(key, stream, 0, client);
     return sessionBody(this.#sign(session, 0), stream.name, 0);
   }
 
   /** §5, §6: answers res now, or holds it until events, the end of the stream or the hold. */
-  poll(sig: string, hold: number | undefined, res: ServerResponse, origin: string | undefined): void {
+  poll(sig: string, hold: number | undefined, res: ServerResponse, origin: string | undefined, client: string): void {
     this.#assertRunning();
     const state = this.#o.signer.verify(sig);
     const tombstone = this.#tombstones.get(state.sessionId);
     if (tombstone) return sendJson(res, origin, 200, tombstone.body);
     assertUnexpired(state);
-    const session = this.#sessions.get(state.sessionId) ?? this.#recreate(state);
+    const session = this.#sessions.get(state.sessionId) ?? this.#recreate(state, client);
     session.lastActive = Date.now();
     const poll = new Poll(res, origin, state.position, sig.length);
     // §6: a newer poll supersedes the held one, which gets an empty batch at its own position.
@@ -172,6 +179,7 @@ export class SessionHolder {
       stopped.push(session.producer.done);
     }
     this.#sessions.clear();
+    this.#perClient.clear();
     for (const tombstone of this.#tombstones.values()) this.#o.wheel.cancel(tombstone.timer);
     this.#tombstones.clear();
     let timer: NodeJS.Timeout | undefined;
@@ -186,28 +194,34 @@ export class SessionHolder {
     }
   }
 
-  #start(key: SessionKey, stream: RegisteredStream, position: number): Session {
-    const { maxSessions, retryAfterMs, limits } = this.#o;
+  #start(key: SessionKey, stream: RegisteredStream, position: number, client: string): Session {
+    const { maxSessions, maxSessionsPerClient, retryAfterMs, limits } = this.#o;
     if (this.#sessions.size >= maxSessions) {
       throw new SspError('too-many-sessions', `session limit (${maxSessions}) reached`, { retryAfterMs });
+    }
+    // SSP-SECURITY-6: one client cannot take every session.
+    const clientSessions = this.#perClient.get(client) ?? 0;
+    if (clientSessions >= maxSessionsPerClient) {
+      throw new SspError('too-many-sessions', `session limit per client (${maxSessionsPerClient}) reached`, { retryAfterMs });
     }
     const maxConcurrent = stream.definition.maxConcurrent;
     if (maxConcurrent !== undefined && stream.active >= maxConcurrent) {
       throw new SspError('too-many-sessions', `stream '${stream.name}' runs at most ${maxConcurrent} sessions at once`, { retryAfterMs });
     }
     const log = this.#o.createLog({ retainEvents: limits.retainEvents, startAt: position });
-    const session = new Session(key, stream, log);
+    const session = new Session(key, stream, log, client);
     session.idleTarget = { onTimer: () => this.#checkIdle(session) };
     session.flushTarget = { onTimer: () => this.#flush(session) };
     log.subscribe(() => this.#wake(session));
     session.producer = startProducer(stream, key.params, log, position);
     this.#sessions.set(key.sessionId, session);
+    this.#perClient.set(client, clientSessions + 1);
     session.idleTimer = this.#o.wheel.schedule(Date.now() + limits.idleTimeoutMs, session.idleTarget);
     return session;
   }
 
   /** §4: a verified signature of a forgotten session re-creates it if its stream is resumable. */
-  #recreate(state: SignedState): Session {
+  #recreate(state: SignedState, client: string): Session {
     const stream = this.#o.registry.get(state.stream);
     if (!stream?.resumable) throw forgotten();
     let params: Record<string, unknown>;
@@ -216,7 +230,7 @@ export class SessionHolder {
     } catch {
       throw forgotten();
     }
-    return this.#start(this.#o.signer.key(state.sessionId, stream.name, params), stream, state.position);
+    return this.#start(this.#o.signer.key(state.sessionId, stream.name, params), stream, state.position, client);
   }
 
   /** The answer a poll can get right now, if any: a batch, or the termination at the end. */
@@ -309,6 +323,9 @@ export class SessionHolder {
   #terminate(session: Session, reason: 'complete' | 'error' | 'closed' | 'expired', end?: StreamEnd): string {
     const id = session.key.sessionId;
     this.#sessions.delete(id);
+    const clientSessions = (this.#perClient.get(session.client) ?? 1) - 1;
+    if (clientSessions > 0) this.#perClient.set(session.client, clientSessions);
+    else this.#perClient.delete(session.client);
     this.#o.wheel.cancel(session.idleTimer);
     session.producer.stop();
     const last = session.log.head;

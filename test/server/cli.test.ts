@@ -5,8 +5,10 @@ import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { afterAll, expect, it, vi } from 'vitest';
-import { main } from '../../reference-server/cli.ts';
-import { open, poll, send, sleep, start } from './helpers.ts';
+import { main, parseOptions } from '../../reference-server/cli.ts';
+import { clientKeyFromForwardedFor } from '../../reference-server/index.ts';
+import { Signer } from '../../reference-server/signature.ts';
+import { open, poll, post, send, sleep, start } from './helpers.ts';
 
 const bin = fileURLToPath(new URL('../../bin/xanjax.js', import.meta.url));
 const children: ChildProcess[] = [];
@@ -62,6 +64,44 @@ it('shows help and rejects bad options with exit code 2', async () => {
   } finally {
     log.mockRestore();
     error.mockRestore();
+  }
+});
+
+it('takes previous secrets from repeated flags, else from XANJAX_PREVIOUS_SECRETS, and only with a secret', () => {
+  const env = { XANJAX_SECRET: 'env-new', XANJAX_PREVIOUS_SECRETS: 'env-old1,env-old2' };
+  expect(parseOptions(['--secret', 'new', '--previous-secret', 'old1', '--previous-secret', 'old2'], {}).secret).toEqual(['new', 'old1', 'old2']);
+  expect(parseOptions([], env).secret).toEqual(['env-new', 'env-old1', 'env-old2']);
+  expect(parseOptions(['--previous-secret', 'flag-old'], env).secret).toEqual(['env-new', 'flag-old']);
+  expect(parseOptions(['--secret', 'new'], {}).secret).toBe('new');
+  expect(parseOptions([], {}).secret).toBeUndefined();
+  expect(() => parseOptions(['--previous-secret', 'old'], {})).toThrow(/needs --secret/);
+  expect(() => parseOptions([], { XANJAX_PREVIOUS_SECRETS: 'old' })).toThrow(/needs --secret/);
+});
+
+it('takes the per-client session limit and the proxy trust from flags', () => {
+  expect(parseOptions([], {})).toMatchObject({ maxSessionsPerClient: undefined, clientKey: undefined });
+  expect(parseOptions(['--max-sessions-per-client', '3', '--trust-proxy'], {})).toMatchObject({ maxSessionsPerClient: 3, clientKey: clientKeyFromForwardedFor });
+  expect(() => parseOptions(['--max-sessions-per-client', '0'], {})).toThrow(/--max-sessions-per-client/);
+});
+
+it('serve applies --previous-secret, --max-sessions-per-client and --trust-proxy', async () => {
+  const { child, url } = await serve([
+    '--port', '0', '--conformance', '--secret', 'cli-new', '--previous-secret', 'cli-old', '--max-sessions-per-client', '1', '--trust-proxy',
+  ]);
+  try {
+    const openAs = (client: string) => post(url, { ssp: 1, type: 'open', stream: 'ssp.ticker' }, { 'content-type': 'application/json', 'x-forwarded-for': client });
+    expect((await openAs('203.0.113.1')).status).toBe(200);
+    expect((await openAs('203.0.113.1')).json.code).toBe('too-many-sessions');
+    expect((await openAs('203.0.113.2')).status).toBe(200);
+    const old = new Signer('cli-old');
+    const sig = old.sign(old.key('before-rotation', 'ssp.counter', { count: 2, intervalMs: 0, size: 0 }), 0, Date.now() + 60_000);
+    const resumed = await poll(url, sig, 1000);
+    expect(resumed.json.events[0].seq).toBe(1);
+    expect(new Signer('cli-new').verify(resumed.json.sig).sessionId).toBe('before-rotation');
+  } finally {
+    const exited = once(child, 'exit');
+    child.kill('SIGTERM');
+    await exited;
   }
 });
 

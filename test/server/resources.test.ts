@@ -21,7 +21,7 @@ it('answers too-many-sessions (503, Retry-After, retryAfterMs) at the limit, and
 
 it('frees everything a few thousand abandoned sessions held once they expire', async () => {
   const limits = { maxHoldMs: 100, idleTimeoutMs: 2000, terminationMemoryMs: 500 };
-  const server = await start({ conformance: true, limits, maxSessions: 5000 });
+  const server = await start({ conformance: true, limits, maxSessions: 5000, maxSessionsPerClient: 5000 });
   const timers = () => getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
   try {
     const baseline = timers();
@@ -36,6 +36,7 @@ it('frees everything a few thousand abandoned sessions held once they expire', a
     const peak = server.handler.stats();
     // Early sessions may have expired already on a slow machine, but none is forgotten yet.
     expect(peak.sessions + peak.tombstones).toBe(3000);
+    expect(peak.clients).toBe(peak.sessions > 0 ? 1 : 0); // every session comes from 127.0.0.1
     expect(timers()).toBeGreaterThan(baseline + 1000); // the producers' interval timers
     // Expiry after idle (2000), then forgotten after max(500, idle + hold) = 2100 more.
     const deadline = Date.now() + 10_000;
@@ -44,7 +45,7 @@ it('frees everything a few thousand abandoned sessions held once they expire', a
       if (s.sessions === 0 && s.tombstones === 0) break;
       await sleep(100);
     }
-    expect(server.handler.stats()).toEqual({ sessions: 0, heldPolls: 0, tombstones: 0, execProcesses: 0 });
+    expect(server.handler.stats()).toEqual({ sessions: 0, heldPolls: 0, tombstones: 0, clients: 0, execProcesses: 0 });
     expect(timers()).toBeLessThanOrEqual(baseline + 5);
   } finally {
     await server.close();

@@ -100,7 +100,7 @@ describe('graceful shutdown', () => {
     expect(after.status).toBe(503);
     expect(after.json).toMatchObject({ code: 'unavailable', retryable: true });
     expect(after.headers['retry-after']).toBeDefined();
-    expect(own.handler.stats()).toEqual({ sessions: 0, heldPolls: 0, tombstones: 0, execProcesses: 0 });
+    expect(own.handler.stats()).toEqual({ sessions: 0, heldPolls: 0, tombstones: 0, clients: 0, execProcesses: 0 });
     await own.close();
     // The shutdown signature resumes at the held poll's position on a server with the same secret.
     const next = await start({ conformance: true, secret: 'shutdown-test' });
