@@ -1,7 +1,9 @@
 // Browser entry point, an ES module with no build step for its users (the reference server
 // bundles it with esbuild and serves it as /xanjax-client.js): the core bound to the page's
-// fetch, and pushlet() to connect a stream to a DOM element.
+// fetch and closed with the page, and pushlet() to connect a stream to a DOM element.
 export { subscribe } from './browser-subscribe.ts';
+export type { BrowserSubscribeOptions } from './browser-subscribe.ts';
+export { closeOnPageHide } from './page-hide.ts';
 export { pushlet } from './pushlet.ts';
 export type { Pushlet, PushletOptions } from './pushlet.ts';
 export * from './core.ts';

@@ -1,5 +1,6 @@
 // The reference SSP/1 client core, shared by the browser and Node entry points: they differ
-// only in the fetch they bind (the browser's global fetch, undici's fetch in Node).
+// in the fetch they bind (the browser's global fetch, undici's fetch in Node), and the browser
+// entry also closes subscriptions with the page. Nothing here knows about pages.
 import type { StreamParams } from '../schemas/types.gen.ts';
 import { Subscription } from './subscription.ts';
 import type { SubscribeOptions } from './subscription.ts';

@@ -18,10 +18,16 @@ export interface PushletOptions {
   onError?: (error: SspError) => void;
   /** Passed to subscribe(); gaps default to 'continue' (shown as an `ssp-gap` marker). */
   subscribeOptions?: SubscribeOptions;
+  /**
+   * Close the session on the page's `pagehide` (SSP-CLIENT-14), and open a new one when the page
+   * comes back from the back/forward cache (`pageshow` with `persisted`). Default true.
+   */
+  closeOnPageHide?: boolean;
 }
 
 export interface Pushlet {
-  subscription: Subscription;
+  /** The current subscription: a new one after the page came back from the back/forward cache. */
+  readonly subscription: Subscription;
   close(): Promise<void>;
 }
 
@@ -31,8 +37,7 @@ export interface Pushlet {
  * `data-ssp-error`). The end is also shown as an appended `.ssp-termination` element.
  */
 export function pushlet(element: HTMLElement, options: PushletOptions): Pushlet {
-  const { filter, render = defaultRender(element) } = options;
-  const subscription = subscribe(options.endpoint, options.stream, options.params ?? {}, { gaps: 'continue', ...options.subscribeOptions });
+  const { filter, render = defaultRender(element), closeOnPageHide = true } = options;
   const doc = element.ownerDocument;
   const marker = (className: string, text: string) => {
     const node = doc.createElement(isList(element) ? 'li' : 'div');
@@ -40,33 +45,77 @@ export function pushlet(element: HTMLElement, options: PushletOptions): Pushlet 
     node.textContent = text;
     element.append(node);
   };
-  element.dataset.sspState = 'connecting';
+  const running = () => element.dataset.sspState === 'connecting' || element.dataset.sspState === 'live';
 
-  subscription.on('event', (event) => {
-    element.dataset.sspState = 'live';
-    if (!filter || filter(event)) element.append(render(event));
-  });
-  subscription.on('gap', (gap) => marker('ssp-gap', gap.message));
-  subscription.on('reopened', ({ termination }) => marker('ssp-reopened', `new session after ${termination.reason}: events may repeat`));
-  subscription.on('termination', (termination) => {
-    element.dataset.sspState = termination.reason;
-    const why = termination.error ? `: ${termination.error.message}` : '';
-    marker('ssp-termination', `stream ${termination.reason}${why}`);
-    options.onTermination?.(termination);
-  });
-  subscription.on('error', (error) => {
-    element.dataset.sspState = 'failed';
-    element.dataset.sspError = error.code;
-    marker('ssp-termination ssp-error', error.message);
-    options.onError?.(error);
-  });
+  let subscription!: Subscription;
+  let detach = () => {};
+  // A page in the back/forward cache may be shown again, so the element must not keep a session
+  // that was closed behind its back: it opens a new one and says so (events in between are missed).
+  const view = doc.defaultView;
+  let hidden = false;
+  const onPageHide = () => {
+    if (!running()) return;
+    hidden = true;
+    detach(); // the `closed` answer concerns a page that is gone
+    void subscription.close({ keepalive: true });
+  };
+  const onPageShow = (event: PageTransitionEvent) => {
+    if (!event.persisted || !hidden) return;
+    hidden = false;
+    marker('ssp-reopened', 'new session after the page was restored: events may be missing');
+    connect();
+  };
+  const unwatchPage = () => {
+    view?.removeEventListener('pagehide', onPageHide);
+    view?.removeEventListener('pageshow', onPageShow);
+  };
+
+  const connect = () => {
+    element.dataset.sspState = 'connecting';
+    subscription = subscribe(options.endpoint, options.stream, options.params ?? {}, {
+      gaps: 'continue',
+      ...options.subscribeOptions,
+      closeOnPageHide: false, // watched above instead, so that a page restored from the cache reopens
+    });
+    const listeners = [
+      subscription.on('event', (event) => {
+        element.dataset.sspState = 'live';
+        if (!filter || filter(event)) element.append(render(event));
+      }),
+      subscription.on('gap', (gap) => marker('ssp-gap', gap.message)),
+      subscription.on('reopened', ({ termination }) => marker('ssp-reopened', `new session after ${termination.reason}: events may repeat`)),
+      subscription.on('termination', (termination) => {
+        element.dataset.sspState = termination.reason;
+        const why = termination.error ? `: ${termination.error.message}` : '';
+        marker('ssp-termination', `stream ${termination.reason}${why}`);
+        unwatchPage();
+        options.onTermination?.(termination);
+      }),
+      subscription.on('error', (error) => {
+        element.dataset.sspState = 'failed';
+        element.dataset.sspError = error.code;
+        marker('ssp-termination ssp-error', error.message);
+        unwatchPage();
+        options.onError?.(error);
+      }),
+    ];
+    detach = () => listeners.forEach((off) => off());
+  };
+  connect();
+  if (closeOnPageHide && view) {
+    view.addEventListener('pagehide', onPageHide);
+    view.addEventListener('pageshow', onPageShow);
+  }
 
   return {
-    subscription,
+    get subscription() {
+      return subscription;
+    },
     async close() {
+      unwatchPage();
       await subscription.close();
       // close() could not be confirmed by the server: still show that the element is done.
-      if (element.dataset.sspState === 'connecting' || element.dataset.sspState === 'live') {
+      if (running()) {
         element.dataset.sspState = 'closed';
         marker('ssp-termination', 'stream closed');
       }

@@ -134,9 +134,13 @@ export class Subscription implements AsyncIterable<SspEvent> {
     return () => set.delete(listener as (value: never) => void);
   }
 
-  /** Aborts the outstanding poll and sends `close` with the newest signature (§12); resolves when done. */
-  close(): Promise<void> {
-    this.#closing ??= this.#shutdown();
+  /**
+   * Aborts the outstanding poll and sends `close` with the newest signature (§12); resolves when done.
+   * `keepalive: true` is for a page that is going away (`pagehide`): the close request starts
+   * before close() returns and is sent with fetch's `keepalive`, so it outlives the page.
+   */
+  close(options: { keepalive?: boolean } = {}): Promise<void> {
+    this.#closing ??= this.#shutdown(options.keepalive === true);
     return this.#closing;
   }
 
@@ -266,28 +270,35 @@ export class Subscription implements AsyncIterable<SspEvent> {
     }
   }
 
-  async #shutdown(): Promise<void> {
+  async #shutdown(keepalive: boolean): Promise<void> {
     this.#abort.abort(new SspAbortedError('subscription closed'));
+    // A page that is going away may run nothing after its pagehide handler returns, so the close
+    // starts now. Called from an event handler, no answer is half-processed: #sig is the newest.
+    const early = keepalive && !this.#outcome && this.#sig !== undefined ? this.#confirmClose(true) : undefined;
     await this.#loop;
     if (this.#outcome) return;
     if (this.#sig === undefined) {
       this.#finish({ error: new SspAbortedError('closed before the server opened a session') });
       return;
     }
-    try {
-      this.#finish({ termination: await this.#sendClose() });
-    } catch (error) {
-      this.#finish({ error: new SspAbortedError(`close was not confirmed by the server (${String(error)})`, error) });
-    }
+    this.#finish(await (early ?? this.#confirmClose(false)));
+  }
+
+  /** The outcome of close(): the server's termination, or why it could not be confirmed. */
+  #confirmClose(keepalive: boolean): Promise<Outcome> {
+    return this.#sendClose(keepalive).then(
+      (termination) => ({ termination }),
+      (error) => ({ error: new SspAbortedError(`close was not confirmed by the server (${String(error)})`, error) }),
+    );
   }
 
   /** One `close` request with the newest signature; not retried (close must be quick). */
-  async #sendClose(): Promise<TerminationMessage> {
+  async #sendClose(keepalive = false): Promise<TerminationMessage> {
     const answer = await send(
       this.#fetch,
       this.endpoint,
       { ssp: 1, type: 'close', sig: this.#sig! },
-      { signal: new AbortController().signal, timeoutMs: this.#options.closeTimeoutMs },
+      { signal: new AbortController().signal, timeoutMs: this.#options.closeTimeoutMs, keepalive },
     );
     if (answer.type !== 'termination') throw unexpected(answer, 'close');
     this.#sig = answer.sig;

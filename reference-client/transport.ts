@@ -9,7 +9,7 @@ import { parseRetryAfter } from './retry.ts';
 /** The part of the WHATWG fetch API the client uses: browsers' fetch and undici's fetch fit. */
 export type FetchLike = (
   url: string,
-  init: { method: 'POST'; headers: Record<string, string>; body: string; signal: AbortSignal },
+  init: { method: 'POST'; headers: Record<string, string>; body: string; signal: AbortSignal; keepalive?: boolean },
 ) => Promise<{ status: number; headers: { get(name: string): string | null }; text(): Promise<string> }>;
 
 export type Answer = Exclude<ServerMessage, { type: 'error' }>;
@@ -21,11 +21,18 @@ const retryableByCode = new Map(errorCodes.map((entry) => [entry.code, entry.ret
 // page's cross-origin POST is a "simple request" and costs no preflight round trip.
 const headers = { 'content-type': 'text/plain;charset=utf-8' };
 
+interface ExchangeOptions {
+  signal: AbortSignal;
+  timeoutMs: number;
+  /** fetch's `keepalive`: the request outlives the page that sent it (used for close on page hide). */
+  keepalive?: boolean;
+}
+
 export async function send(
   fetch: FetchLike,
   endpoint: string,
   message: ClientMessage,
-  options: { signal: AbortSignal; timeoutMs: number },
+  options: ExchangeOptions,
 ): Promise<Answer> {
   const { status, retryAfter, text } = await exchange(fetch, endpoint, message, options);
   const parsed = parseServerMessage(text);
@@ -46,7 +53,7 @@ async function exchange(
   fetch: FetchLike,
   endpoint: string,
   message: ClientMessage,
-  { signal, timeoutMs }: { signal: AbortSignal; timeoutMs: number },
+  { signal, timeoutMs, keepalive }: ExchangeOptions,
 ): Promise<{ status: number; retryAfter: string | null; text: string }> {
   signal.throwIfAborted();
   const controller = new AbortController();
@@ -58,7 +65,8 @@ async function exchange(
     controller.abort();
   }, timeoutMs);
   try {
-    const response = await fetch(endpoint, { method: 'POST', headers, body: JSON.stringify(message), signal: controller.signal });
+    const body = JSON.stringify(message);
+    const response = await fetch(endpoint, { method: 'POST', headers, body, signal: controller.signal, ...(keepalive ? { keepalive } : {}) });
     // Reading the body is part of the exchange: a connection dropped mid-answer rejects here.
     const text = await response.text();
     return { status: response.status, retryAfter: response.headers.get('retry-after'), text };
