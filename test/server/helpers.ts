@@ -63,3 +63,21 @@ export async function drain(url: string, sig: string, { hold = 500, maxPolls = 2
 }
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Opens a 12-event ssp.counter on a server with `secret`, reads at least 5 events, then
+ * stops that server: what a restart test resumes from (`seen` so far, the newest `sig`).
+ */
+export async function readThenStop(secret: string): Promise<{ seen: number[]; sig: string }> {
+  const first = await start({ conformance: true, secret });
+  let sig = await open(first.url, 'ssp.counter', { count: 12, intervalMs: 10 });
+  const seen: number[] = [];
+  for (let i = 0; i < 50 && seen.length < 5; i++) {
+    const r = await poll(first.url, sig, 1000);
+    seen.push(...r.json.events.map((e: { seq: number }) => e.seq));
+    sig = r.json.sig;
+  }
+  await first.close();
+  await sleep(50);
+  return { seen, sig };
+}

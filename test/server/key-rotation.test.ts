@@ -2,19 +2,10 @@
 // with the new one and still accepts unexpired signatures made under the previous one.
 import { expect, it } from 'vitest';
 import { Signer } from '../../reference-server/signature.ts';
-import { drain, open, poll, sleep, start } from './helpers.ts';
+import { drain, open, poll, readThenStop, start } from './helpers.ts';
 
 it('a session opened under secret A resumes without loss after a restart with [B, A], and is signed with B from then on', async () => {
-  const first = await start({ conformance: true, secret: 'secret-a' });
-  let sig = await open(first.url, 'ssp.counter', { count: 12, intervalMs: 10 });
-  const seen: number[] = [];
-  for (let i = 0; i < 50 && seen.length < 5; i++) {
-    const r = await poll(first.url, sig, 1000);
-    seen.push(...r.json.events.map((e: { seq: number }) => e.seq));
-    sig = r.json.sig;
-  }
-  await first.close();
-  await sleep(50);
+  const { seen, sig } = await readThenStop('secret-a');
   const rotated = await start({ conformance: true, secret: ['secret-b', 'secret-a'] });
   try {
     const resumed = await poll(rotated.url, sig, 1000);

@@ -2,7 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SspServer } from '../../reference-server/index.ts';
 import { Signer } from '../../reference-server/signature.ts';
-import { close, drain, open, poll, sleep, start } from './helpers.ts';
+import { close, drain, open, poll, readThenStop, start } from './helpers.ts';
 
 let server: SspServer;
 let url: string;
@@ -97,16 +97,7 @@ it('a verified signature of an unknown session of a non-resumable stream gets se
 });
 
 it('restart with the same secret resumes a resumable stream without loss or duplicates', async () => {
-  const first = await start({ conformance: true, secret: 'restart-secret' });
-  let sig = await open(first.url, 'ssp.counter', { count: 12, intervalMs: 10 });
-  const seen: number[] = [];
-  for (let i = 0; i < 50 && seen.length < 5; i++) {
-    const r = await poll(first.url, sig, 1000);
-    seen.push(...r.json.events.map((e: { seq: number }) => e.seq));
-    sig = r.json.sig;
-  }
-  await first.close();
-  await sleep(50);
+  const { seen, sig } = await readThenStop('restart-secret');
   const second = await start({ conformance: true, secret: 'restart-secret' });
   try {
     const { events, termination } = await drain(second.url, sig);
