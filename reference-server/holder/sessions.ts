@@ -114,7 +114,7 @@ export class SessionHolder {
     const key = this.#o.signer.key(randomBytes(16).toString('base64url'), stream.name, checked);
     if (Buffer.byteLength(key.prefix) > MAX_KEY_BYTES) {
       throw new SspError('invalid-params', 'params are too large: they travel in the session signature', {
-        details: { errors: [`/ params JSON must stay under about ${MAX_KEY_BYTES - 100} bytes`] },
+        details: { errors: [{ path: '', message: `params JSON must stay under about ${MAX_KEY_BYTES - 100} bytes` }] },
       });
     }
     const session = this.#start(key, stream, 0, client);
@@ -149,8 +149,20 @@ export class SessionHolder {
     if (tombstone) return tombstone.body;
     assertUnexpired(state);
     const session = this.#sessions.get(state.sessionId);
-    if (!session) throw forgotten();
-    return this.#terminate(session, 'closed');
+    return session ? this.#terminate(session, 'closed') : this.#closeForgotten(state);
+  }
+
+  /**
+   * SSP-SIGNATURE-13: close of a forgotten session of a resumable stream is answered "as if
+   * the session still existed at the signature's position", and remembered, so that its
+   * signatures can no longer resume it (SSP-CLOSE-6). No producer is started for it.
+   */
+  #closeForgotten(state: SignedState): string {
+    if (!this.#o.registry.get(state.stream)?.resumable) throw forgotten();
+    const key = this.#o.signer.key(state.sessionId, state.stream, state.params);
+    const body = terminationBody(this.#signKey(key, state.position), 'closed', state.position, advise('closed', undefined));
+    this.#remember(state.sessionId, body);
+    return body;
   }
 
   /**
@@ -338,6 +350,12 @@ export class SessionHolder {
       this.#release(session, poll);
       poll.send(body);
     }
+    this.#remember(id, body);
+    return body;
+  }
+
+  /** SSP-TERMINATION-13: the termination is the answer to every signature of it for #memoryMs. */
+  #remember(id: string, body: string): void {
     const tombstone: Tombstone = {
       body,
       timer: this.#o.wheel.schedule(Date.now() + this.#memoryMs, {
@@ -347,12 +365,15 @@ export class SessionHolder {
       }),
     };
     this.#tombstones.set(id, tombstone);
-    return body;
   }
 
   /** §4: expiry = issue time + idleTimeoutMs + the longest hold it may be used for. */
   #sign(session: Session, position: number): string {
-    return this.#o.signer.sign(session.key, position, Date.now() + this.#o.limits.idleTimeoutMs + this.#o.limits.maxHoldMs);
+    return this.#signKey(session.key, position);
+  }
+
+  #signKey(key: SessionKey, position: number): string {
+    return this.#o.signer.sign(key, position, Date.now() + this.#o.limits.idleTimeoutMs + this.#o.limits.maxHoldMs);
   }
 }
 

@@ -26,9 +26,9 @@ export class RegisteredStream {
   /** Validates (and fills defaults into) params, or throws invalid-params with details.errors. */
   checkParams(params: Record<string, unknown>): Record<string, unknown> {
     if (this.validate(params)) return params;
-    throw new SspError('invalid-params', `params do not match the params schema of stream '${this.name}'`, {
-      details: { errors: describe(this.validate.errors) },
-    });
+    const errors = describe(this.validate.errors);
+    const problems = errors.map(({ path, message }) => `${path || '(params)'} ${message}`).join('; ');
+    throw new SspError('invalid-params', `params of stream '${this.name}': ${problems}`, { details: { errors } });
   }
 
   info(): StreamInfo {
@@ -66,10 +66,20 @@ export class StreamRegistry {
   }
 }
 
-function describe(errors: ErrorObject[] | null | undefined): string[] {
+/**
+ * SSP-OPEN-11: `{path, message}` per problem, `path` a JSON Pointer into params — for a
+ * missing or unknown parameter, the pointer to that parameter.
+ */
+function describe(errors: ErrorObject[] | null | undefined): Array<{ path: string; message: string }> {
   return (errors ?? []).map((error) => {
-    const extra =
-      error.keyword === 'additionalProperties' ? `: '${String((error.params as { additionalProperty: string }).additionalProperty)}'` : '';
-    return `${error.instancePath || '/'} ${error.message ?? error.keyword}${extra}`;
+    const { missingProperty, additionalProperty } = error.params as { missingProperty?: string; additionalProperty?: string };
+    const name = missingProperty ?? additionalProperty;
+    const path = name === undefined ? error.instancePath : `${error.instancePath}/${escapePointer(name)}`;
+    const message = additionalProperty === undefined ? (error.message ?? error.keyword) : 'is not a parameter of this stream';
+    return { path, message };
   });
+}
+
+function escapePointer(token: string): string {
+  return token.replaceAll('~', '~0').replaceAll('/', '~1');
 }

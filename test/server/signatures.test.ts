@@ -108,3 +108,19 @@ it('restart with the same secret resumes a resumable stream without loss or dupl
     await second.close();
   }
 });
+
+it('SSP-SIGNATURE-13: close of a forgotten resumable session is the closed termination at its position, and is remembered', async () => {
+  const { seen, sig } = await readThenStop('forgotten-close');
+  const restarted = await start({ conformance: true, secret: 'forgotten-close' });
+  try {
+    const closed = await close(restarted.url, sig);
+    expect(closed.status).toBe(200);
+    expect(closed.json).toMatchObject({ type: 'termination', reason: 'closed', last: seen.at(-1), advice: { action: 'none' } });
+    // Remembered: the signature that could have resumed the session now gets the same termination.
+    const polled = await poll(restarted.url, sig, 0);
+    expect(polled.text).toBe(closed.text);
+    expect(restarted.handler.stats()).toMatchObject({ sessions: 0, tombstones: 1 });
+  } finally {
+    await restarted.close();
+  }
+});

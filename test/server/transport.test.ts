@@ -150,9 +150,14 @@ describe('bad input gets the typed error and the server stays healthy', () => {
     expect(r.json.message.length).toBeGreaterThan(0);
   });
 
-  it('lists the params errors in details', async () => {
-    const r = await post(url, { ssp: 1, type: 'open', stream: 'ssp.counter', params: { count: 'many', size: -1 } });
-    expect(r.json.details.errors.length).toBe(2);
+  it('lists the params errors in details as {path, message} (SSP-OPEN-11)', async () => {
+    const r = await post(url, { ssp: 1, type: 'open', stream: 'ssp.counter', params: { count: 'many', size: -1, colour: 'red' } });
+    const paths = r.json.details.errors.map((e: { path: string }) => e.path).sort();
+    expect(paths).toEqual(['/colour', '/count', '/size']);
+    for (const error of r.json.details.errors) expect(typeof error.message).toBe('string');
+    expect(r.json.message).toContain('/count');
+    const missing = await post(url, { ssp: 1, type: 'open', stream: 'ssp.counter', params: {} });
+    expect(missing.json.details.errors).toEqual([{ path: '/count', message: expect.any(String) }]);
   });
 
   it('names the supported versions', async () => {
