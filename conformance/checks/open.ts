@@ -59,6 +59,24 @@ export const openChecks: Check[] = [
       ctx.assert(Array.isArray(errors) && errors.length > 0, `${what}: details.errors is ${JSON.stringify(errors ?? null)}`);
     }
   }, { needs: ['annex'] }),
+  check('SSP-OPEN-11', 'SHOULD give each details.errors entry a JSON Pointer path into params and a message', async (ctx: CheckContext) => {
+    // The expected pointer of each case (a missing or unknown parameter: its own pointer).
+    const expected: Record<string, string> = {
+      'ssp.counter required count missing': '/count',
+      'ssp.counter count out of range': '/count',
+      'ssp.counter unknown param': '/colour',
+      'ssp.counter count of the wrong type': '/count',
+    };
+    for (const [what, , error] of await invalidParams(ctx)) {
+      const errors = (error.details?.errors ?? []) as unknown[];
+      const entries = errors.filter((entry): entry is { path: string; message: string } => {
+        const { path, message } = (entry ?? {}) as { path?: unknown; message?: unknown };
+        return typeof path === 'string' && typeof message === 'string' && message.length > 0;
+      });
+      ctx.assert(entries.length === errors.length && errors.length > 0, `${what}: details.errors entries must be {path, message}, got ${JSON.stringify(errors)}`);
+      ctx.assert(entries.some((entry) => entry.path === expected[what]), `${what}: no entry with path '${expected[what]}' in ${JSON.stringify(errors)}`);
+    }
+  }, { needs: ['annex'] }),
   check('SSP-OPEN-8', 'MUST make each open a new session, independent of others with the same stream and params', async (ctx: CheckContext) => {
     const first = await ctx.open('ssp.counter', { count: 3 });
     const second = await ctx.open('ssp.counter', { count: 3 });

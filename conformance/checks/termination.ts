@@ -100,7 +100,7 @@ export const terminationChecks: Check[] = [
     // Its sig leads back to this session's termination (not an error, not another session's).
     await assertRepeated(ctx, termination, termination.sig, 'poll', 'poll with the termination sig');
   }, { needs: ['annex'] }),
-  check('SSP-TERMINATION-15', 'SHOULD advertise terminationMemoryMs of at least idleTimeoutMs + maxHoldMs', async (ctx: CheckContext) => {
+  check('SSP-TERMINATION-15', 'MUST advertise terminationMemoryMs of at least idleTimeoutMs + maxHoldMs', async (ctx: CheckContext) => {
     const { terminationMemoryMs, idleTimeoutMs, maxHoldMs } = ctx.discovery.limits;
     ctx.assert(terminationMemoryMs >= idleTimeoutMs + maxHoldMs, `terminationMemoryMs ${terminationMemoryMs} < idleTimeoutMs ${idleTimeoutMs} + maxHoldMs ${maxHoldMs}`);
   }),

@@ -54,7 +54,7 @@ const answerKinds: Record<string, (ctx: CheckContext) => Promise<RawAnswer>> = {
   preflight: (ctx) =>
     ctx.raw({
       method: 'OPTIONS',
-      headers: { origin: 'https://conformance.xanjax.invalid', 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type' },
+      headers: { origin: ctx.origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type' },
     }),
 };
 const annexKinds = new Set(['session', 'batch', 'termination']);
@@ -62,8 +62,12 @@ const annexKinds = new Set(['session', 'batch', 'termination']);
 export const transportChecks: Check[] = [
   check('SSP-TRANSPORT-1', 'MUST accept a client message POSTed as application/json', (ctx: CheckContext) => assertAccepted(ctx, 'application/json'), { needs: ['annex'] }),
   check('SSP-TRANSPORT-2', 'MUST accept and process a client message POSTed as text/plain like application/json', (ctx: CheckContext) => assertAccepted(ctx, 'text/plain'), { needs: ['annex'] }),
-  check('SSP-TRANSPORT-3', 'MUST accept either media type with charset=utf-8, compared case-insensitively', async (ctx: CheckContext) => {
-    for (const contentType of ['application/json; charset=utf-8', 'application/json;charset=UTF-8', 'text/plain; charset=Utf-8']) await assertAccepted(ctx, contentType);
+  check('SSP-TRANSPORT-3', 'MUST accept either media type with charset=utf-8, compared case-insensitively, quoted or not', async (ctx: CheckContext) => {
+    for (const contentType of ['application/json; charset=utf-8', 'application/json;charset=UTF-8', 'text/plain; charset=Utf-8', 'TEXT/PLAIN; charset="UTF-8"']) await assertAccepted(ctx, contentType);
+  }, { needs: ['annex'] }),
+  check('SSP-TRANSPORT-11', 'MUST ignore media type parameters other than charset', async (ctx: CheckContext) => {
+    await assertAccepted(ctx, 'application/json; profile="urn:example:x"');
+    await assertAccepted(ctx, 'application/json; v=1');
   }, { needs: ['annex'] }),
   check('SSP-TRANSPORT-4/missing', 'MUST answer a POST without Content-Type with 415 unsupported-media-type', rejects(undefined)),
   check('SSP-TRANSPORT-4/other-type', 'MUST answer a POST of another media type with 415 unsupported-media-type', rejects('application/xml')),

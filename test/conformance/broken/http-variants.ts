@@ -34,6 +34,29 @@ export const httpVariants: Variant[] = [
     create: () => ({ request: (req) => (req.method === 'POST' && /charset="?utf-8/i.test(req.headers['content-type'] ?? '') ? refusedType(req) : req) }),
   },
   {
+    name: 'rejects-unknown-media-parameters',
+    violates: 'SSP-TRANSPORT-11: a media type parameter other than charset is refused with 415',
+    breaks: ['SSP-TRANSPORT-11'],
+    create: () => ({
+      request: (req) => {
+        const parameters = (req.headers['content-type'] ?? '').split(';').slice(1).map((p) => p.split('=')[0]!.trim().toLowerCase());
+        return req.method === 'POST' && parameters.some((name) => name !== 'charset') ? refusedType(req) : req;
+      },
+    }),
+  },
+  {
+    name: 'short-termination-memory',
+    violates: 'SSP-TERMINATION-15: discovery advertises terminationMemoryMs below idleTimeoutMs + maxHoldMs',
+    breaks: ['SSP-TERMINATION-15'],
+    create: ({ limits }) => ({
+      response: (res, req) => {
+        if (req.method !== 'GET' || res.message?.type !== 'discovery') return res;
+        const advertised = res.message.limits as Record<string, number>;
+        return { ...res, message: { ...res.message, limits: { ...advertised, terminationMemoryMs: limits.idleTimeoutMs + limits.maxHoldMs - 500 } } };
+      },
+    }),
+  },
+  {
     name: 'oversize-status-400',
     violates: 'SSP-TRANSPORT-8: payload-too-large answered with status 400',
     breaks: ['SSP-TRANSPORT-8', 'SSP-TRANSPORT-9', 'SSP-ERROR-2'],
