@@ -30,6 +30,20 @@ export class NotTestable extends Error {
   }
 }
 
+/**
+ * Thrown when a requirement cannot be observed for a reason that is not the server's
+ * fault: it presupposes something the server may legally decline (an allowed origin,
+ * SSP-CORS-1), or observing it in full would take longer than a run may. Reported as a
+ * note with this reason: visible, never a failure, never a silent skip.
+ */
+export class CheckNote extends Error {
+  readonly code = 'CHECK_NOTE';
+  constructor(message: string) {
+    super(message);
+    this.name = 'CheckNote';
+  }
+}
+
 export type Features = 'annex';
 
 export interface Check {
@@ -123,6 +137,8 @@ export interface CheckContext {
   endpoint: URL;
   /** The user's extra headers (-H), lower-cased; every request the context sends carries them. */
   headers: Readonly<Record<string, string>>;
+  /** The Origin the CORS checks send (--origin). */
+  origin: string;
   /** Discovery document, fetched once per run (validated). */
   discovery: DiscoveryDocument;
   /** Multiplies every wait and timeout derived from the server's limits. */

@@ -2,6 +2,7 @@
 // a UsageError naming the option, so the CLI can exit 2 with a useful message.
 import { parseArgs } from 'node:util';
 import { UsageError } from './errors.ts';
+import { parseOrigin } from './origin.ts';
 import { isReporterName, type ReporterName } from './reporters/index.ts';
 
 export interface ReporterTarget {
@@ -19,6 +20,7 @@ export interface CliOptions {
   skip: string[];
   strict: boolean;
   headers: Record<string, string>;
+  origin?: string;
   expectedFailures?: string;
   timeoutScale?: number;
   concurrency?: number;
@@ -37,6 +39,8 @@ Options:
   --list                    print the selected checks (id, level, title) and exit
   --strict                  SHOULD failures fail the run
   -H, --header 'Name: value'  extra request header, repeatable (e.g. authentication)
+  --origin URL              Origin the CORS checks send (default an .invalid origin);
+                            for a server that allows only some origins (SSP-CORS-1)
   --expected-failures FILE  baseline: one check ID per line, # comments; listed checks
                             may fail, but a listed check that passes fails the run
   --timeout-scale N         multiply every wait and timeout (slow machines), default 1
@@ -86,6 +90,7 @@ export function parseCliArgs(argv: string[]): CliOptions {
         list: { type: 'boolean' },
         strict: { type: 'boolean' },
         header: { type: 'string', short: 'H', multiple: true },
+        origin: { type: 'string' },
         'expected-failures': { type: 'string' },
         'timeout-scale': { type: 'string' },
         concurrency: { type: 'string' },
@@ -113,6 +118,7 @@ export function parseCliArgs(argv: string[]): CliOptions {
     skip: values.skip ?? [],
     strict: values.strict ?? false,
     headers: Object.fromEntries((values.header ?? []).map(parseHeader)),
+    origin: values.origin === undefined ? undefined : parseOrigin(values.origin),
     expectedFailures: values['expected-failures'],
     timeoutScale: parseNumber('--timeout-scale', values['timeout-scale'], false),
     concurrency: parseNumber('--concurrency', values.concurrency, true),

@@ -70,6 +70,7 @@ export async function main(argv: string[], io: MainOptions = {}): Promise<number
       report = await runChecks(checks, {
         endpoint: options.endpoint as string,
         headers: options.headers,
+        origin: options.origin,
         strict: options.strict,
         timeoutScale: options.timeoutScale,
         concurrency: options.concurrency,

@@ -14,12 +14,17 @@ export interface ContextOptions {
   discovery: DiscoveryDocument;
   /** Sent with every request (the CLI's -H); a check's own headers win. */
   headers?: Record<string, string>;
+  /** The Origin the CORS checks send (default: defaultOrigin). */
+  origin?: string;
   timeoutScale?: number;
   /** Shared connection pool (agent.ts); undici's global dispatcher when absent. */
   dispatcher?: Dispatcher;
   /** Aborted when the runner stops the check: cancels its requests and sleeps. */
   signal?: AbortSignal;
 }
+
+/** An origin no server can have allowed on purpose (.invalid, RFC 6761): a server that allows it allows any origin. */
+export const defaultOrigin = 'https://conformance.xanjax.invalid';
 
 type Json = { ok: true; value: unknown } | { ok: false };
 
@@ -162,6 +167,7 @@ export function createContext(options: ContextOptions): CheckContext {
   return {
     endpoint,
     headers: userHeaders,
+    origin: options.origin ?? defaultOrigin,
     discovery,
     timeoutScale: scale,
     evidence,

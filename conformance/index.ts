@@ -5,7 +5,7 @@ import type { Check } from './check.ts';
 import { selectChecks, type Selection } from './select.ts';
 import { testCases, type ConformanceTest, type ConformanceTestOptions } from './test-cases.ts';
 
-export { check, CheckFailure, NotTestable } from './check.ts';
+export { check, CheckFailure, CheckNote, NotTestable } from './check.ts';
 export type { Answer, Check, CheckContext, CheckOptions, CheckResult, Exchange, Features, Level, RawAnswer, RawRequest } from './check.ts';
 export { createContext, type ContextOptions } from './context.ts';
 export { DiscoveryError, UsageError } from './errors.ts';

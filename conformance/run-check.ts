@@ -2,10 +2,10 @@
 import type { Dispatcher } from 'undici';
 import type { DiscoveryDocument } from '../schemas/types.gen.ts';
 import type { Check, CheckContext, CheckResult, Exchange, Features } from './check.ts';
-import { CheckFailure, NotTestable } from './check.ts';
+import { CheckFailure, CheckNote, NotTestable } from './check.ts';
 import { statusOf, staleBaselineReason, type Outcome } from './classify.ts';
 import { isExpected } from './baseline.ts';
-import { createContext } from './context.ts';
+import { createContext, defaultOrigin } from './context.ts';
 import { missingFeatures } from './features.ts';
 import { checkTimeoutMs } from './timing.ts';
 
@@ -13,6 +13,8 @@ export interface CheckEnvironment {
   endpoint: URL;
   discovery: DiscoveryDocument;
   headers: Record<string, string>;
+  /** The Origin the CORS checks send. */
+  origin: string;
   timeoutScale: number;
   strict: boolean;
   dispatcher: Dispatcher;
@@ -27,6 +29,7 @@ export interface EnvironmentOptions {
   endpoint: URL;
   discovery: DiscoveryDocument;
   headers?: Record<string, string>;
+  origin?: string;
   timeoutScale: number;
   strict?: boolean;
   dispatcher: Dispatcher;
@@ -41,6 +44,7 @@ export function checkEnvironment(options: EnvironmentOptions): CheckEnvironment 
     endpoint: options.endpoint,
     discovery,
     headers: options.headers ?? {},
+    origin: options.origin ?? defaultOrigin,
     timeoutScale,
     strict: options.strict ?? false,
     dispatcher: options.dispatcher,
@@ -68,6 +72,9 @@ function outcomeOf(error: unknown): Settled {
   if (error instanceof CheckFailure || hasCode(error, 'CHECK_FAILED')) {
     const failure = error as CheckFailure;
     return { outcome: { kind: 'failure', reason: failure.message }, evidence: failure.evidence };
+  }
+  if (error instanceof CheckNote || hasCode(error, 'CHECK_NOTE')) {
+    return { outcome: { kind: 'note', reason: (error as Error).message } };
   }
   if (error instanceof NotTestable || hasCode(error, 'NOT_TESTABLE')) {
     return { outcome: { kind: 'failure', reason: `not testable: ${(error as Error).message}` } };
@@ -99,6 +106,7 @@ export async function runCheck(check: Check, env: CheckEnvironment): Promise<Che
     endpoint: env.endpoint,
     discovery: env.discovery,
     headers: env.headers,
+    origin: env.origin,
     timeoutScale: env.timeoutScale,
     dispatcher: env.dispatcher,
     signal: controller.signal,

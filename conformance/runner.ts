@@ -7,12 +7,15 @@ import { fetchDiscovery } from './discovery.ts';
 import { CheckListError, UsageError } from './errors.ts';
 import { buildReport, type RunSummary } from './report.ts';
 import { checkEnvironment, runCheck } from './run-check.ts';
+import { parseOrigin } from './origin.ts';
 import { selectChecks } from './select.ts';
 
 export interface RunOptions {
   endpoint: string | URL;
   /** Extra request headers (the CLI's -H), sent with every request. */
   headers?: Record<string, string>;
+  /** The Origin the CORS checks send (--origin), e.g. one a server with an allow-list allows. */
+  origin?: string;
   /** SHOULD failures count as failures. */
   strict?: boolean;
   /** Multiplies every wait and timeout derived from the server's limits (default 1). */
@@ -77,6 +80,7 @@ export async function runChecks(checks: readonly Check[], options: RunOptions): 
   const endpoint = endpointUrl(options.endpoint);
   const timeoutScale = positive('timeout scale', options.timeoutScale ?? 1, false);
   const concurrency = positive('concurrency', options.concurrency ?? defaultConcurrency, true);
+  const origin = options.origin === undefined ? undefined : parseOrigin(options.origin);
   const baseline = options.expectedFailures ?? [];
   assertBaselineKnown(baseline, checks);
   const selected = selectChecks(checks, { only: options.only, skip: options.skip });
@@ -87,7 +91,7 @@ export async function runChecks(checks: readonly Check[], options: RunOptions): 
   const dispatcher = createAgent();
   try {
     const discovery = await fetchDiscovery(endpoint, { headers: options.headers, timeoutScale, dispatcher });
-    const env = checkEnvironment({ endpoint, discovery, headers: options.headers, timeoutScale, strict: options.strict, dispatcher, checkTimeoutMs: options.checkTimeoutMs, baseline });
+    const env = checkEnvironment({ endpoint, discovery, headers: options.headers, origin, timeoutScale, strict: options.strict, dispatcher, checkTimeoutMs: options.checkTimeoutMs, baseline });
     options.onStart?.(selected);
     const results = new Map<Check, CheckResult>();
     const run = async (check: Check) => {

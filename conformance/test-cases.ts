@@ -8,11 +8,14 @@ import { assertBaselineKnown } from './baseline.ts';
 import { fetchDiscovery } from './discovery.ts';
 import { connectionHeaders, transcript } from './reporters/transcript.ts';
 import { checkEnvironment, runCheck } from './run-check.ts';
+import { parseOrigin } from './origin.ts';
 import { selectChecks, type Selection } from './select.ts';
 import { checkTimeoutMs } from './timing.ts';
 
 export interface ConformanceTestOptions extends Selection {
   headers?: Record<string, string>;
+  /** The Origin the CORS checks send (RunOptions.origin). */
+  origin?: string;
   strict?: boolean;
   timeoutScale?: number;
   expectedFailures?: string[];
@@ -42,6 +45,7 @@ const failing = new Set<CheckResult['status']>(['fail', 'harness-error', 'unexpe
 export async function testCases(checks: readonly Check[], endpoint: string | URL, options: ConformanceTestOptions = {}): Promise<ConformanceTest[]> {
   const url = new URL(endpoint);
   const timeoutScale = options.timeoutScale ?? 1;
+  const origin = options.origin === undefined ? undefined : parseOrigin(options.origin);
   const baseline = options.expectedFailures ?? [];
   assertBaselineKnown(baseline, checks);
   const selected = selectChecks(checks, options);
@@ -60,7 +64,7 @@ export async function testCases(checks: readonly Check[], endpoint: string | URL
       // and nothing may stay open after a case ends.
       const dispatcher = createAgent();
       try {
-        const env = checkEnvironment({ endpoint: url, discovery, headers: options.headers, timeoutScale, strict: options.strict, dispatcher, checkTimeoutMs: boundMs, baseline });
+        const env = checkEnvironment({ endpoint: url, discovery, headers: options.headers, origin, timeoutScale, strict: options.strict, dispatcher, checkTimeoutMs: boundMs, baseline });
         const result = await runCheck(check, env);
         if (failing.has(result.status)) throw new ConformanceTestFailure(result);
       } finally {

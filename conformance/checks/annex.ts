@@ -5,7 +5,7 @@ import type { Check, CheckContext } from '../check.ts';
 import type { SspEvent } from '../../schemas/types.gen.ts';
 import { expectBatch, expectErrorCode, expectTermination, jsonOf } from './answers.ts';
 import { annexParamSamples, annexStreams } from './annex-params.ts';
-import { drain, lastSeq, readEvents } from './drain.ts';
+import { drain, lastSeq, readAtOnce, readEvents, retainedAtMost } from './drain.ts';
 import { elapsed } from './sessions.ts';
 
 function dataOf(event: SspEvent): Record<string, unknown> {
@@ -59,9 +59,10 @@ export const annexChecks: Check[] = [
       }
     }
     // Defaults: counter intervalMs 0 and size 0 (events at once, no pad); fail after 0 with "conformance failure".
-    const counter = await ctx.open('ssp.counter', { count: 2 });
-    const batch = expectBatch(ctx, await ctx.poll(counter.body.sig, 0), 'ssp.counter {count: 2} right after open');
-    ctx.assert(batch.events.length === 2 && batch.events.every((event) => dataOf(event).pad === undefined), `ssp.counter defaults: expected 2 events at once without pad, got ${JSON.stringify(batch.events)}`);
+    const count = retainedAtMost(ctx, 2);
+    const counter = await ctx.open('ssp.counter', { count });
+    const { events } = await readAtOnce(ctx, counter.body.sig, count, `ssp.counter {count: ${count}} right after open`);
+    ctx.assert(events.length === count && events.every((event) => dataOf(event).pad === undefined), `ssp.counter defaults: expected ${count} events at once without pad, got ${JSON.stringify(events)}`);
     const { termination } = await readAll(ctx, 'ssp.fail', {});
     ctx.assert(termination.last === 0 && termination.error?.message === 'conformance failure', `ssp.fail defaults: expected last 0 and message "conformance failure", got last ${termination.last}, error ${JSON.stringify(termination.error ?? null)}`);
   }, { needs: ['annex'] }),
@@ -93,7 +94,8 @@ export const annexChecks: Check[] = [
     }
   }, { needs: ['annex'] }),
   check('SSP-ANNEX-7', 'MUST produce count ssp.counter events with seq i and n = i', async (ctx: CheckContext) => {
-    assertNumbered(ctx, (await readAll(ctx, 'ssp.counter', { count: 7 })).events, 7, 'ssp.counter');
+    const count = retainedAtMost(ctx, 7);
+    assertNumbered(ctx, (await readAll(ctx, 'ssp.counter', { count })).events, count, 'ssp.counter');
   }, { needs: ['annex'] }),
   check('SSP-ANNEX-8', 'MUST NOT append counter or ticker event i before i × intervalMs after open', async (ctx: CheckContext) => {
     const intervalMs = 150;
@@ -116,8 +118,9 @@ export const annexChecks: Check[] = [
     }
   }, { needs: ['annex'] }),
   check('SSP-ANNEX-9', 'MUST end ssp.counter at once after its last event with complete, last = count, advice none', async (ctx: CheckContext) => {
-    const termination = await assertEndsAtOnce(ctx, 'ssp.counter', { count: 3 }, 3);
-    ctx.assert(termination.reason === 'complete' && termination.last === 3 && termination.advice.action === 'none', `ssp.counter count 3 ended with ${JSON.stringify(termination)}`);
+    const count = retainedAtMost(ctx, 3);
+    const termination = await assertEndsAtOnce(ctx, 'ssp.counter', { count }, count);
+    ctx.assert(termination.reason === 'complete' && termination.last === count && termination.advice.action === 'none', `ssp.counter count ${count} ended with ${JSON.stringify(termination)}`);
   }, { needs: ['annex'] }),
   check('SSP-ANNEX-10', 'MUST mark ssp.counter and ssp.ticker resumable in discovery', async (ctx: CheckContext) => {
     const document = jsonOf(ctx, await ctx.raw({ method: 'GET' }), 'GET') as { streams?: Array<{ name?: unknown; resumable?: unknown }> };
@@ -146,28 +149,31 @@ export const annexChecks: Check[] = [
     expectTermination(ctx, await ctx.close(sig), 'close of the ticker', 'closed');
   }, { needs: ['annex'] }),
   check('SSP-ANNEX-13', 'MUST append all ssp.burst events with seq i and n = i at open', async (ctx: CheckContext) => {
-    const { maxBatchEvents } = ctx.discovery.limits;
-    const count = Math.min(4, maxBatchEvents);
+    const count = retainedAtMost(ctx, 4);
     const session = await ctx.open('ssp.burst', { count });
-    const first = expectBatch(ctx, await ctx.poll(session.body.sig, 0), 'poll with hold 0 right after open');
-    assertNumbered(ctx, first.events, count, 'ssp.burst (first poll, hold 0)');
+    const { events } = await readAtOnce(ctx, session.body.sig, count, `ssp.burst count ${count} right after open`);
+    assertNumbered(ctx, events, count, 'ssp.burst (hold 0 polls right after open)');
   }, { needs: ['annex'] }),
   check('SSP-ANNEX-14', 'MUST end ssp.burst at once after its events with complete, last = count, advice none', async (ctx: CheckContext) => {
-    const termination = await assertEndsAtOnce(ctx, 'ssp.burst', { count: 3 }, 3);
-    ctx.assert(termination.reason === 'complete' && termination.last === 3 && termination.advice.action === 'none', `ssp.burst count 3 ended with ${JSON.stringify(termination)}`);
+    const count = retainedAtMost(ctx, 3);
+    const termination = await assertEndsAtOnce(ctx, 'ssp.burst', { count }, count);
+    ctx.assert(termination.reason === 'complete' && termination.last === count && termination.advice.action === 'none', `ssp.burst count ${count} ended with ${JSON.stringify(termination)}`);
   }, { needs: ['annex'] }),
   check('SSP-ANNEX-15', 'MUST append `after` ssp.fail events with data exactly {n: i} at open', async (ctx: CheckContext) => {
-    const session = await ctx.open('ssp.fail', { after: 3 });
-    const first = expectBatch(ctx, await ctx.poll(session.body.sig, 0), 'poll with hold 0 right after open');
-    const got = first.events.map((event) => JSON.stringify([event.seq, event.data])).join();
-    ctx.assert(got === '[1,{"n":1}],[2,{"n":2}],[3,{"n":3}]', `ssp.fail after 3: expected seq/data 1 {n:1}, 2 {n:2}, 3 {n:3}, got ${got}`);
+    const after = retainedAtMost(ctx, 3);
+    const session = await ctx.open('ssp.fail', { after });
+    const { events } = await readAtOnce(ctx, session.body.sig, after, `ssp.fail after ${after} right after open`);
+    const got = events.map((event) => JSON.stringify([event.seq, event.data])).join();
+    const expected = Array.from({ length: after }, (_, i) => JSON.stringify([i + 1, { n: i + 1 }])).join();
+    ctx.assert(got === expected, `ssp.fail after ${after}: expected seq/data ${expected}, got ${got}`);
   }, { needs: ['annex'] }),
   check('SSP-ANNEX-16', 'MUST end ssp.fail at once after its events with error, last = after, the message and advice none', async (ctx: CheckContext) => {
     const message = 'annex failure 16';
-    const termination = await assertEndsAtOnce(ctx, 'ssp.fail', { after: 2, message }, 2);
+    const after = retainedAtMost(ctx, 2);
+    const termination = await assertEndsAtOnce(ctx, 'ssp.fail', { after, message }, after);
     ctx.assert(
-      termination.reason === 'error' && termination.last === 2 && termination.error?.message === message && termination.advice.action === 'none',
-      `ssp.fail after 2: ended with ${JSON.stringify(termination)}`,
+      termination.reason === 'error' && termination.last === after && termination.error?.message === message && termination.advice.action === 'none',
+      `ssp.fail after ${after}: ended with ${JSON.stringify(termination)}`,
     );
   }, { needs: ['annex'] }),
 ];

@@ -1,22 +1,23 @@
-// Spec §4.4 CORS. A server MAY restrict origins (SSP-CORS-1); these checks observe the
-// rules for an origin it allows. A server that allows the runner's origin nowhere leaves
-// them unobservable, reported as not testable, never passed silently.
-import { check, NotTestable } from '../check.ts';
+// Spec §4.4 CORS. A server MAY restrict origins (SSP-CORS-1); most of these checks observe
+// the rules for an origin it allows, sending ctx.origin (--origin). When the server allows
+// that origin nowhere, they cannot apply: reported as notes saying so, never as passes or
+// failures. SSP-CORS-4 and -8 bind every answer, allowed or not, and always run.
+import { check, CheckNote } from '../check.ts';
 import type { Check, CheckContext, RawAnswer } from '../check.ts';
 import { tokensOf } from './headers.ts';
 
-const origin = 'https://conformance.xanjax.invalid';
 const corsHeaders = ['access-control-allow-origin', 'access-control-allow-credentials', 'access-control-expose-headers', 'vary'];
 
 function preflight(ctx: CheckContext): Promise<RawAnswer> {
   return ctx.raw({
     method: 'OPTIONS',
-    headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type' },
+    headers: { origin: ctx.origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type' },
   });
 }
 
 /** What a browser sees cross-origin: discovery, a message answer, an error, a preflight. */
 async function crossOriginAnswers(ctx: CheckContext): Promise<Array<[string, RawAnswer]>> {
+  const { origin } = ctx;
   return [
     ['GET discovery', await ctx.raw({ method: 'GET', headers: { origin } })],
     ['POST open', await ctx.raw({ method: 'POST', headers: { origin, 'content-type': 'text/plain' }, body: JSON.stringify({ ssp: 1, type: 'open', stream: 'conformance.no-such-stream' }) })],
@@ -25,42 +26,56 @@ async function crossOriginAnswers(ctx: CheckContext): Promise<Array<[string, Raw
   ];
 }
 
-/** The answers that allowed the origin; none → not testable. */
-function allowed(answers: Array<[string, RawAnswer]>): Array<[string, RawAnswer]> {
-  const result = answers.filter(([, answer]) => answer.headers['access-control-allow-origin'] !== undefined);
-  if (result.length === 0) throw new NotTestable(`the server allows no request from origin ${origin} (no Access-Control-Allow-Origin)`);
-  return result;
+const allows = ([, answer]: [string, RawAnswer]) => answer.headers['access-control-allow-origin'] !== undefined;
+
+/** The rules for allowed origins apply only if the server allows ctx.origin somewhere (SSP-CORS-1). */
+function assertOriginAllowed(ctx: CheckContext, answers: Array<[string, RawAnswer]>): void {
+  if (answers.some(allows)) return;
+  throw new CheckNote(
+    `not applicable: the server does not allow origin ${ctx.origin} (no Access-Control-Allow-Origin on ${answers.map(([what]) => what).join(', ')}; SSP-CORS-1 lets it restrict origins); pass --origin with an origin it allows to test CORS`,
+  );
 }
 
+/** The answers that allowed the origin; none → a note (assertOriginAllowed). */
+function allowed(ctx: CheckContext, answers: Array<[string, RawAnswer]>): Array<[string, RawAnswer]> {
+  assertOriginAllowed(ctx, answers);
+  return answers.filter(allows);
+}
+
+/** The preflight answer, once the origin is known to be allowed (on any answer: a preflight that drops it is still judged). */
 async function allowedPreflight(ctx: CheckContext): Promise<RawAnswer> {
-  return allowed([['OPTIONS preflight', await preflight(ctx)]])[0]![1];
+  const answers = await crossOriginAnswers(ctx);
+  assertOriginAllowed(ctx, answers);
+  return answers.find(([what]) => what === 'OPTIONS preflight')![1];
 }
 
 export const corsChecks: Check[] = [
   check('SSP-CORS-3', 'MUST send Access-Control-Allow-Origin as the exact request Origin or *', async (ctx: CheckContext) => {
-    for (const [what, answer] of allowed(await crossOriginAnswers(ctx))) {
+    for (const [what, answer] of allowed(ctx, await crossOriginAnswers(ctx))) {
       const acao = answer.headers['access-control-allow-origin'];
-      ctx.assert(acao === origin || acao === '*', `${what}: Access-Control-Allow-Origin must be ${origin} or *, got ${JSON.stringify(acao)}`);
+      ctx.assert(acao === ctx.origin || acao === '*', `${what}: Access-Control-Allow-Origin must be ${ctx.origin} or *, got ${JSON.stringify(acao)}`);
     }
   }),
   check('SSP-CORS-4', 'MUST NOT send Access-Control-Allow-Origin * with Access-Control-Allow-Credentials: true', async (ctx: CheckContext) => {
-    for (const [what, answer] of allowed(await crossOriginAnswers(ctx))) {
+    // Binds every answer carrying credentials, whether or not the origin is allowed.
+    for (const [what, answer] of await crossOriginAnswers(ctx)) {
       if (answer.headers['access-control-allow-credentials']?.trim().toLowerCase() !== 'true') continue;
       const acao = answer.headers['access-control-allow-origin'];
-      ctx.assert(acao === origin, `${what}: with credentials allowed, Access-Control-Allow-Origin must be ${origin}, got ${JSON.stringify(acao)}`);
+      ctx.assert(acao === ctx.origin, `${what}: with credentials allowed, Access-Control-Allow-Origin must be ${ctx.origin}, got ${JSON.stringify(acao)}`);
     }
   }),
   check('SSP-CORS-5', 'MUST list Origin in Vary when Access-Control-Allow-Origin depends on the request Origin', async (ctx: CheckContext) => {
-    for (const [what, answer] of allowed(await crossOriginAnswers(ctx))) {
+    for (const [what, answer] of allowed(ctx, await crossOriginAnswers(ctx))) {
       if (answer.headers['access-control-allow-origin']?.trim() === '*') continue;
       const vary = tokensOf(answer.headers.vary);
       ctx.assert(vary.includes('origin') || vary.includes('*'), `${what}: Access-Control-Allow-Origin echoes the origin but Vary is ${JSON.stringify(answer.headers.vary ?? null)}`);
     }
   }),
   check('SSP-CORS-6', 'MUST send the same CORS headers on error responses as on successful ones', async (ctx: CheckContext) => {
+    const { origin } = ctx;
     const success = await ctx.raw({ method: 'GET', headers: { origin } });
     const failure = await ctx.raw({ method: 'POST', headers: { origin, 'content-type': 'text/plain' }, body: '{"ssp":1,' });
-    allowed([['GET discovery', success], ['POST invalid JSON', failure]]);
+    assertOriginAllowed(ctx, [['GET discovery', success], ['POST invalid JSON', failure]]);
     for (const name of corsHeaders) {
       const [ok, error] = [success.headers[name], failure.headers[name]];
       const same = name === 'vary' || name === 'access-control-expose-headers' ? tokensOf(ok).sort().join() === tokensOf(error).sort().join() : ok === error;
@@ -68,7 +83,7 @@ export const corsChecks: Check[] = [
     }
   }),
   check('SSP-CORS-7', 'SHOULD list Retry-After in Access-Control-Expose-Headers for allowed origins', async (ctx: CheckContext) => {
-    for (const [what, answer] of allowed(await crossOriginAnswers(ctx))) {
+    for (const [what, answer] of allowed(ctx, await crossOriginAnswers(ctx))) {
       if (what === 'OPTIONS preflight') continue;
       const exposed = tokensOf(answer.headers['access-control-expose-headers']);
       ctx.assert(exposed.includes('retry-after'), `${what}: Access-Control-Expose-Headers is ${JSON.stringify(answer.headers['access-control-expose-headers'] ?? null)}`);

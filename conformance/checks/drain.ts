@@ -47,6 +47,34 @@ export async function readEvents(ctx: CheckContext, sig: string, count: number, 
   return { events, sig: current };
 }
 
+/**
+ * Read `count` events that must all be available already (appended at open), with hold 0
+ * polls: each must carry at least one of them (SSP-HOLD-1, -7), so an empty batch before
+ * the last shows an event was not there yet. Across polls, because the batch limits may
+ * split them (SSP-BATCH-1, -2). At most `count` polls: each brings one event or more.
+ */
+export async function readAtOnce(ctx: CheckContext, sig: string, count: number, what: string): Promise<{ events: SspEvent[]; sig: string }> {
+  const events: SspEvent[] = [];
+  let current = sig;
+  for (let polls = 1; polls <= count && events.length < count; polls++) {
+    const batch = expectBatch(ctx, await ctx.poll(current, 0), `${what}: poll ${polls} with hold 0`);
+    ctx.assert(batch.events.length > 0, `${what}: poll ${polls} with hold 0 got an empty batch after ${events.length} of ${count} events: they were not all there at open`);
+    events.push(...batch.events);
+    current = batch.sig;
+  }
+  return { events, sig: current };
+}
+
+/**
+ * `n`, or fewer if the server retains fewer (limits.retainEvents may be any positive
+ * integer): of events appended at once, older ones than the newest retainEvents may be gone
+ * before the first poll (SSP-DELIVERY-8), and a check that expects all of them must not
+ * fail a server for that.
+ */
+export function retainedAtMost(ctx: CheckContext, n: number): number {
+  return Math.min(n, ctx.discovery.limits.retainEvents);
+}
+
 /** Highest seq among events (0 if none): the client's position after receiving them. */
 export function lastSeq(events: readonly SspEvent[]): number {
   return events.reduce((max, event) => Math.max(max, event.seq), 0);

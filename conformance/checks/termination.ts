@@ -6,7 +6,7 @@ import { check } from '../check.ts';
 import type { Check, CheckContext } from '../check.ts';
 import type { TerminationMessage } from '../../schemas/types.gen.ts';
 import { expectBatch, expectTermination } from './answers.ts';
-import { drain, lastSeq } from './drain.ts';
+import { drain, lastSeq, retainedAtMost } from './drain.ts';
 import { elapsed, openQuiet, waitPastIdle } from './sessions.ts';
 
 /** A poll (or close) with `sig` must get exactly `termination` again. */
@@ -19,7 +19,8 @@ async function assertRepeated(ctx: CheckContext, termination: TerminationMessage
 export const terminationChecks: Check[] = [
   check('SSP-TERMINATION-1', 'MUST deliver every event of an ended stream before the termination', async (ctx: CheckContext) => {
     // Streams that have ended before the first poll: their events still come first, all of them.
-    for (const [stream, params, count] of [['ssp.burst', { count: 5 }, 5], ['ssp.fail', { after: 3 }, 3]] as const) {
+    const [burst, fail] = [retainedAtMost(ctx, 5), retainedAtMost(ctx, 3)];
+    for (const [stream, params, count] of [['ssp.burst', { count: burst }, burst], ['ssp.fail', { after: fail }, fail]] as const) {
       const session = await ctx.open(stream, params);
       await ctx.sleep(50);
       const { events, termination } = await drain(ctx, session.body.sig, { hold: 0 });

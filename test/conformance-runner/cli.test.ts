@@ -78,7 +78,7 @@ describe('exit codes', () => {
   });
 
   test('2 on usage errors', async () => {
-    for (const argv of [[], ['--bogus', server.url], ['not a url'], [server.url, '--timeout-scale', '0'], [server.url, '--concurrency', 'x'], [server.url, '-H', 'no colon'], [server.url, '--reporter', 'tap'], [server.url, '--only', 'NOPE']]) {
+    for (const argv of [[], ['--bogus', server.url], ['not a url'], [server.url, '--timeout-scale', '0'], [server.url, '--concurrency', 'x'], [server.url, '-H', 'no colon'], [server.url, '--reporter', 'tap'], [server.url, '--only', 'NOPE'], [server.url, '--origin', 'https://example.com/path']]) {
       const { code, stderr } = await cli(argv, [fake.passing]);
       expect({ argv, code }).toEqual({ argv, code: 2 });
       expect(stderr).toContain("Run 'xanjax conformance --help'");
@@ -174,6 +174,12 @@ describe('reporters and output', () => {
     const sent = server.headers.slice(before);
     expect(sent.length).toBeGreaterThanOrEqual(2);
     for (const headers of sent) expect(headers).toMatchObject({ authorization: 'Bearer t0ken', 'x-tenant': 'blue' });
+  });
+
+  test('--origin is the Origin the CORS checks send', async () => {
+    const before = server.headers.length;
+    expect((await cli([server.url, '--origin', 'https://app.example.com'], [fake.sendsOrigin])).code).toBe(0);
+    expect(server.headers.slice(before).map((headers) => headers.origin)).toContain('https://app.example.com');
   });
 
   test('progress line on a terminal stderr only; colours on a terminal stdout unless NO_COLOR', async () => {

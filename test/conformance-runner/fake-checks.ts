@@ -1,5 +1,5 @@
 // Tiny checks with known outcomes, for testing the runner's machinery.
-import { check, NotTestable, type Check, type CheckContext } from '../../conformance/check.ts';
+import { check, CheckNote, NotTestable, type Check, type CheckContext } from '../../conformance/check.ts';
 
 export const passing = check('SSP-OPEN-1', 'MUST answer open with a session', async (ctx) => {
   const { body } = await ctx.open('ok');
@@ -38,6 +38,15 @@ export const needsAnnex = check('SSP-ANNEX-1', 'MUST offer ssp.counter', async (
 
 export const throwsNotTestable = check('SSP-DELIVERY-7', 'MUST report a gap', async () => {
   throw new NotTestable('retainEvents is too large to overflow');
+});
+
+export const throwsNote = check('SSP-CORS-9', 'MUST list GET and POST in Access-Control-Allow-Methods', async () => {
+  throw new CheckNote('not applicable: the server does not allow origin https://a.example');
+});
+
+/** Sends ctx.origin the way the CORS checks do, so a test can see which Origin arrived. */
+export const sendsOrigin = check('SSP-CORS-3', 'MUST echo the Origin', async (ctx) => {
+  await ctx.raw({ method: 'GET', headers: { origin: ctx.origin } });
 });
 
 export const exclusivePassing = check('SSP-LIFETIME-1', 'MUST expire an idle session', async (ctx) => {

@@ -104,3 +104,18 @@ describe('pretty reporter', () => {
     expect(renderPretty(report, { color: true })).toContain('\x1b[31m✗\x1b[0m');
   });
 });
+
+describe('a MUST reported as a note (CheckNote: not applicable to this server)', () => {
+  test('every reporter shows it as a non-failing note with its reason', async () => {
+    const noted = await runChecks([fake.passing, fake.throwsNote], { endpoint: server.url });
+    const reason = 'not applicable: the server does not allow origin https://a.example';
+    expect(noted.conforming).toBe(true);
+    expect(createValidator().validate('conformance-report', JSON.parse(renderJson(noted)) as unknown)).toEqual({ ok: true });
+    expect(renderPretty(noted, { color: false })).toContain(reason);
+    const xml = renderJunit(noted);
+    assertBalancedXml(xml.replace(/^<\?xml[^>]*\?>/, ''));
+    expect(xml).not.toMatch(/<failure|<error/);
+    expect(xml).toContain(reason);
+    expect(renderHtml(noted)).toContain(reason);
+  });
+});

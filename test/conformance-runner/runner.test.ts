@@ -117,6 +117,13 @@ describe('not testable', () => {
     }
   });
 
+  test('a check throwing CheckNote is a note with its reason, whatever its level, even under strict', async () => {
+    const { report } = await run([fake.throwsNote], { strict: true });
+    expect(report.results[0]).toMatchObject({ level: 'MUST', status: 'note', reason: 'not applicable: the server does not allow origin https://a.example' });
+    expect(report.conforming).toBe(true);
+    expect(exitCodeOf(report.summary)).toBe(0);
+  });
+
   test('a check throwing NotTestable fails with "not testable"', async () => {
     const { report } = await run([fake.throwsNotTestable]);
     expect(report.results[0]).toMatchObject({ status: 'fail', reason: 'not testable: retainEvents is too large to overflow' });
@@ -205,5 +212,22 @@ describe('discovery', () => {
     await expect(run([fake.passing], { timeoutScale: 0 })).rejects.toThrow(UsageError);
     await expect(run([fake.passing], { concurrency: 1.5 })).rejects.toThrow(UsageError);
     await expect(runChecks([fake.passing], { endpoint: 'ftp://example.com/' })).rejects.toThrow(UsageError);
+  });
+});
+
+describe('origin', () => {
+  const origins = () => server.headers.map((headers) => headers.origin).filter((origin) => origin !== undefined);
+
+  test('the CORS checks send an .invalid origin by default, RunOptions.origin otherwise (serialized)', async () => {
+    const before = origins().length;
+    await run([fake.sendsOrigin]);
+    await run([fake.sendsOrigin], { origin: 'https://App.Example.com:443/' });
+    expect(origins().slice(before)).toEqual(['https://conformance.xanjax.invalid', 'https://app.example.com']);
+  });
+
+  test('an origin that is not scheme://host[:port] is a usage error', async () => {
+    for (const origin of ['app.example.com', 'ftp://example.com', 'https://example.com/app', 'https://example.com/?q']) {
+      await expect(run([fake.sendsOrigin], { origin })).rejects.toBeInstanceOf(UsageError);
+    }
   });
 });
