@@ -6,23 +6,10 @@ import { fileURLToPath } from 'node:url';
 import { allChecks } from '../conformance/checks/index.ts';
 import { allVariants } from '../test/conformance/broken/index.ts';
 import { unprovenMusts } from '../test/conformance/broken/unproven.ts';
-
-export interface Requirement {
-  id: string;
-  level: 'MUST' | 'SHOULD' | 'MAY';
-  section: string;
-  text: string;
-  binds: 'server' | 'client';
-  observable: boolean;
-  reason?: string;
-}
+import { loadRequirements, type Requirement } from './requirements.ts';
 
 const root = new URL('..', import.meta.url);
 export const coveragePath = fileURLToPath(new URL('conformance/COVERAGE.md', root));
-
-export function loadRequirements(): Requirement[] {
-  return JSON.parse(readFileSync(new URL('spec/requirements.json', root), 'utf8')) as Requirement[];
-}
 
 const cell = (text: string) => text.replace(/\|/g, '\\|').replace(/\n/g, ' ');
 

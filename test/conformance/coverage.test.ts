@@ -5,7 +5,8 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { allChecks } from '../../conformance/checks/index.ts';
-import { coveragePath, coverageTable, loadRequirements } from '../../scripts/coverage-table.ts';
+import { coveragePath, coverageTable } from '../../scripts/coverage-table.ts';
+import { loadRequirements } from '../../scripts/requirements.ts';
 import { allVariants } from './broken/index.ts';
 import { unprovenMusts } from './broken/unproven.ts';
 

@@ -3,17 +3,8 @@
 // A normative sentence in the prose is `<a id="ID"></a>**ID** sentence.`, the sentence
 // ending at the first period outside a code span that is followed by whitespace.
 import { readFileSync } from 'node:fs';
+import { loadRequirements, type Requirement } from '../../scripts/requirements.ts';
 import { describe, expect, it } from 'vitest';
-
-interface Requirement {
-  id: string;
-  level: 'MUST' | 'SHOULD' | 'MAY';
-  section: string;
-  text: string;
-  binds: 'server' | 'client';
-  observable: boolean;
-  reason?: string;
-}
 
 /** The sections a requirement ID may name. */
 const sections = [
@@ -100,7 +91,7 @@ function strayKeywords(prose: string, requirements: ProseRequirement[]): string[
   return stray;
 }
 
-const registry = JSON.parse(readFileSync(new URL('../../spec/requirements.json', import.meta.url), 'utf8')) as Requirement[];
+const registry = loadRequirements();
 const prose = withoutCodeBlocks(readFileSync(new URL('../../spec/ssp-1.md', import.meta.url), 'utf8'));
 const inProse = proseRequirements(prose);
 const registryById = new Map(registry.map((requirement) => [requirement.id, requirement]));

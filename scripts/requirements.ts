@@ -1,0 +1,17 @@
+// The requirement registry (spec/requirements.json), typed: read by the registry/prose
+// agreement test and by the coverage table of the conformance checks.
+import { readFileSync } from 'node:fs';
+
+export interface Requirement {
+  id: string;
+  level: 'MUST' | 'SHOULD' | 'MAY';
+  section: string;
+  text: string;
+  binds: 'server' | 'client';
+  observable: boolean;
+  reason?: string;
+}
+
+export function loadRequirements(): Requirement[] {
+  return JSON.parse(readFileSync(new URL('../spec/requirements.json', import.meta.url), 'utf8')) as Requirement[];
+}
