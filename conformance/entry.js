@@ -3,4 +3,4 @@
 import { tsImport } from 'tsx/esm/api';
 
 const api = await tsImport('./index.ts', import.meta.url);
-export const { CheckFailure, ConformanceTestFailure, DiscoveryError, NotTestable, UsageError, check, conformanceTests, createContext, exitCodeOf, getChecks, reporters, runChecks } = api;
+export const { CheckFailure, CheckNote, ConformanceTestFailure, DiscoveryError, NotTestable, UsageError, check, conformanceTests, createContext, exitCodeOf, getChecks, reporters, runChecks } = api;
