@@ -1,17 +1,11 @@
 // The run's result as every reporter sees it: exactly the JSON report
 // (schemas/conformance-report.schema.json), and the exit code it implies.
 import type { CheckResult } from './check.ts';
-import type { ReportSummary } from '../schemas/types.gen.ts';
+import type { ConformanceReport, ReportSummary } from '../schemas/types.gen.ts';
 import { tool } from './version.ts';
 
-export interface RunSummary {
-  tool: typeof tool;
-  endpoint: string;
-  startedAt: string;
-  durationMs: number;
-  strict: boolean;
-  conforming: boolean;
-  summary: ReportSummary;
+/** The JSON report (its schema's generated type), with results as the runner's own type. */
+export interface RunSummary extends Omit<ConformanceReport, 'results'> {
   results: CheckResult[];
 }
 

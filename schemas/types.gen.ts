@@ -195,7 +195,7 @@ export interface ConformanceReport {
    */
   strict: boolean;
   /**
-   * True when no check failed (expected failures excepted).
+   * True when the run passes (exit code 0): no failure, no harness error and no stale baseline entry; warnings, notes and expected failures allowed.
    */
   conforming: boolean;
   summary: ReportSummary;
