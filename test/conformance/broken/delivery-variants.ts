@@ -1,5 +1,6 @@
 // Broken variants of delivery, holding and batching.
-import { withMessage, type ProxyRequest, type Variant } from './proxy.ts';
+import type { Limits } from '../../../reference-server/index.ts';
+import { withMessage, type ProxyRequest, type ProxyResponse, type Variant, type VariantHooks } from './proxy.ts';
 import { edit, eventsOf, isBatch, isPoll, sigOf, sleep, type Event } from './rewrite.ts';
 
 type Gap = { from: number; to: number };
@@ -8,15 +9,22 @@ type Gap = { from: number; to: number };
 const lateBy = (limits: { batchDelayMs: number; maxHoldMs: number }) => limits.batchDelayMs + Math.max(250, limits.maxHoldMs / 5) + 100;
 const gapOf = (message: Record<string, unknown> | undefined) => message?.gap as Gap | undefined;
 
-/** Requests timed by the proxy: when each was forwarded. */
-function stopwatch() {
+/**
+ * Hooks that hold back a poll's batch by lateBy(limits) when `late` says so; `elapsedMs` is how
+ * long the server took to answer (from forwarding the request to receiving its batch).
+ */
+function answersLate(limits: Limits, late: (res: ProxyResponse, req: ProxyRequest, elapsedMs: number) => boolean): VariantHooks {
   const started = new WeakMap<ProxyRequest, number>();
   return {
-    start: (req: ProxyRequest) => {
+    request: (req) => {
       started.set(req, performance.now());
       return req;
     },
-    elapsed: (req: ProxyRequest) => performance.now() - (started.get(req) ?? performance.now()),
+    response: async (res, req) => {
+      const elapsedMs = performance.now() - (started.get(req) ?? performance.now());
+      if (isPoll(req) && isBatch(res) && late(res, req, elapsedMs)) await sleep(lateBy(limits));
+      return res;
+    },
   };
 }
 
@@ -91,31 +99,13 @@ export const deliveryVariants: Variant[] = [
     name: 'slow-when-events-ready',
     violates: 'SSP-HOLD-1: a poll that finds events waiting is answered well after batchDelayMs',
     breaks: ['SSP-HOLD-1'],
-    create: ({ limits }) => {
-      const clock = stopwatch();
-      return {
-        request: clock.start,
-        response: async (res, req) => {
-          if (isPoll(req) && isBatch(res) && eventsOf(res).length > 0 && clock.elapsed(req) < 50) await sleep(lateBy(limits));
-          return res;
-        },
-      };
-    },
+    create: ({ limits }) => answersLate(limits, (res, _req, elapsedMs) => eventsOf(res).length > 0 && elapsedMs < 50),
   },
   {
     name: 'slow-after-hold',
     violates: 'SSP-HOLD-4: a held poll is answered well after the event was appended',
     breaks: ['SSP-HOLD-4'],
-    create: ({ limits }) => {
-      const clock = stopwatch();
-      return {
-        request: clock.start,
-        response: async (res, req) => {
-          if (isPoll(req) && isBatch(res) && eventsOf(res).length > 0 && clock.elapsed(req) >= 100) await sleep(lateBy(limits));
-          return res;
-        },
-      };
-    },
+    create: ({ limits }) => answersLate(limits, (res, _req, elapsedMs) => eventsOf(res).length > 0 && elapsedMs >= 100),
   },
   {
     name: 'empty-batch-rewinds',
@@ -150,18 +140,12 @@ export const deliveryVariants: Variant[] = [
     name: 'superseded-answered-late',
     violates: 'SSP-HOLD-8: a superseded held poll is answered only after a delay',
     breaks: ['SSP-HOLD-8'],
-    create: ({ limits }) => {
-      const clock = stopwatch();
-      return {
-        request: clock.start,
-        response: async (res, req) => {
-          const hold = typeof req.message?.hold === 'number' ? req.message.hold : limits.maxHoldMs;
-          const early = clock.elapsed(req) < Math.min(hold, limits.maxHoldMs) - 100;
-          if (isPoll(req) && isBatch(res) && eventsOf(res).length === 0 && hold > 0 && early) await sleep(lateBy(limits));
-          return res;
-        },
-      };
-    },
+    create: ({ limits }) =>
+      answersLate(limits, (res, req, elapsedMs) => {
+        // An empty batch well before its hold passed is the answer to a superseded poll.
+        const hold = typeof req.message?.hold === 'number' ? req.message.hold : limits.maxHoldMs;
+        return eventsOf(res).length === 0 && hold > 0 && elapsedMs < Math.min(hold, limits.maxHoldMs) - 100;
+      }),
   },
   {
     name: 'merges-large-batches',

@@ -1,6 +1,6 @@
 // Broken variants of the HTTP surface: transport, CORS, discovery, message validation, errors.
 import { jsonResponse, withMessage, type ProxyRequest, type ProxyResponse, type Variant } from './proxy.ts';
-import { edit, headers, type Message } from './rewrite.ts';
+import { edit, headers, statusForError, type Message } from './rewrite.ts';
 
 /** Rewrite discovery documents after the first (the runner's own fetch stays valid). */
 function laterDiscovery(change: (document: Message) => Message): Variant['create'] {
@@ -61,7 +61,7 @@ export const httpVariants: Variant[] = [
     violates: 'SSP-TRANSPORT-8: payload-too-large answered with status 400',
     breaks: ['SSP-TRANSPORT-8', 'SSP-TRANSPORT-9', 'SSP-ERROR-2'],
     consequences: 'TRANSPORT-9 is about sending that same 413 early; ERROR-2 is the registry-status rule TRANSPORT-8 instantiates',
-    create: () => ({ response: (res) => (error(res, 'payload-too-large') ? { ...res, status: 400 } : res) }),
+    create: () => ({ response: statusForError('payload-too-large', 400) }),
   },
   {
     name: 'allows-another-origin',
@@ -156,7 +156,7 @@ export const httpVariants: Variant[] = [
     violates: 'SSP-MESSAGE-5: unsupported-version answered with status 422',
     breaks: ['SSP-MESSAGE-5', 'SSP-ERROR-2'],
     consequences: 'ERROR-2 is the registry-status rule MESSAGE-5 instantiates',
-    create: () => ({ response: (res) => (error(res, 'unsupported-version') ? { ...res, status: 422 } : res) }),
+    create: () => ({ response: statusForError('unsupported-version', 422) }),
   },
   {
     name: 'shape-before-version',

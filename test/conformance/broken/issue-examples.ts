@@ -2,7 +2,7 @@
 // seq, loses a superseded poll's events, holds past the maximum, never terminates, skips
 // Cache-Control, serves a closed session, skips evicted events) and their close neighbours.
 import { jsonResponse, withMessage, type ProxyRequest, type Variant } from './proxy.ts';
-import { eventsOf, headers, isBatch, isPoll, sleep, type Message } from './rewrite.ts';
+import { eventsOf, headers, isBatch, isPoll, sleep, statusForError, type Message } from './rewrite.ts';
 
 export const issueExampleVariants: Variant[] = [
   {
@@ -73,7 +73,7 @@ export const issueExampleVariants: Variant[] = [
     violates: 'SSP-OPEN-5: unknown-stream answered with status 400 instead of 404',
     breaks: ['SSP-OPEN-5', 'SSP-ERROR-2'],
     consequences: 'ERROR-2 is the registry-status rule that OPEN-5 instantiates for unknown-stream',
-    create: () => ({ response: (res) => (res.message?.code === 'unknown-stream' ? { ...res, status: 400 } : res) }),
+    create: () => ({ response: statusForError('unknown-stream', 400) }),
   },
   {
     name: 'accepts-tampered-signatures',

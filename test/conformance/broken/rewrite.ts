@@ -22,6 +22,11 @@ export function headers(edit: Record<string, string | null>) {
   };
 }
 
+/** Answers carrying error `code` get HTTP `status` instead of the one the registry gives the code. */
+export function statusForError(code: string, status: number) {
+  return (res: ProxyResponse): ProxyResponse => (res.message?.type === 'error' && res.message.code === code ? { ...res, status } : res);
+}
+
 /** The response with its message's members replaced. */
 export function edit(res: ProxyResponse, members: Message): ProxyResponse {
   return { ...res, message: { ...res.message, ...members } };

@@ -1,6 +1,6 @@
 // Broken variants of the session life cycle: open, signatures, termination, close.
 import { jsonResponse, withMessage, type ProxyRequest, type ProxyResponse, type Variant } from './proxy.ts';
-import { edit, isBatch, isPoll, sigOf, type Message } from './rewrite.ts';
+import { edit, isBatch, isPoll, sigOf, statusForError, type Message } from './rewrite.ts';
 
 const signaturePattern = /^[A-Za-z0-9_.~-]{16,2048}$/;
 const reason = (res: ProxyResponse) => (res.message?.type === 'termination' ? res.message.reason : undefined);
@@ -32,7 +32,7 @@ export const sessionVariants: Variant[] = [
     violates: 'SSP-OPEN-6: invalid-params answered with status 400',
     breaks: ['SSP-OPEN-6', 'SSP-ERROR-2', 'SSP-ANNEX-4'],
     consequences: 'ERROR-2 (registry status) and ANNEX-4 (annex params) restate the 422 of OPEN-6',
-    create: () => ({ response: (res) => (res.message?.code === 'invalid-params' ? { ...res, status: 400 } : res) }),
+    create: () => ({ response: statusForError('invalid-params', 400) }),
   },
   {
     name: 'accepts-truncated-signatures',
