@@ -56,7 +56,7 @@ export function createEndpoint(options: EndpointOptions): Endpoint {
   };
 }
 
-/** Text → a schema-valid client message, or bad-request / unsupported-version / invalid-signature. */
+/** Text → a schema-valid client message, or bad-request / unsupported-version. */
 function parse(text: string, validator: Validator): ClientMessage {
   let value: unknown;
   try {
@@ -67,17 +67,15 @@ function parse(text: string, validator: Validator): ClientMessage {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw new SspError('bad-request', 'request body must be a JSON object (an SSP/1 client message)');
   }
-  const { ssp, sig } = value as { ssp?: unknown; sig?: unknown };
+  const { ssp } = value as { ssp?: unknown };
   // §6.4 step 5, before the shape: a later version's message still learns our versions.
   if (Number.isInteger(ssp) && ssp !== 1) {
     throw new SspError('unsupported-version', `SSP version ${JSON.stringify(ssp)} is not supported`, { versions: [1] });
   }
   const result = validator.validateClientMessage(value);
+  // Any string `sig` is well-formed here: the signer answers a malformed one with
+  // invalid-signature (§6.4 step 7, SSP-SIGNATURE-5).
   if (result.ok) return value as ClientMessage;
-  // A string that is not signature-shaped is a malformed signature (§8), not a bad request.
-  if (typeof sig === 'string' && result.errors.every((e) => e.startsWith('/sig '))) {
-    throw new SspError('invalid-signature', 'signature is malformed');
-  }
   throw new SspError('bad-request', `not a valid SSP/1 client message: ${result.errors.join('; ')}`, {
     details: { errors: result.errors },
   });
