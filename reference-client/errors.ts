@@ -51,7 +51,7 @@ export class SspProtocolError extends SspError {
   }
 }
 
-/** Events `from`..`to` (inclusive) will never be delivered (§9: a batch's `gap`, or seq numbers that skip). */
+/** Events `from`..`to` (inclusive) will never be delivered (§9: a batch's `gap`, or a `complete` whose `last` never arrived). */
 export class SspGapError extends SspError {
   readonly code = 'gap';
   readonly from: number;

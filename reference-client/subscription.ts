@@ -176,8 +176,8 @@ export class Subscription implements AsyncIterable<SspEvent> {
       if (this.#abort.signal.aborted) return; // close() settles the subscription
       const failure = error instanceof SspError ? error : new SspAbortedError('client failure', error);
       this.#finish({ error: failure });
-      // A gap ends a session the server still holds: free it (§12 close).
-      if (failure instanceof SspGapError) await this.#sendClose().catch(() => {});
+      // A gap or a skipped event ends a session the server still holds: free it (§12 close).
+      if (failure instanceof SspGapError || failure instanceof SspProtocolError) await this.#sendClose().catch(() => {});
     }
   }
 
@@ -215,7 +215,10 @@ export class Subscription implements AsyncIterable<SspEvent> {
       if (this.#abort.signal.aborted) break; // a listener called close()
       // §9: delivery is at-least-once on the wire; dropping seen seqs makes it exactly-once.
       if (event.seq <= this.#lastSeq) continue;
-      if (event.seq > this.#lastSeq + 1) this.#gap(this.#lastSeq + 1, event.seq - 1);
+      // SSP-CLIENT-7: a skip the server did not announce with `gap` is a protocol error.
+      if (event.seq > this.#lastSeq + 1) {
+        throw new SspProtocolError(`events ${this.#lastSeq + 1}..${event.seq - 1} were skipped without a gap signal`, 200, false);
+      }
       this.#lastSeq = event.seq;
       fresh += 1;
       this.#delivered = true;

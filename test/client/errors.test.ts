@@ -53,6 +53,22 @@ describe('gaps', () => {
   });
 });
 
+describe('events skipped without a gap signal (SSP-CLIENT-7)', () => {
+  it('end the subscription with SspProtocolError, even with gaps: continue, and close the session', async () => {
+    const { url, closes } = await start(['ok', 'ok', 'skip']);
+    const subscription = subscribe(url, 'counter', {}, { ...fast, gaps: 'continue' });
+    const gaps: SspGapError[] = [];
+    subscription.on('gap', (gap) => gaps.push(gap));
+    const { seqs, error } = await drain(subscription);
+    expect(seqs).toEqual([1, 2, 3]);
+    expect(error).toBeInstanceOf(SspProtocolError);
+    expect(error).toMatchObject({ code: 'protocol', message: expect.stringContaining('4..5') });
+    expect(gaps).toEqual([]);
+    await subscription.close();
+    expect(closes).toHaveLength(1);
+  });
+});
+
 describe('typed errors', () => {
   it('a non-retryable server error is an SspServerError carrying its code, not retried', async () => {
     const { url, requests } = await start(['ok', 'ok', { error: 'invalid-signature' }]);

@@ -20,6 +20,7 @@ export type Fault =
   | 'duplicate' // answer correctly, re-sending the two events before the position too
   | 'empty' // an empty batch at once, position unchanged
   | 'gap' // a batch that skips two events, announced by `gap`
+  | 'skip' // a batch that skips two events without announcing them (a server bug)
   | { delayMs: number } // hold the headers back, then answer correctly
   | { retryAfterSeconds: number } // 503 plain text with Retry-After
   | { retryAfterMs: number } // 503 SSP `unavailable` error with retryAfterMs (+ Retry-After)
@@ -192,10 +193,11 @@ export async function startFaultServer(options: FaultServerOptions) {
       return send(res, 200, json, JSON.stringify(body));
     }
     if (fault === 'empty' && match) return send(res, 200, json, JSON.stringify(empty(Number(match[1]), Number(match[2]))));
-    if (fault === 'gap' && match) {
+    if ((fault === 'gap' || fault === 'skip') && match) {
       const [id, position] = [Number(match[1]), Number(match[2])];
       const last = Math.min(position + 2 + batchSize, available);
-      const body = { ssp: 1, type: 'batch', sig: sig(id, last), gap: { from: position + 1, to: position + 2 }, events: range(position + 3, last) };
+      const gap = fault === 'gap' ? { gap: { from: position + 1, to: position + 2 } } : {};
+      const body = { ssp: 1, type: 'batch', sig: sig(id, last), ...gap, events: range(position + 3, last) };
       return send(res, 200, json, JSON.stringify(body));
     }
     if (fault === 'restart') {
