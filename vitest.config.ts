@@ -7,6 +7,7 @@ const timing = ['test/conformance/reference.test.ts', 'test/conformance/referenc
 
 export default defineConfig({
   test: {
+    globalSetup: ['test/global-setup.ts'],
     testTimeout: 30_000,
     hookTimeout: 60_000,
     // Tests start real servers, child processes and Chromium: two cores, so keep parallelism modest.

@@ -5,7 +5,7 @@ type Command = { summary: string; load: () => Promise<{ main(argv: string[]): Pr
 const commands: Record<string, Command> = {
   types: {
     summary: 'write the SSP/1 TypeScript types and bundled JSON Schemas (--out DIR)',
-    load: () => import('../scripts/types-command.ts'),
+    load: () => import('../schemas/cli.ts'),
   },
   serve: {
     summary: 'run the reference SSP/1 server (--port, --conformance, --demo, --exec CMD, ...)',

@@ -155,5 +155,5 @@ function parse(argv: string[]): Options | 'help' {
   }
   const retries = values.retries === undefined ? undefined : Number(values.retries);
   if (retries !== undefined && !(Number.isInteger(retries) && retries >= 0)) throw new Error(`--retries must be an integer >= 0, not '${values.retries}'`);
-  return { endpoint, stream, params: params as StreamParams, format: values.format, retries };
+  return { endpoint, stream, params: params as StreamParams, format: values.format, ...(retries === undefined ? {} : { retries }) };
 }

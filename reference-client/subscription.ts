@@ -12,23 +12,23 @@ import type { Answer, FetchLike } from './transport.ts';
 
 export interface SubscribeOptions {
   /** `hold` sent with each poll; absent lets the server use its `limits.maxHoldMs`. */
-  holdMs?: number;
+  holdMs?: number | undefined;
   /** Backoff for network failures, 5xx, malformed answers and retryable error codes. */
-  retry?: Partial<RetryOptions>;
+  retry?: Partial<RetryOptions> | undefined;
   /** Least time from sending a poll to sending the next one when it brought no new event. Default 1000 (SSP-CLIENT-9). */
-  minPollIntervalMs?: number;
+  minPollIntervalMs?: number | undefined;
   /** A request with no complete answer after this long is abandoned and retried. Default: hold (or 25 000) + 15 000. */
-  requestTimeoutMs?: number;
+  requestTimeoutMs?: number | undefined;
   /** How long close() waits for the server to confirm. Default 5 000. */
-  closeTimeoutMs?: number;
+  closeTimeoutMs?: number | undefined;
   /** The async iterator stops polling while this many events wait unread. Default 100. */
-  highWaterMark?: number;
+  highWaterMark?: number | undefined;
   /** 'fail' (default): a gap ends the subscription with SspGapError. 'continue': report it on 'gap' and go on. */
-  gaps?: 'fail' | 'continue';
+  gaps?: 'fail' | 'continue' | undefined;
   /** Aborting it closes the subscription. */
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
   /** Source of jitter in [0, 1). Default Math.random. */
-  random?: () => number;
+  random?: (() => number) | undefined;
 }
 
 /** The server advised `reopen` (§12): a new session of the same stream follows; its seq restarts at 1 and events may repeat or be lost across it. */
@@ -71,7 +71,7 @@ export class Subscription implements AsyncIterable<SspEvent> {
   readonly termination: Promise<TerminationMessage>;
 
   #fetch: FetchLike;
-  #options: Required<Omit<SubscribeOptions, 'holdMs' | 'signal' | 'retry'>> & { holdMs?: number; retry: RetryOptions };
+  #options: { [K in Exclude<keyof SubscribeOptions, 'holdMs' | 'signal' | 'retry'>]-?: Exclude<SubscribeOptions[K], undefined> } & { holdMs: number | undefined; retry: RetryOptions };
   #sig: string | undefined;
   #lastSeq = 0;
   #listeners = new Map<keyof SubscriptionEventMap, Set<(value: never) => void>>();

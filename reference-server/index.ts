@@ -8,6 +8,7 @@ import { createValidator } from '../schemas/index.ts';
 import type { DiscoveryDocument } from '../schemas/types.gen.ts';
 import { clientKeyFromForwardedFor, clientKeyFromSocket } from './client-key.ts';
 import type { ClientKey } from './client-key.ts';
+import { CLIENT_MODULE_PATH, createClientModuleRoute } from './client-module.ts';
 import { createDemo } from './demo/serve.ts';
 import { createMemoryEventLog } from './event-log/memory.ts';
 import type { EventLogFactory } from './event-log/types.ts';
@@ -35,43 +36,49 @@ export type { ClientKey, Limits, Secrets };
 
 export interface SspServerOptions {
   /** Path of the SSP endpoint. Default '/ssp'. */
-  path?: string;
+  path?: string | undefined;
   /** Overrides of the advertised limits (defaults: spec §5, or the short conformance ones). */
-  limits?: Partial<Limits>;
+  limits?: Partial<Limits> | undefined;
   /**
    * HMAC secret. Without one a random secret is used: signatures die with the process. To
    * rotate, give a list, newest first: new signatures use the first, any verifies (until the
    * unexpired signatures of a retired secret are gone: idleTimeoutMs + maxHoldMs).
    */
-  secret?: Secrets;
+  secret?: Secrets | undefined;
   /** Your streams, by name. */
-  streams?: Record<string, StreamDefinition>;
+  streams?: Record<string, StreamDefinition> | undefined;
   /** Topic streams fed by `handler.publish(topic, data)`. */
-  topics?: string[];
+  topics?: string[] | undefined;
   /** Offer the annex streams (ssp.counter, ssp.ticker, ssp.burst, ssp.fail) and short limits. */
-  conformance?: boolean;
-  /** Serve the demo page at '/' (with the bundled browser client at '/xanjax-client.js'). */
-  demo?: boolean;
+  conformance?: boolean | undefined;
+  /**
+   * Where the handler serves the reference browser client as one ES module, for pages without
+   * a bundler (`import { pushlet } from '/xanjax-client.js'`). Default '/xanjax-client.js';
+   * false serves none.
+   */
+  clientModule?: string | false | undefined;
+  /** Serve the demo page at '/' (it imports the client module). */
+  demo?: boolean | undefined;
   /** Offer stream `exec`: this shell command runs once per session, one event per stdout line. */
-  exec?: string;
+  exec?: string | undefined;
   /** Most exec processes at once. Default 16. */
-  maxExec?: number;
+  maxExec?: number | undefined;
   /** Most live sessions. Default 10 000. */
-  maxSessions?: number;
+  maxSessions?: number | undefined;
   /** Most live sessions per client (see clientKey). Default 100. */
-  maxSessionsPerClient?: number;
+  maxSessionsPerClient?: number | undefined;
   /**
    * Names a request's client for maxSessionsPerClient. Default: the socket's peer address.
    * Behind one trusted proxy, use clientKeyFromForwardedFor (the address the proxy appended
    * to X-Forwarded-For); without a proxy in front, a client could write that header itself.
    */
-  clientKey?: ClientKey;
+  clientKey?: ClientKey | undefined;
   /** retryAfterMs for too-many-sessions and unavailable. Default 2000. */
-  retryAfterMs?: number;
+  retryAfterMs?: number | undefined;
   /** A request body must arrive within this long. Default 10 000. */
-  bodyTimeoutMs?: number;
+  bodyTimeoutMs?: number | undefined;
   /** Per-session event log. Default: in memory. */
-  eventLog?: EventLogFactory;
+  eventLog?: EventLogFactory | undefined;
 }
 
 export interface SspStats {
@@ -138,6 +145,7 @@ export function createSspHandler(options: SspServerOptions = {}): SspHandler {
     clientKey: options.clientKey ?? clientKeyFromSocket,
   });
   const demo = options.demo ? createDemo(path) : undefined;
+  const clientModule = options.clientModule === false ? undefined : createClientModuleRoute(options.clientModule ?? CLIENT_MODULE_PATH);
 
   const handler = ((req, res, next) => {
     // Express-style mounts rewrite req.url; originalUrl keeps the full path.
@@ -148,7 +156,7 @@ export function createSspHandler(options: SspServerOptions = {}): SspHandler {
       void endpoint(req, res);
       return;
     }
-    if (demo?.(req, res, pathname)) return;
+    if (clientModule?.(req, res, pathname) || demo?.(req, res, pathname)) return;
     if (next) return next();
     res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' });
     res.end(`not found; the SSP/1 endpoint is ${path}\n`);
@@ -165,9 +173,9 @@ export function createSspHandler(options: SspServerOptions = {}): SspHandler {
 
 export interface ListenOptions extends SspServerOptions {
   /** Default 127.0.0.1. */
-  host?: string;
+  host?: string | undefined;
   /** Default 8080; 0 picks a free port. */
-  port?: number;
+  port?: number | undefined;
 }
 
 export interface SspServer {
