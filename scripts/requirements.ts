@@ -10,6 +10,11 @@ export interface Requirement {
   binds: 'server' | 'client';
   observable: boolean;
   reason?: string;
+  /** How the requirement is checked (client requirements: the conformance-client kit, the reference client's tests). */
+  checkedBy?: string;
+  /** `obsolete`: retired; its meaning lives on in `replacedBy`. An ID never changes meaning. */
+  status?: 'obsolete';
+  replacedBy?: string;
 }
 
 export function loadRequirements(): Requirement[] {

@@ -91,7 +91,9 @@ function strayKeywords(prose: string, requirements: ProseRequirement[]): string[
   return stray;
 }
 
-const registry = loadRequirements();
+const everyEntry = loadRequirements();
+// Retired IDs stay in the registry (never reused) but have no sentence in the prose any more.
+const registry = everyEntry.filter((requirement) => requirement.status !== 'obsolete');
 const prose = withoutCodeBlocks(readFileSync(new URL('../../spec/ssp-1.md', import.meta.url), 'utf8'));
 const inProse = proseRequirements(prose);
 const registryById = new Map(registry.map((requirement) => [requirement.id, requirement]));
@@ -103,11 +105,17 @@ function duplicates(ids: string[]): string[] {
 
 describe('requirements registry (spec/requirements.json)', () => {
   it('has no duplicate IDs', () => {
-    expect(duplicates(registry.map((requirement) => requirement.id))).toEqual([]);
+    expect(duplicates(everyEntry.map((requirement) => requirement.id))).toEqual([]);
+  });
+
+  it('names a live replacement for every retired ID', () => {
+    const live = new Set(registry.map((requirement) => requirement.id));
+    const wrong = everyEntry.filter((r) => r.status === 'obsolete' && !(r.replacedBy !== undefined && live.has(r.replacedBy)));
+    expect(wrong.map((r) => r.id)).toEqual([]);
   });
 
   it('gives every entry a well-formed ID whose middle part is its section', () => {
-    const wrong = registry.filter(
+    const wrong = everyEntry.filter(
       (requirement) =>
         !/^SSP-[A-Z]+-\d+$/.test(requirement.id) ||
         requirement.id.split('-')[1] !== requirement.section ||
@@ -118,7 +126,7 @@ describe('requirements registry (spec/requirements.json)', () => {
 
   it('numbers each section 1, 2, 3 … without holes', () => {
     for (const section of sections) {
-      const numbers = registry
+      const numbers = everyEntry
         .filter((requirement) => requirement.section === section)
         .map((requirement) => Number(requirement.id.split('-')[2]))
         .sort((a, b) => a - b);
@@ -127,8 +135,8 @@ describe('requirements registry (spec/requirements.json)', () => {
   });
 
   it('has exactly the registry fields, with allowed values', () => {
-    for (const requirement of registry) {
-      const allowed = ['id', 'level', 'section', 'text', 'binds', 'observable', 'reason'];
+    for (const requirement of everyEntry) {
+      const allowed = ['id', 'level', 'section', 'text', 'binds', 'observable', 'reason', 'checkedBy', 'status', 'replacedBy'];
       expect(Object.keys(requirement).filter((key) => !allowed.includes(key)), requirement.id).toEqual([]);
       expect(['MUST', 'SHOULD', 'MAY'], requirement.id).toContain(requirement.level);
       expect(['server', 'client'], requirement.id).toContain(requirement.binds);
