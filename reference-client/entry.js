@@ -3,4 +3,4 @@
 import { tsImport } from 'tsx/esm/api';
 
 const api = await tsImport('./node.ts', import.meta.url);
-export const { SspAbortedError, SspError, SspGapError, SspProtocolError, SspServerError, SspTerminationError, SspTransportError, Subscription, createSubscribe, subscribe } = api;
+export const { SspAbortedError, SspAuthError, SspError, SspGapError, SspProtocolError, SspServerError, SspTerminationError, SspTransportError, Subscription, createSubscribe, subscribe } = api;
