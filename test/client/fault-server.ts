@@ -111,7 +111,7 @@ export async function startFaultServer(options: FaultServerOptions) {
     type: 'error',
     code,
     message: `fault server: ${code}`,
-    retryable: codes.get(code)!.retryable,
+    retryable: codes.get(code)?.retryable ?? false,
     ...extra,
   });
 
