@@ -13,6 +13,7 @@ import { createDemo } from './demo/serve.ts';
 import { createMemoryEventLog } from './event-log/memory.ts';
 import type { EventLog } from './event-log/types.ts';
 import { createEndpoint } from './holder/endpoint.ts';
+import { framingServerOptions, handleClientErrors } from './holder/framing.ts';
 import { SessionHolder } from './holder/sessions.ts';
 import { TimerWheel } from './holder/timer-wheel.ts';
 import { checkLimits, conformanceLimits, defaultLimits } from './limits.ts';
@@ -43,6 +44,8 @@ export { SerializedData, eventWireBytes, sessionChannel, topicChannel } from './
 export { MemoryEventLog } from './event-log/memory.ts';
 export { StreamError } from './streams/types.ts';
 export type { Producer, ProducerContext, StreamDefinition } from './streams/types.ts';
+export { framingServerOptions, handleClientErrors } from './holder/framing.ts';
+export type { FramingOptions } from './holder/framing.ts';
 export { annexStreams, clientKeyFromForwardedFor, clientKeyFromSocket, conformanceLimits, defaultLimits, demoTicker };
 export type { ClientKey, Limits, Secrets };
 
@@ -87,7 +90,7 @@ export interface SspServerOptions {
   clientKey?: ClientKey | undefined;
   /** retryAfterMs for too-many-sessions and unavailable. Default 2000. */
   retryAfterMs?: number | undefined;
-  /** A request body must arrive within this long. Default 10 000. */
+  /** A request body must arrive within this long after its headers. Default 10 000. */
   bodyTimeoutMs?: number | undefined;
   /**
    * Where producers and the holder meet: each session's own channel and each topic's shared
@@ -166,8 +169,7 @@ export function createSspHandler(options: SspServerOptions = {}): SspHandler {
   const handler = ((req, res, next) => {
     // Express-style mounts rewrite req.url; originalUrl keeps the full path.
     const url = (req as IncomingMessage & { originalUrl?: string }).originalUrl ?? req.url ?? '/';
-    const query = url.indexOf('?');
-    const pathname = query < 0 ? url : url.slice(0, query);
+    const pathname = pathnameOf(url);
     if (pathname === path) {
       void endpoint(req, res);
       return;
@@ -187,11 +189,26 @@ export function createSspHandler(options: SspServerOptions = {}): SspHandler {
   return handler;
 }
 
+/** The path of an origin-form or absolute-form target (RFC 9112 §3.2.2: servers accept both). */
+function pathnameOf(target: string): string {
+  if (!target.startsWith('/')) {
+    try {
+      return new URL(target).pathname;
+    } catch {
+      return target;
+    }
+  }
+  const query = target.indexOf('?');
+  return query < 0 ? target : target.slice(0, query);
+}
+
 export interface ListenOptions extends SspServerOptions {
   /** Default 127.0.0.1. */
   host?: string | undefined;
   /** Default 8080; 0 picks a free port. */
   port?: number | undefined;
+  /** The request line and headers must arrive within this long. Default 10 000. */
+  headersTimeoutMs?: number | undefined;
 }
 
 export interface SspServer {
@@ -209,11 +226,11 @@ const CLOSE_GRACE_MS = 3000;
 
 export async function createServer(options: ListenOptions = {}): Promise<SspServer> {
   const handler = createSspHandler(options);
-  const server = http.createServer(handler);
-  // Slow or idle clients cannot hold a connection forever, but a held poll is legitimately
-  // long: the whole-request timeout must exceed the longest hold.
-  server.headersTimeout = 10_000;
-  server.requestTimeout = handler.limits.maxHoldMs + 30_000;
+  // Slow or idle clients cannot hold a connection: headers and body have real deadlines
+  // (a held poll is not affected: it has been received), and what Node's parser rejects
+  // gets the spec's JSON error.
+  const server = http.createServer(framingServerOptions({ headersTimeoutMs: options.headersTimeoutMs ?? 10_000, bodyTimeoutMs: options.bodyTimeoutMs ?? 10_000 }), handler);
+  handleClientErrors(server);
   const host = options.host ?? '127.0.0.1';
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
