@@ -33,7 +33,7 @@ export const discoveryChecks: Check[] = [
     const { limits } = await fetchDiscovery(ctx);
     for (const [name, value] of Object.entries(limits)) {
       const least = name === 'batchDelayMs' ? 0 : 1;
-      ctx.assert(Number.isInteger(value) && value >= least, `limits.${name} is ${JSON.stringify(value)}`);
+      ctx.assert(value !== undefined && Number.isInteger(value) && value >= least, `limits.${name} is ${JSON.stringify(value)}`);
     }
   }),
   check('SSP-DISCOVERY-5', 'SHOULD advertise maxHoldMs of at most 25000', async (ctx: CheckContext) => {
