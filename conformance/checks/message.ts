@@ -121,12 +121,13 @@ export const messageChecks: Check[] = [
     await assertBadRequest(ctx, `{"ssp":1,"type":"poll","sig":${JSON.stringify(session.body.sig)},"hold":9007199254740993}`, 'hold 2^53 + 1');
     await assertBadRequest(ctx, '{"ssp":1,"type":"open","stream":"ssp.counter","params":{"count":1,"big":1e300}}', 'params member 1e300');
   }, { needs: ['annex'] }),
-  check('SSP-MESSAGE-12', 'MUST accept a message nested 32 levels deep', async (ctx: CheckContext) => {
-    // Levels: the message 1, ext 2, the member's array 3, then 29 more arrays: 32.
+  check('SSP-MESSAGE-12', 'MUST accept a message nested 32 levels deep past the syntax step', async (ctx: CheckContext) => {
+    // Levels: the message 1, params 2, then 30 arrays: 32. ssp.counter takes no such
+    // parameter, so a server that accepts the syntax answers invalid-params (§6.4 step 13).
     const deep = `${'['.repeat(30)}${']'.repeat(30)}`;
-    const answer = await post(ctx, `{"ssp":1,"type":"open","stream":"ssp.counter","params":{"count":1},"ext":{"org.xanjax.conformance.deep":${deep}}}`);
-    const body = jsonOf(ctx, answer, 'open nested 32 levels deep') as { type?: string };
-    ctx.assert(answer.status === 200 && body.type === 'session', `open nested 32 levels deep: expected 200 session, got ${answer.status} ${JSON.stringify(body).slice(0, 200)}`);
+    const answer = await post(ctx, `{"ssp":1,"type":"open","stream":"ssp.counter","params":{"count":1,"conformance-deep":${deep}}}`);
+    const body = jsonOf(ctx, answer, 'open nested 32 levels deep') as { code?: string };
+    ctx.assert(answer.status === 422 && body.code === 'invalid-params', `open nested 32 levels deep: expected 422 invalid-params (the syntax accepted), got ${answer.status} ${JSON.stringify(body).slice(0, 200)}`);
   }, { needs: ['annex'] }),
   check('SSP-MESSAGE-14', 'MUST write every integer it sends without fraction or exponent', async (ctx: CheckContext) => {
     const session = await openQuiet(ctx);
