@@ -9,7 +9,7 @@ export abstract class SspError extends Error {
   /** How long the server asked the client to wait before retrying, if it said. */
   readonly retryAfterMs: number | undefined;
 
-  constructor(message: string, options: { retryable?: boolean; retryAfterMs?: number; cause?: unknown } = {}) {
+  constructor(message: string, options: { retryable?: boolean; retryAfterMs?: number | undefined; cause?: unknown } = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = new.target.name;
     this.retryable = options.retryable ?? false;

@@ -5,29 +5,29 @@ import type { RetryOptions } from './retry.ts';
 
 export interface SubscribeOptions {
   /** `hold` sent with each poll. Default: none when discovery gave `maxHoldMs` (the server's maximum applies), else 25 000 (SSP-CLIENT-27). */
-  holdMs?: number;
+  holdMs?: number | undefined;
   /** Backoff for failed requests (SSP-CLIENT-17) and for advice that brings no event (SSP-CLIENT-24). */
-  retry?: Partial<RetryOptions>;
+  retry?: Partial<RetryOptions> | undefined;
   /** Least time from sending a poll to sending the next one when it brought no new event. Default 1000 (SSP-CLIENT-9). */
-  minPollIntervalMs?: number;
+  minPollIntervalMs?: number | undefined;
   /** How long to wait for an answer beyond what the server may take (a poll's effective hold + batchDelayMs, SSP-CLIENT-26). Default 10 000. */
-  requestTimeoutMs?: number;
+  requestTimeoutMs?: number | undefined;
   /** How long close() waits for the server to confirm. Default 5 000. */
-  closeTimeoutMs?: number;
+  closeTimeoutMs?: number | undefined;
   /** The async iterator stops polling while this many items wait unread. Default 100. */
-  highWaterMark?: number;
+  highWaterMark?: number | undefined;
   /** 'fail' (default): a gap ends the subscription with SspGapError. 'continue': report it on 'gap' and go on. */
-  gaps?: 'fail' | 'continue';
+  gaps?: 'fail' | 'continue' | undefined;
   /** Read the discovery document first, for the limits (§16.1). Default true; failures are ignored. */
-  discovery?: boolean;
+  discovery?: boolean | undefined;
   /** Headers sent with every request (credentials, SSP-CLIENT-28); a function is called per request, so refreshed tokens apply at once. */
-  headers?: Record<string, string> | (() => Record<string, string> | Promise<Record<string, string>>);
+  headers?: (Record<string, string> | (() => Record<string, string> | Promise<Record<string, string>>)) | undefined;
   /** fetch's `credentials`: 'include' sends cookies to an endpoint on another origin (browsers). */
-  credentials?: 'omit' | 'same-origin' | 'include';
+  credentials?: 'omit' | 'same-origin' | 'include' | undefined;
   /** Aborting it closes the subscription. */
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
   /** Source of jitter in [0, 1). Default Math.random. */
-  random?: () => number;
+  random?: (() => number) | undefined;
 }
 
 /** A new session of the stream replaced the old one (SSP-CLIENT-29): seq restarts at 1, events may repeat, events in between may be lost. */

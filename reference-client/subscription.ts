@@ -23,7 +23,7 @@ export type * from './subscription-types.ts';
 
 type Listener<K extends keyof SubscriptionEventMap> = (value: SubscriptionEventMap[K]) => void;
 type Outcome = { termination: TerminationMessage } | { error: SspError };
-type Settings = Required<Omit<SubscribeOptions, 'holdMs' | 'signal' | 'retry' | 'headers' | 'credentials'>> & { holdMs?: number; retry: RetryOptions };
+type Settings = { [K in Exclude<keyof SubscribeOptions, 'holdMs' | 'signal' | 'retry' | 'headers' | 'credentials'>]-?: Exclude<SubscribeOptions[K], undefined> } & { holdMs?: number | undefined; retry: RetryOptions };
 
 const actions = new Set(['none', 'resume', 'reopen']);
 // Sent as `hold` when the server's maximum is unknown (SSP-CLIENT-27): the §5 recommended maximum.

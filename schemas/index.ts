@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import type { ErrorObject, ValidateFunction } from 'ajv/dist/2020.js';
 import ajvFormats from 'ajv-formats';
+import { packageFile } from './package-root.ts';
 import type { ErrorCode } from './types.gen.ts';
 
 export const schemaBaseId = 'https://xanjax.dev/schemas/ssp-1/';
@@ -32,13 +33,13 @@ export type ClientMessageType = 'open' | 'poll' | 'close';
 export type JsonSchema = { $id: string; title: string; [keyword: string]: unknown };
 
 function load<T>(file: string): T {
-  return JSON.parse(readFileSync(new URL(file, import.meta.url), 'utf8')) as T;
+  return JSON.parse(readFileSync(packageFile(`schemas/${file}`), 'utf8')) as T;
 }
 
-export const defsSchema = load<JsonSchema>('./defs.schema.json');
+export const defsSchema = load<JsonSchema>('defs.schema.json');
 
 export const schemas = Object.fromEntries(
-  schemaKinds.map((kind) => [kind, load<JsonSchema>(`./${kind}.schema.json`)]),
+  schemaKinds.map((kind) => [kind, load<JsonSchema>(`${kind}.schema.json`)]),
 ) as Record<SchemaKind, JsonSchema>;
 
 /** File name of every schema (defs first), in a stable order. */
@@ -56,7 +57,7 @@ export interface ErrorCodeInfo {
 }
 
 /** The error-code registry, exactly `schemas/error-codes.json`. */
-export const errorCodes: readonly ErrorCodeInfo[] = load<ErrorCodeInfo[]>('./error-codes.json');
+export const errorCodes: readonly ErrorCodeInfo[] = load<ErrorCodeInfo[]>('error-codes.json');
 
 export const errorCodeInfo = Object.fromEntries(errorCodes.map((info) => [info.code, info])) as Record<
   ErrorCode,

@@ -51,7 +51,9 @@ export type ErrorCode =
   | 'session-expired'
   | 'too-many-sessions'
   | 'unavailable'
-  | 'internal-error';
+  | 'internal-error'
+  | 'request-timeout'
+  | 'headers-too-large';
 /**
  * Protocol versions the server supports.
  *
@@ -311,7 +313,7 @@ export interface ErrorMessage {
    */
   message: string;
   /**
-   * True only for too-many-sessions, unavailable and internal-error.
+   * True only for too-many-sessions, unavailable, internal-error and request-timeout.
    */
   retryable: boolean;
   /**

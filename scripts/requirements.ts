@@ -12,11 +12,17 @@ export interface Requirement {
   reason?: string;
   /** How the requirement is checked (client requirements: the conformance-client kit, the reference client's tests). */
   checkedBy?: string;
-  /** `obsolete`: retired; its meaning lives on in `replacedBy`. An ID never changes meaning. */
+  /** Present on withdrawn IDs only: an ID never changes meaning, it is retired instead. */
   status?: 'obsolete';
-  replacedBy?: string;
+  /** The IDs that took over a withdrawn requirement's meaning. */
+  replacedBy?: string[];
 }
 
 export function loadRequirements(): Requirement[] {
   return JSON.parse(readFileSync(new URL('../spec/requirements.json', import.meta.url), 'utf8')) as Requirement[];
+}
+
+/** The requirements in force: every registry entry except the withdrawn ones. */
+export function currentRequirements(): Requirement[] {
+  return loadRequirements().filter((requirement) => requirement.status !== 'obsolete');
 }

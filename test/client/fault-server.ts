@@ -68,7 +68,7 @@ export interface LoggedRequest {
 
 interface Session {
   closed?: TerminationMessage;
-  held?: { position: number; answer(body: ServerMessage): void; wake(): void };
+  held?: { position: number; answer(body: ServerMessage): void; wake(): void } | undefined;
 }
 
 type Message = { type?: unknown; stream?: unknown; sig?: unknown; hold?: unknown };
