@@ -1,6 +1,6 @@
 // The public shapes of a subscription: its options, and the notifications and items it reports.
 import type { SspEvent, TerminationMessage } from '../schemas/types.gen.ts';
-import type { SspError, SspGapError, SspServerError } from './errors.ts';
+import type { SspAuthError, SspError, SspGapError, SspServerError } from './errors.ts';
 import type { RetryOptions } from './retry.ts';
 
 export interface SubscribeOptions {
@@ -22,6 +22,12 @@ export interface SubscribeOptions {
   discovery?: boolean | undefined;
   /** Headers sent with every request (credentials, SSP-CLIENT-28); a function is called per request, so refreshed tokens apply at once. */
   headers?: (Record<string, string> | (() => Record<string, string> | Promise<Record<string, string>>)) | undefined;
+  /**
+   * Called on a 401 or 403 (SspAuthError). Resolve true once the credentials that `headers` returns
+   * are renewed: the request is sent again with them (a poll keeps its signature, so nothing is
+   * lost: SSP-AUTH-5), after the usual backoff. False, or no hook, ends the subscription.
+   */
+  renewCredentials?: ((error: SspAuthError) => boolean | Promise<boolean>) | undefined;
   /** fetch's `credentials`: 'include' sends cookies to an endpoint on another origin (browsers). */
   credentials?: 'omit' | 'same-origin' | 'include' | undefined;
   /** Aborting it closes the subscription. */

@@ -5,7 +5,7 @@
 import type { BatchMessage, ClientMessage, SspEvent, StreamParams, TerminationMessage } from '../schemas/types.gen.ts';
 import { readLimits } from './discovery.ts';
 import type { KnownLimits } from './discovery.ts';
-import { SspAbortedError, SspError, SspGapError, SspProtocolError, SspServerError, SspTerminationError } from './errors.ts';
+import { SspAbortedError, SspAuthError, SspError, SspGapError, SspProtocolError, SspServerError, SspTerminationError } from './errors.ts';
 import { EventQueue } from './event-queue.ts';
 import { defaultRetryOptions, retryDelayMs } from './retry.ts';
 import type { RetryOptions } from './retry.ts';
@@ -23,7 +23,9 @@ export type * from './subscription-types.ts';
 
 type Listener<K extends keyof SubscriptionEventMap> = (value: SubscriptionEventMap[K]) => void;
 type Outcome = { termination: TerminationMessage } | { error: SspError };
-type Settings = { [K in Exclude<keyof SubscribeOptions, 'holdMs' | 'signal' | 'retry' | 'headers' | 'credentials'>]-?: Exclude<SubscribeOptions[K], undefined> } & { holdMs?: number | undefined; retry: RetryOptions };
+type Settings = {
+  [K in Exclude<keyof SubscribeOptions, 'holdMs' | 'signal' | 'retry' | 'headers' | 'credentials' | 'renewCredentials'>]-?: Exclude<SubscribeOptions[K], undefined>;
+} & { holdMs?: number | undefined; retry: RetryOptions; renewCredentials: SubscribeOptions['renewCredentials'] };
 
 const actions = new Set(['none', 'resume', 'reopen']);
 // Sent as `hold` when the server's maximum is unknown (SSP-CLIENT-27): the §5 recommended maximum.
@@ -76,6 +78,7 @@ export class Subscription implements AsyncIterable<SspEvent> {
       gaps: options.gaps ?? 'fail',
       discovery: options.discovery ?? true,
       random: options.random ?? Math.random,
+      renewCredentials: options.renewCredentials,
     };
     const headers = options.headers;
     this.#request = {
@@ -335,7 +338,10 @@ export class Subscription implements AsyncIterable<SspEvent> {
         this.#failures = 0;
         return answer;
       } catch (error) {
-        if (!(error instanceof SspError) || !error.retryable) throw error;
+        // SSP-CLIENT-20: an authorization failure is repeated only with credentials the application renewed.
+        const renewed = error instanceof SspAuthError && (await this.#options.renewCredentials?.(error)) === true;
+        if (!(error instanceof SspError) || !(error.retryable || renewed)) throw error;
+        signal.throwIfAborted();
         const now = Date.now();
         this.#failures += 1;
         if (this.#failures === 1) this.#failingSince = now;
