@@ -64,7 +64,17 @@ export const errorCodeInfo = Object.fromEntries(errorCodes.map((info) => [info.c
   ErrorCodeInfo
 >;
 
-export type ValidationResult = { ok: true } | { ok: false; errors: string[] };
+/** One schema violation: `path`, a JSON Pointer into the value ('' for the whole value), and what is wrong there. */
+export interface SchemaProblem {
+  path: string;
+  message: string;
+}
+
+/**
+ * `problems` has the shape of an SSP error's `details.errors` (spec §6.2, SSP-OPEN-11);
+ * `errors` says the same as one line per problem (`/hold must be >= 0`).
+ */
+export type ValidationResult = { ok: true } | { ok: false; errors: string[]; problems: SchemaProblem[] };
 
 export interface Validator {
   validate(kind: SchemaKind, value: unknown): ValidationResult;
@@ -77,12 +87,11 @@ export interface Validator {
 const serverTypes: readonly ServerMessageType[] = ['session', 'batch', 'termination', 'error'];
 const clientTypes: readonly ClientMessageType[] = ['open', 'poll', 'close'];
 
-/** `/path message (detail)`: one line per ajv error; `if` wrappers are dropped, their branch error is kept. */
-function describe(errors: ErrorObject[] | null | undefined): string[] {
+/** One problem per ajv error, the message with its detail; `if` wrappers are dropped, their branch error is kept. */
+function describe(errors: ErrorObject[] | null | undefined): SchemaProblem[] {
   return (errors ?? [])
     .filter((error) => error.keyword !== 'if')
     .map((error) => {
-      const path = error.instancePath || '/';
       const params = error.params as Record<string, unknown>;
       const detail =
         error.keyword === 'additionalProperties'
@@ -94,12 +103,16 @@ function describe(errors: ErrorObject[] | null | undefined): string[] {
               : '';
       // A `false` subschema is how the schemas forbid a property in some cases (e.g. termination `error`).
       const message = error.keyword === 'false schema' ? 'must not be present here' : (error.message ?? error.keyword);
-      return `${path} ${message}${detail}`;
+      return { path: error.instancePath, message: `${message}${detail}` };
     });
 }
 
+function failed(problems: SchemaProblem[]): ValidationResult {
+  return { ok: false, problems, errors: problems.map(({ path, message }) => `${path || '/'} ${message}`) };
+}
+
 function run(validateFn: ValidateFunction, value: unknown): ValidationResult {
-  return validateFn(value) ? { ok: true } : { ok: false, errors: describe(validateFn.errors) };
+  return validateFn(value) ? { ok: true } : failed(describe(validateFn.errors));
 }
 
 function byType(
@@ -108,11 +121,11 @@ function byType(
   value: unknown,
 ): ValidationResult {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    return { ok: false, errors: ['/ must be object'] };
+    return failed([{ path: '', message: 'must be object' }]);
   }
   const type = (value as { type?: unknown }).type;
   if (typeof type !== 'string' || !types.includes(type)) {
-    return { ok: false, errors: [`/type must be one of ${types.map((t) => JSON.stringify(t)).join(', ')}`] };
+    return failed([{ path: '/type', message: `must be one of ${types.map((t) => JSON.stringify(t)).join(', ')}` }]);
   }
   return run(validators[type as SchemaKind], value);
 }

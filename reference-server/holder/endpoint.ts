@@ -96,6 +96,7 @@ function parse(text: string, validator: Validator): ClientMessage {
   // invalid-signature (§6.4 step 7, SSP-SIGNATURE-5).
   if (result.ok) return value as ClientMessage;
   throw new SspError('bad-request', `not a valid SSP/1 client message: ${result.errors.join('; ')}`, {
-    details: { errors: result.errors },
+    // The same {path, message} entries as invalid-params (SSP-OPEN-11), pointers into the message.
+    details: { errors: result.problems },
   });
 }

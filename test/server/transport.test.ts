@@ -160,6 +160,13 @@ describe('bad input gets the typed error and the server stays healthy', () => {
     expect(missing.json.details.errors).toEqual([{ path: '/count', message: expect.any(String) }]);
   });
 
+  it('lists a malformed message\'s problems in details the same way, pointers into the message', async () => {
+    const r = await post(url, { ssp: 1, type: 'poll', sig: 'abcdefghijklmnop', hold: -1 });
+    expect(r.json.code).toBe('bad-request');
+    expect(r.json.details.errors).toEqual([{ path: '/hold', message: 'must be >= 0' }]);
+    expect(r.json.message).toContain('/hold must be >= 0');
+  });
+
   it('names the supported versions', async () => {
     const r = await post(url, { ssp: 7, type: 'open', stream: 'ssp.counter' });
     expect(r.json.versions).toEqual([1]);
