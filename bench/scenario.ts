@@ -67,7 +67,9 @@ class Run {
 
   async start(peer: string, label: string, options: PeerOptions, progress: Progress): Promise<string> {
     progress(`${label}: starting`);
-    this.server = new Child('server-main.ts', [peer, JSON.stringify(options)], ['--expose-gc', '--max-old-space-size=8192']);
+    // BENCH_SERVER_FLAGS adds Node flags to the server process (for example --cpu-prof).
+    const extra = process.env.BENCH_SERVER_FLAGS?.split(' ').filter(Boolean) ?? [];
+    this.server = new Child('server-main.ts', [peer, JSON.stringify(options)], ['--expose-gc', '--max-old-space-size=8192', ...extra]);
     const { url } = await this.server.next('ready', 60_000);
     this.load = new Child('loadgen.ts', [peer, url], ['--max-old-space-size=8192']);
     await this.load.next('ready', 60_000);

@@ -9,7 +9,7 @@ import { SspError } from '../errors.ts';
 import type { Channel, ChannelWatcher, EventLog, ReadResult, StreamEnd } from '../event-log/types.ts';
 import { digits, isPromise, sessionChannel, topicChannel } from '../event-log/types.ts';
 import type { Limits } from '../limits.ts';
-import { MAX_KEY_BYTES } from '../signature.ts';
+import { MAX_KEY_BYTES, sameSignature, sessionIdOf } from '../signature.ts';
 import type { SessionKey, Signer, SignedState } from '../signature.ts';
 import { startProducer } from '../streams/pump.ts';
 import type { RunningProducer } from '../streams/pump.ts';
@@ -45,10 +45,19 @@ export interface HolderStats {
 const SHUTDOWN_GRACE_MS = 2500;
 
 /** One poll request, answered at once or held. */
-class Poll {
+/** What a held poll tells its holder: its hold passed, or its client went away. */
+interface PollEvents {
+  expired(session: Session, poll: Poll): void;
+  gone(session: Session, poll: Poll): void;
+}
+
+/** One poll request, answered at once or held. It is its own hold timer's target. */
+class Poll implements TimerTarget {
   timer: TimerHandle | undefined;
 
   constructor(
+    readonly session: Session,
+    readonly events: PollEvents,
     readonly res: ServerResponse,
     readonly origin: string | undefined,
     readonly position: number,
@@ -58,6 +67,19 @@ class Poll {
   send(body: string): void {
     sendJson(this.res, this.origin, 200, body);
   }
+
+  onTimer(): void {
+    this.events.expired(this.session, this);
+  }
+}
+
+const POLL = Symbol('xanjax.poll');
+type PolledResponse = ServerResponse & { [POLL]?: Poll };
+
+/** One listener function for every held response (no closure per poll). */
+function onResponseClose(this: PolledResponse): void {
+  const poll = this[POLL];
+  if (poll) poll.events.gone(poll.session, poll);
 }
 
 class Session implements ChannelWatcher {
@@ -65,6 +87,10 @@ class Session implements ChannelWatcher {
   /** The newest poll received; an older one that finishes an asynchronous read later is superseded. */
   latest: Poll | undefined;
   lastActive = Date.now();
+  /** The newest signature issued for the session, with what it encodes. */
+  lastSig: string | undefined;
+  lastPosition = 0;
+  lastExpiresAt = 0;
   flushPending = false;
   idleTimer: TimerHandle | undefined;
   producer: RunningProducer | undefined;
@@ -110,6 +136,14 @@ export class SessionHolder {
   #heldPolls = 0;
   #closing: Promise<void> | undefined;
   readonly #wakeSession = (session: Session) => this.#wake(session);
+  readonly #pollEvents: PollEvents = {
+    expired: (session, poll) => {
+      if (session.held === poll) this.#answerEmpty(session, poll);
+    },
+    gone: (session, poll) => {
+      if (session.held === poll) this.#release(session, poll);
+    },
+  };
   readonly #flushDue = () => this.#flushAll();
 
   constructor(options: HolderOptions) {
@@ -141,27 +175,43 @@ export class SessionHolder {
   }
 
   /** §5, §6: answers res now, or holds it until events, the end of the stream or the hold. */
-  async poll(sig: string, hold: number | undefined, res: ServerResponse, origin: string | undefined, client: string): Promise<void> {
+  poll(sig: string, hold: number | undefined, res: ServerResponse, origin: string | undefined, client: string): void | Promise<void> {
     this.#assertRunning();
+    // The signature this server issued last for a live session needs no HMAC: it is that
+    // exact string (compared in constant time), and a live session has no tombstone.
+    const known = this.#sessions.get(sessionIdOf(sig) ?? '');
+    if (known?.lastSig !== undefined && sameSignature(sig, known.lastSig)) {
+      if (known.lastExpiresAt <= Date.now()) throw new SspError('session-expired', 'signature has expired; open a new session');
+      return this.#poll(known, known.lastPosition, sig.length, hold, res, origin);
+    }
     const state = this.#o.signer.verify(sig);
     const tombstone = this.#tombstones.get(state.sessionId);
     if (tombstone) return sendJson(res, origin, 200, tombstone.body);
     assertUnexpired(state);
-    const session = this.#sessions.get(state.sessionId) ?? (await this.#recreate(state, client));
+    const session = this.#sessions.get(state.sessionId);
+    if (session) return this.#poll(session, state.position, sig.length, hold, res, origin);
+    return this.#recreate(state, client).then((recreated) => this.#poll(recreated, state.position, sig.length, hold, res, origin));
+  }
+
+  #poll(session: Session, position: number, sigLength: number, hold: number | undefined, res: ServerResponse, origin: string | undefined): void | Promise<void> {
     session.lastActive = Date.now();
-    const poll = new Poll(res, origin, state.position, sig.length);
+    const poll = new Poll(session, this.#pollEvents, res, origin, position, sigLength);
     session.latest = poll;
     // §6: a newer poll supersedes the held one, which gets an empty batch at its own position.
     if (session.held) this.#answerEmpty(session, session.held);
-    session.channel.acknowledge(session.base + state.position);
-    let body = this.#ready(session, poll);
-    if (isPromise(body)) {
-      body = await body;
-      // While the log answered, the session ended (its termination went to the held poll,
-      // or is remembered) or a newer poll superseded this one.
-      if (this.#sessions.get(state.sessionId) !== session) return poll.send(this.#tombstones.get(state.sessionId)?.body ?? this.#emptyBatch(session, poll));
-      if (session.latest !== poll && body === undefined) return poll.send(this.#emptyBatch(session, poll));
-    }
+    session.channel.acknowledge(session.base + position);
+    const body = this.#ready(session, poll);
+    if (isPromise(body)) return body.then((text) => this.#afterRead(session, poll, text, hold));
+    this.#afterRead(session, poll, body, hold);
+  }
+
+  /** Answers the poll with what the read found, or holds it. */
+  #afterRead(session: Session, poll: Poll, body: string | undefined, hold: number | undefined): void {
+    const id = session.key.sessionId;
+    // An asynchronous read gives way to what happened meanwhile: the session ended (its
+    // termination went to the held poll, or is remembered) or a newer poll superseded this one.
+    if (this.#sessions.get(id) !== session) return poll.send(this.#tombstones.get(id)?.body ?? this.#emptyBatch(session, poll));
+    if (session.latest !== poll && body === undefined) return poll.send(this.#emptyBatch(session, poll));
     if (body !== undefined) return poll.send(body);
     const effectiveHold = Math.min(hold ?? this.#o.limits.maxHoldMs, this.#o.limits.maxHoldMs);
     if (effectiveHold === 0) return poll.send(this.#emptyBatch(session, poll));
@@ -342,15 +392,11 @@ export class SessionHolder {
     if (poll.res.destroyed || !socket || socket.destroyed) return;
     session.held = poll;
     this.#heldPolls++;
-    poll.timer = this.#o.wheel.schedule(Date.now() + holdMs, {
-      onTimer: () => {
-        if (session.held === poll) this.#answerEmpty(session, poll);
-      },
-    });
+    poll.timer = this.#o.wheel.schedule(Date.now() + holdMs, poll);
     // The client went away: nothing to answer, and the session's idle clock starts again.
-    poll.res.once('close', () => {
-      if (session.held === poll) this.#release(session, poll);
-    });
+    const res = poll.res as PolledResponse;
+    res[POLL] = poll;
+    res.on('close', onResponseClose);
   }
 
   /** Detaches the held poll (the caller answers it). */
@@ -471,7 +517,17 @@ export class SessionHolder {
 
   /** §4: expiry = issue time + idleTimeoutMs + the longest hold it may be used for. */
   #sign(session: Session, position: number): string {
-    return this.#signKey(session.key, position);
+    return this.#signSession(session, position);
+  }
+
+  /** Signs, and remembers the signature as the session's newest (see poll's fast path). */
+  #signSession(session: Session, position: number): string {
+    const expiresAt = Date.now() + this.#o.limits.idleTimeoutMs + this.#o.limits.maxHoldMs;
+    const sig = this.#o.signer.sign(session.key, position, expiresAt);
+    session.lastSig = sig;
+    session.lastPosition = position;
+    session.lastExpiresAt = expiresAt;
+    return sig;
   }
 
   #signKey(key: SessionKey, position: number): string {
