@@ -40,8 +40,11 @@ export interface Measurement {
   burst: LoadPhase;
   sustained: LoadPhase;
   overload: LoadPhase;
+  /** Events a session skipped (a later one arrived first, with no gap reported). */
   lost: number;
   duplicated: number;
+  /** Events still on their way to some session when the last drain deadline passed. */
+  undelivered: number;
   gapped: number;
   errors: number;
   firstError?: string;
@@ -171,8 +174,9 @@ export async function measure(peer: string, label: string, n: number, options: P
       burst,
       sustained,
       overload,
-      lost: final.lost + final.missing,
+      lost: final.lost,
       duplicated: final.duplicated,
+      undelivered: final.missing,
       gapped: final.gapped,
       errors: final.errors,
       ...(final.firstError !== undefined && { firstError: final.firstError }),

@@ -32,9 +32,9 @@ export interface SessionKey {
   readonly sessionId: string;
   readonly stream: string;
   readonly params: Record<string, unknown>;
-  /** `[version,"kid","sid","stream",params,` with spaces before params to make a multiple of 3 bytes. */
-  readonly prefix: string;
-  /** base64url of prefix (whole 3-byte groups, so base64 of the rest can be appended). */
+  /** UTF-8 size of the prefix: `[version,"kid","sid","stream",params,`, with spaces before params to make a multiple of 3 bytes. */
+  readonly bytes: number;
+  /** base64url of the prefix (whole 3-byte groups, so base64 of the rest can be appended). */
   readonly prefix64: string;
 }
 
@@ -74,7 +74,8 @@ export class Signer {
     const tail = `${canonicalJson(params)},`;
     // JSON whitespace before the params makes the byte length a multiple of 3.
     const prefix = `${head}${' '.repeat((3 - ((Buffer.byteLength(head) + Buffer.byteLength(tail)) % 3)) % 3)}${tail}`;
-    return { sessionId, stream, params, prefix, prefix64: Buffer.from(prefix, 'utf8').toString('base64url') };
+    const bytes = Buffer.from(prefix, 'utf8');
+    return { sessionId, stream, params, bytes: bytes.length, prefix64: bytes.toString('base64url') };
   }
 
   sign(key: SessionKey, position: number, expiresAt: number): string {

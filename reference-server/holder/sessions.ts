@@ -82,7 +82,14 @@ function onResponseClose(this: PolledResponse): void {
   if (poll) poll.events.gone(poll.session, poll);
 }
 
-class Session implements ChannelWatcher {
+/** What a session tells its holder: its channel changed, its idle deadline passed, a delayed flush is due. */
+interface SessionEvents {
+  wake(session: Session): void;
+  idle(session: Session): void;
+  flush(session: Session): void;
+}
+
+class Session implements ChannelWatcher, TimerTarget {
   held: Poll | undefined;
   /** The newest poll received; an older one that finishes an asynchronous read later is superseded. */
   latest: Poll | undefined;
@@ -95,8 +102,8 @@ class Session implements ChannelWatcher {
   idleTimer: TimerHandle | undefined;
   producer: RunningProducer | undefined;
   /** Timer targets, made once per session (not per poll). */
-  idleTarget!: TimerTarget;
-  flushTarget!: TimerTarget;
+  /** Made on first use, only where batchDelayMs > 0 schedules flushes on the wheel. */
+  flushTarget: TimerTarget | undefined;
 
   constructor(
     readonly key: SessionKey,
@@ -105,12 +112,17 @@ class Session implements ChannelWatcher {
     /** Channel seq of the session's position 0. */
     readonly base: number,
     readonly client: string,
-    readonly wake: (session: Session) => void,
+    readonly events: SessionEvents,
   ) {}
 
   /** The channel changed: one synchronous call per session, batched by the holder. */
   onChannelChange(): void {
-    this.wake(this);
+    this.events.wake(this);
+  }
+
+  /** The session is its own idle timer's target. */
+  onTimer(): void {
+    this.events.idle(this);
   }
 }
 
@@ -135,7 +147,11 @@ export class SessionHolder {
   #reserved = 0;
   #heldPolls = 0;
   #closing: Promise<void> | undefined;
-  readonly #wakeSession = (session: Session) => this.#wake(session);
+  readonly #sessionEvents: SessionEvents = {
+    wake: (session) => this.#wake(session),
+    idle: (session) => this.#checkIdle(session),
+    flush: (session) => this.#flush(session),
+  };
   readonly #pollEvents: PollEvents = {
     expired: (session, poll) => {
       if (session.held === poll) this.#answerEmpty(session, poll);
@@ -165,7 +181,7 @@ export class SessionHolder {
     if (!stream) throw new SspError('unknown-stream', `stream '${streamName}' is not offered here (see discovery)`);
     const checked = stream.checkParams(params);
     const key = this.#o.signer.key(randomBytes(16).toString('base64url'), stream.name, checked);
-    if (Buffer.byteLength(key.prefix) > MAX_KEY_BYTES) {
+    if (key.bytes > MAX_KEY_BYTES) {
       throw new SspError('invalid-params', 'params are too large: they travel in the session signature', {
         details: { errors: [{ path: '', message: `params JSON must stay under about ${MAX_KEY_BYTES - 100} bytes` }] },
       });
@@ -325,13 +341,11 @@ export class SessionHolder {
     }
     // A topic session begins at the topic's head: position 0 is that channel seq.
     const base = stream.definition.topic === undefined ? 0 : channel.head;
-    const session = new Session(key, stream, channel, base, client, this.#wakeSession);
-    session.idleTarget = { onTimer: () => this.#checkIdle(session) };
-    session.flushTarget = { onTimer: () => this.#flush(session) };
+    const session = new Session(key, stream, channel, base, client, this.#sessionEvents);
     channel.watch(session);
     if (stream.definition.produce) session.producer = startProducer(stream, key.params, channel, position);
     this.#sessions.set(key.sessionId, session);
-    session.idleTimer = this.#o.wheel.schedule(Date.now() + limits.idleTimeoutMs, session.idleTarget);
+    session.idleTimer = this.#o.wheel.schedule(Date.now() + limits.idleTimeoutMs, session);
     return session;
   }
 
@@ -424,6 +438,7 @@ export class SessionHolder {
     const { batchDelayMs } = this.#o.limits;
     // The wheel fires up to one resolution late, so aim that much early to stay within the delay.
     if (batchDelayMs > 0 && !session.channel.ended) {
+      session.flushTarget ??= { onTimer: () => session.events.flush(session) };
       this.#o.wheel.schedule(Date.now() + batchDelayMs - this.#o.wheel.resolution, session.flushTarget);
       return;
     }
@@ -468,7 +483,7 @@ export class SessionHolder {
     if (this.#sessions.get(session.key.sessionId) !== session) return;
     const now = Date.now();
     const due = session.held ? now + this.#o.limits.idleTimeoutMs : session.lastActive + this.#o.limits.idleTimeoutMs;
-    if (due > now) session.idleTimer = this.#o.wheel.schedule(due, session.idleTarget);
+    if (due > now) session.idleTimer = this.#o.wheel.schedule(due, session);
     else this.#terminate(session, 'expired');
   }
 
