@@ -50,7 +50,7 @@ export function createEndpoint(options: EndpointOptions): Endpoint {
       let text: string;
       text = await readBody(req, maxBodyBytes, bodyTimeoutMs, wheel);
       const message = parse(text, validator);
-      if (message.type === 'open') return sendJson(res, origin, 200, holder.open(message.stream, message.params ?? {}, clientKey(req)));
+      if (message.type === 'open') return sendJson(res, origin, 200, await holder.open(message.stream, message.params ?? {}, clientKey(req)));
       // A poll may re-create a forgotten session (§4), which then counts against its client.
       if (message.type === 'poll') return holder.poll(message.sig, message.hold, res, origin, clientKey(req));
       return sendJson(res, origin, 200, holder.close(message.sig));

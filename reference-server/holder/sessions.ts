@@ -11,7 +11,7 @@ import type { SessionKey, Signer, SignedState } from '../signature.ts';
 import { startProducer } from '../streams/pump.ts';
 import type { RunningProducer } from '../streams/pump.ts';
 import type { RegisteredStream, StreamRegistry } from '../streams/registry.ts';
-import { sendJson } from './http.ts';
+import { sendError, sendJson } from './http.ts';
 import { batchBody, batchEnvelopeBytes, sessionBody, terminationBody } from './messages.ts';
 import type { TimerHandle, TimerTarget, TimerWheel } from './timer-wheel.ts';
 
@@ -105,8 +105,12 @@ export class SessionHolder {
     return { sessions: this.#sessions.size, heldPolls: this.#heldPolls, tombstones: this.#tombstones.size, clients: this.#perClient.size };
   }
 
-  /** §2 open → session message at position 0. `client` keys the per-client session limit. */
-  open(streamName: string, params: Record<string, unknown>, client: string): string {
+  /**
+   * §2 open → session message at position 0, once what the producer has ready is in the log
+   * (an annex burst is appended "when the session is opened", yet in slices that leave the
+   * event loop free). `client` keys the per-client session limit.
+   */
+  async open(streamName: string, params: Record<string, unknown>, client: string): Promise<string> {
     this.#assertRunning();
     const stream = this.#o.registry.get(streamName);
     if (!stream) throw new SspError('unknown-stream', `stream '${streamName}' is not offered here (see discovery)`);
@@ -118,6 +122,8 @@ export class SessionHolder {
       });
     }
     const session = this.#start(key, stream, 0, client);
+    await session.producer.ready;
+    this.#assertRunning();
     return sessionBody(this.#sign(session, 0), stream.name, 0);
   }
 
@@ -128,7 +134,19 @@ export class SessionHolder {
     const tombstone = this.#tombstones.get(state.sessionId);
     if (tombstone) return sendJson(res, origin, 200, tombstone.body);
     assertUnexpired(state);
-    const session = this.#sessions.get(state.sessionId) ?? this.#recreate(state, client);
+    let session = this.#sessions.get(state.sessionId);
+    if (!session) {
+      // Re-created at the signature's position: answered once its producer's first run is in.
+      const recreated = this.#recreate(state, client);
+      void recreated.producer.ready.then(() => {
+        try {
+          this.poll(sig, hold, res, origin, client);
+        } catch (error) {
+          sendError(res, origin, error instanceof SspError ? error : new SspError('internal-error', 'unexpected server fault'));
+        }
+      });
+      return;
+    }
     session.lastActive = Date.now();
     const poll = new Poll(res, origin, state.position, sig.length);
     // §6: a newer poll supersedes the held one, which gets an empty batch at its own position.
