@@ -124,6 +124,8 @@ export class SessionHolder {
     const session = this.#start(key, stream, 0, client);
     await session.producer.ready;
     this.#assertRunning();
+    // The session is opened when it is answered: the idle clock starts here.
+    session.lastActive = Date.now();
     return sessionBody(this.#sign(session, 0), stream.name, 0);
   }
 
