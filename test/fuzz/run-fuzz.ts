@@ -93,7 +93,8 @@ export function judge(req: FuzzRequest, answer: RawAnswer, complete: boolean): s
     if (req.method !== 'OPTIONS') problems.push(`204 to ${req.method}`);
   } else if (status === 404 && json?.type !== 'error') {
     // The plain 404 of another path; on the endpoint a 404 is the typed unknown-stream.
-    if (new URL(req.target, 'http://127.0.0.1').pathname === '/ssp') problems.push('plain 404 on the endpoint');
+    const path = req.target.startsWith('/') ? req.target.split('?')[0] : new URL(req.target).pathname;
+    if (path === '/ssp') problems.push('plain 404 on the endpoint');
   } else {
     const error = validator.validate('error', json);
     if (!error.ok) problems.push(`${status} without a valid error message: ${error.errors.join('; ')} in ${answer.body.slice(0, 120)}`);
