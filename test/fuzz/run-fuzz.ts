@@ -93,7 +93,7 @@ export function judge(req: FuzzRequest, answer: RawAnswer, complete: boolean): s
     if (req.method !== 'OPTIONS') problems.push(`204 to ${req.method}`);
   } else if (status === 404 && json?.type !== 'error') {
     // The plain 404 of another path; on the endpoint a 404 is the typed unknown-stream.
-    const path = req.target.startsWith('/') ? req.target.split('?')[0] : new URL(req.target).pathname;
+    const path = req.target.startsWith('/') ? req.target.split('?')[0] : URL.canParse(req.target) ? new URL(req.target).pathname : req.target;
     if (path === '/ssp') problems.push('plain 404 on the endpoint');
   } else {
     const error = validator.validate('error', json);
