@@ -183,7 +183,14 @@ export const fuzzRequest: fc.Arbitrary<FuzzRequest> = fc
       { weight: 1, arbitrary: fc.uint8Array({ maxLength: 2000 }).map((bytes) => ['byte garbage', bytes] as [string, Uint8Array]) },
       { weight: 1, arbitrary: fc.constant(['no body', undefined] as [string, undefined]) },
     ),
-    extraHeaders: fc.array(fc.tuple(fc.constantFrom('Origin', 'X-Forwarded-For', 'Expect', 'Accept', 'Access-Control-Request-Headers'), fc.string({ unit: 'grapheme-ascii', maxLength: 30 })), { maxLength: 2 }),
+    extraHeaders: fc.array(
+      fc.oneof(
+        { weight: 20, arbitrary: fc.tuple(fc.constantFrom('Origin', 'X-Forwarded-For', 'Expect', 'Accept', 'Access-Control-Request-Headers'), fc.string({ unit: 'grapheme-ascii', maxLength: 30 })) },
+        // Beyond the parser's header limit (16 KiB): headers-too-large.
+        { weight: 1, arbitrary: fc.integer({ min: 8_000, max: 40_000 }).map((n) => ['X-Pad', 'p'.repeat(n)] as [string, string]) },
+      ),
+      { maxLength: 2 },
+    ),
     sig: fc.record({ pick: fc.nat(), mutation: fc.constantFrom<SigMutation>('as-is', 'as-is', 'flip', 'truncate', 'extend') }),
     framing: fc.oneof({ weight: 8, arbitrary: fc.constant('length' as const) }, { weight: 1, arbitrary: fc.constant('chunked' as const) }, { weight: 1, arbitrary: fc.constant('truncated' as const) }),
     cut: fc.double({ min: 0, max: 1, noNaN: true }),
