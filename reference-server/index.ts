@@ -6,7 +6,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createValidator } from '../schemas/index.ts';
 import type { DiscoveryDocument } from '../schemas/types.gen.ts';
-import { clientKeyFromForwardedFor, clientKeyFromSocket } from './client-key.ts';
+import { clientKeyFromForwardedFor, clientKeyFromProxies, clientKeyFromSocket, isLoopback } from './client-key.ts';
 import type { ClientKey } from './client-key.ts';
 import { createDemo } from './demo/serve.ts';
 import { createMemoryEventLog } from './event-log/memory.ts';
@@ -33,7 +33,7 @@ export { StreamError } from './streams/types.ts';
 export type { Producer, ProducerContext, StreamDefinition } from './streams/types.ts';
 export { framingServerOptions, handleClientErrors } from './holder/framing.ts';
 export type { FramingOptions } from './holder/framing.ts';
-export { annexStreams, clientKeyFromForwardedFor, clientKeyFromSocket, conformanceLimits, defaultLimits, demoTicker };
+export { annexStreams, clientKeyFromForwardedFor, clientKeyFromProxies, clientKeyFromSocket, isLoopback, conformanceLimits, defaultLimits, demoTicker };
 export type { ClientKey, Limits, Secrets };
 
 export interface SspServerOptions {
@@ -65,8 +65,9 @@ export interface SspServerOptions {
   maxSessionsPerClient?: number;
   /**
    * Names a request's client for maxSessionsPerClient. Default: the socket's peer address.
-   * Behind one trusted proxy, use clientKeyFromForwardedFor (the address the proxy appended
-   * to X-Forwarded-For); without a proxy in front, a client could write that header itself.
+   * Behind a proxy on the same machine, use clientKeyFromForwardedFor (the address the proxy
+   * appended to X-Forwarded-For, trusted only from a loopback peer); for proxies elsewhere,
+   * clientKeyFromProxies(isProxy). Either way the proxy must append, not pass the header on.
    */
   clientKey?: ClientKey;
   /** retryAfterMs for too-many-sessions and unavailable. Default 2000. */
