@@ -1,6 +1,6 @@
 // Spec §20.2: params each annex stream accepts (boundaries included) and rejects. Valid
 // samples are chosen to be cheap to open: no long stream is started by opening one.
-// SSP-ANNEX-18: above size 256, at most 16 events.
+// SSP-ANNEX-21: above size 256, at most 16 events.
 export const annexStreams = ['ssp.counter', 'ssp.ticker', 'ssp.burst', 'ssp.fail'] as const;
 export type AnnexStream = (typeof annexStreams)[number];
 
@@ -59,7 +59,7 @@ export const annexParamSamples: Record<AnnexStream, ParamSample[]> = {
   ],
 };
 
-/** SSP-ANNEX-18: the samples above that only the size × count rule rejects. */
+/** SSP-ANNEX-21: the samples above that only the size × count rule rejects. */
 export function isLargeAndMany(params: Record<string, unknown>): boolean {
   return typeof params.size === 'number' && params.size > 256 && typeof params.count === 'number' && params.count > 16 && params.count <= 10_000 && params.size <= 65_536;
 }

@@ -75,7 +75,7 @@ export const annexChecks: Check[] = [
       }
     }
   }, { needs: ['annex'] }),
-  check('SSP-ANNEX-18', 'MUST answer counter and burst params with size above 256 and count above 16 with 422 invalid-params', async (ctx: CheckContext) => {
+  check('SSP-ANNEX-21', 'MUST answer counter and burst params with size above 256 and count above 16 with 422 invalid-params', async (ctx: CheckContext) => {
     for (const stream of ['ssp.counter', 'ssp.burst'] as const) {
       for (const { params } of annexParamSamples[stream].filter((sample) => !sample.valid && isLargeAndMany(sample.params))) {
         const answer = await ctx.send({ ssp: 1, type: 'open', stream, params });

@@ -1,4 +1,4 @@
-// The conformance annex cannot stall the server (spec §20.2, SSP-ANNEX-18): the largest legal
+// The conformance annex cannot stall the server (spec §20.2, SSP-ANNEX-21): the largest legal
 // bursts are bounded, produced in slices, and a poll of another session is answered by its
 // event, within its hold, while they run.
 import { afterAll, beforeAll, expect, it } from 'vitest';

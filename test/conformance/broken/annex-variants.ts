@@ -38,8 +38,8 @@ export const annexVariants: Variant[] = [
   },
   {
     name: 'accepts-many-large-events',
-    violates: 'SSP-ANNEX-18: ssp.burst accepts more than 16 events above size 256 (clamped to 16)',
-    breaks: ['SSP-ANNEX-18', 'SSP-ANNEX-4', 'SSP-DISCOVERY-7'],
+    violates: 'SSP-ANNEX-21: ssp.burst accepts more than 16 events above size 256 (clamped to 16)',
+    breaks: ['SSP-ANNEX-21', 'SSP-ANNEX-4', 'SSP-DISCOVERY-7'],
     consequences: 'ANNEX-4 and DISCOVERY-7 send the same out-of-range samples',
     create: () => ({
       request: (req) => {
