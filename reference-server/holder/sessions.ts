@@ -215,6 +215,12 @@ export class SessionHolder {
       });
     }
     const session = await this.#start(key, stream, 0, client);
+    // What the producer has ready is in the log before the answer (an annex burst is appended
+    // "when the session is opened", yet in slices that leave the event loop free).
+    await session.producer?.ready;
+    this.#assertRunning(this.#o.retryAfterMs);
+    // The session is opened when it is answered: the idle clock starts here.
+    session.lastActive = Date.now();
     const accepted = extensions && extensions.filter((name, index) => this.#o.extensions.includes(name) && extensions.indexOf(name) === index);
     return sessionBody(this.#sign(session, 0), stream.name, 0, accepted);
   }
@@ -260,7 +266,11 @@ export class SessionHolder {
     assertUnexpired(state);
     const session = this.#sessions.get(state.sessionId);
     if (session) return this.#poll(session, state.position, sig.length, hold, res, origin);
-    return this.#recreate(state, client).then((recreated) => this.#poll(recreated, state.position, sig.length, hold, res, origin));
+    return this.#recreate(state, client).then(async (recreated) => {
+      // Re-created at the signature's position: answered once its producer's first run is in.
+      await recreated.producer?.ready;
+      return this.poll(sig, hold, res, origin, client);
+    });
   }
 
   #poll(session: Session, position: number, sigLength: number, hold: number | undefined, res: ServerResponse, origin: string | undefined): void | Promise<void> {
