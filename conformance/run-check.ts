@@ -8,6 +8,7 @@ import { isExpected } from './baseline.ts';
 import { createContext, defaultOrigin } from './context.ts';
 import { missingFeatures } from './features.ts';
 import { checkTimeoutMs } from './timing.ts';
+import { ResponseAudit } from './audit.ts';
 
 export interface CheckEnvironment {
   endpoint: URL;
@@ -23,6 +24,8 @@ export interface CheckEnvironment {
   /** Longest a check may run (timing.ts checkTimeoutMs unless overridden). */
   checkTimeoutMs: number;
   isExpectedFailure(id: string): boolean;
+  /** Every response of the run, judged for the rules that hold for all (audit.ts). */
+  audit: ResponseAudit;
 }
 
 export interface EnvironmentOptions {
@@ -35,6 +38,8 @@ export interface EnvironmentOptions {
   dispatcher: Dispatcher;
   checkTimeoutMs?: number;
   baseline: readonly string[];
+  /** Shared by every check of the run (a fresh one when absent). */
+  audit?: ResponseAudit;
 }
 
 /** What every check of one run shares: the runner and the test-case adapter build it alike. */
@@ -51,6 +56,7 @@ export function checkEnvironment(options: EnvironmentOptions): CheckEnvironment 
     missing: missingFeatures(discovery),
     checkTimeoutMs: options.checkTimeoutMs ?? checkTimeoutMs(discovery.limits, timeoutScale),
     isExpectedFailure: (id) => isExpected(baseline, id),
+    audit: options.audit ?? new ResponseAudit(),
   };
 }
 
@@ -110,6 +116,8 @@ export async function runCheck(check: Check, env: CheckEnvironment): Promise<Che
     timeoutScale: env.timeoutScale,
     dispatcher: env.dispatcher,
     signal: controller.signal,
+    audit: env.audit,
+    checkId: check.id,
   });
   const missing = check.needs.map((feature) => env.missing.get(feature)).find((reason) => reason !== undefined);
   // Issue: "a clear 'not testable' failure for the checks that need them, never a silent skip".

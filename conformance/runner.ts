@@ -1,5 +1,6 @@
 // runChecks: discovery once, then every selected check, non-exclusive ones concurrently
-// (bounded) and exclusive ones (timing, server-wide state) alone afterwards.
+// (bounded), exclusive ones (timing, server-wide state) alone afterwards, and the audit
+// checks (every response the others received) last.
 import type { Check, CheckResult } from './check.ts';
 import { createAgent } from './agent.ts';
 import { assertBaselineKnown } from './baseline.ts';
@@ -99,8 +100,10 @@ export async function runChecks(checks: readonly Check[], options: RunOptions): 
       results.set(check, result);
       options.onResult?.(result, results.size, selected.length);
     };
-    await pool(selected.filter((check) => !check.exclusive), concurrency, run);
-    await pool(selected.filter((check) => check.exclusive), 1, run);
+    await pool(selected.filter((check) => !check.exclusive && !check.last), concurrency, run);
+    await pool(selected.filter((check) => check.exclusive && !check.last), 1, run);
+    // The audit checks judge every response the others received.
+    await pool(selected.filter((check) => check.last), concurrency, run);
     return buildReport({
       endpoint: endpoint.href,
       startedAt: startedAt.toISOString(),

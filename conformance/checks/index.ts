@@ -1,6 +1,7 @@
 // Every check, section by section in spec order (one module per spec section).
 import type { Check } from '../check.ts';
 import { annexChecks } from './annex.ts';
+import { auditChecks } from './audit.ts';
 import { batchChecks } from './batch.ts';
 import { closeChecks } from './close.ts';
 import { corsChecks } from './cors.ts';
@@ -30,4 +31,6 @@ export const allChecks: readonly Check[] = [
   ...lifetimeChecks,
   ...errorChecks,
   ...annexChecks,
+  // Last: they judge every response the checks above received.
+  ...auditChecks,
 ];

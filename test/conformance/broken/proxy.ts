@@ -50,6 +50,11 @@ export interface Variant {
   breaks: string[];
   /** Why `breaks` has more than the one violated requirement (each extra is a direct consequence). */
   consequences?: string;
+  /**
+   * Sections whose checks the proof also runs (beyond those of `breaks`): their responses
+   * are what the audit checks (every response is evidence) must catch the fault in.
+   */
+  alsoRun?: string[];
   /** Read the whole request body before answering (default: stop at maxBodyBytes + 1, as the server does). */
   bufferWholeBody?: boolean;
   /** Fresh hooks (and state) for one proxy instance. */
