@@ -44,7 +44,8 @@ export class CheckNote extends Error {
   }
 }
 
-export type Features = 'annex';
+/** `annex`: the conformance annex streams; `server-command`: the runner starts and restarts the server (--server-command). */
+export type Features = 'annex' | 'server-command';
 
 export interface Check {
   /** A requirement ID from spec/requirements.json, or `<id>/<variant>`. */
@@ -180,4 +181,6 @@ export interface CheckContext {
   lateSlack(): Promise<{ ms: number; roundTripMs: number; how: string }>;
   /** Every response of the run judged against the rules for all responses (audit.ts). */
   audit: import('./audit.ts').AuditView;
+  /** The server process, when the runner started it (--server-command); checks needing it declare `server-command`. */
+  server?: import('./server-process.ts').ServerControl;
 }

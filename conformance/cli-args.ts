@@ -24,6 +24,7 @@ export interface CliOptions {
   expectedFailures?: string;
   timeoutScale?: number;
   concurrency?: number;
+  serverCommand?: string;
 }
 
 export const usage = `Usage: xanjax conformance <endpoint-url> [options]
@@ -45,6 +46,11 @@ Options:
                             may fail, but a listed check that passes fails the run
   --timeout-scale N         multiply every wait and timeout (slow machines), default 1
   --concurrency N           checks run at once (exclusive ones always alone), default 8
+  --server-command CMD      start the server under test with this shell command, wait for
+                            its discovery document, and run the restart checks (shutdown
+                            on SIGTERM, resume after SIGKILL, terminated sessions never
+                            re-created); it must keep its signing keys across restarts.
+                            Without it those checks are notes: not testable
   -h, --help                this text
 
 Exit codes: 0 conforming; 1 a MUST failed (or a SHOULD under --strict, or a baseline
@@ -94,6 +100,7 @@ export function parseCliArgs(argv: string[]): CliOptions {
         'expected-failures': { type: 'string' },
         'timeout-scale': { type: 'string' },
         concurrency: { type: 'string' },
+        'server-command': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -122,5 +129,6 @@ export function parseCliArgs(argv: string[]): CliOptions {
     expectedFailures: values['expected-failures'],
     timeoutScale: parseNumber('--timeout-scale', values['timeout-scale'], false),
     concurrency: parseNumber('--concurrency', values.concurrency, true),
+    serverCommand: values['server-command'],
   };
 }

@@ -71,6 +71,7 @@ export async function main(argv: string[], io: MainOptions = {}): Promise<number
         endpoint: options.endpoint as string,
         headers: options.headers,
         origin: options.origin,
+        ...(options.serverCommand === undefined ? {} : { serverCommand: options.serverCommand }),
         strict: options.strict,
         timeoutScale: options.timeoutScale,
         concurrency: options.concurrency,

@@ -9,6 +9,7 @@ import { clipBody, flattenHeaders, lowerCaseHeaders } from './evidence.ts';
 import { requestTimeoutMs, toleranceMs } from './timing.ts';
 import { describeWireErrors, wireErrors } from './wire-check.ts';
 import { ResponseAudit } from './audit.ts';
+import type { ServerControl } from './server-process.ts';
 import { earlySlackMs, lateSlackMs, roundTripSamples } from './timing.ts';
 
 export interface ContextOptions {
@@ -27,6 +28,8 @@ export interface ContextOptions {
   audit?: ResponseAudit;
   /** The check this context belongs to, named in audit findings. */
   checkId?: string;
+  /** The server process (--server-command). */
+  server?: ServerControl;
 }
 
 /** An origin no server can have allowed on purpose (.invalid, RFC 6761): a server that allows it allows any origin. */
@@ -208,5 +211,6 @@ export function createContext(options: ContextOptions): CheckContext {
       if (!condition) fail(message);
     },
     sleep: handled(sleep),
+    ...(options.server ? { server: options.server } : {}),
   };
 }

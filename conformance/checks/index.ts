@@ -12,6 +12,7 @@ import { holdChecks } from './hold.ts';
 import { lifetimeChecks } from './lifetime.ts';
 import { messageChecks } from './message.ts';
 import { openChecks } from './open.ts';
+import { restartChecks } from './restart.ts';
 import { signatureChecks } from './signature.ts';
 import { terminationChecks } from './termination.ts';
 import { transportChecks } from './transport.ts';
@@ -31,6 +32,8 @@ export const allChecks: readonly Check[] = [
   ...lifetimeChecks,
   ...errorChecks,
   ...annexChecks,
+  // Need --server-command: they stop and restart the server.
+  ...restartChecks,
   // Last: they judge every response the checks above received.
   ...auditChecks,
 ];
