@@ -64,7 +64,7 @@ function parseHeader(text: string): [string, string] {
   return [name.toLowerCase(), text.slice(colon + 1).trim()];
 }
 
-function parseReporter(spec: string): ReporterTarget {
+export function parseReporter(spec: string): ReporterTarget {
   const colon = spec.indexOf(':');
   const name = colon < 0 ? spec : spec.slice(0, colon);
   const file = colon < 0 ? undefined : spec.slice(colon + 1);
@@ -73,7 +73,7 @@ function parseReporter(spec: string): ReporterTarget {
   return { name, file };
 }
 
-function parseNumber(option: string, text: string | undefined, integer: boolean): number | undefined {
+export function parseNumber(option: string, text: string | undefined, integer: boolean): number | undefined {
   if (text === undefined) return undefined;
   const value = Number(text);
   if (text.trim() === '' || !Number.isFinite(value) || value <= 0 || (integer && !Number.isInteger(value))) {
