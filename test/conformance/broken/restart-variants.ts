@@ -68,8 +68,8 @@ export function restartVariants(journal: string): RestartVariant[] {
     {
       name: 'no-answer-at-shutdown',
       violates: 'SSP-TERMINATION-9: on SIGTERM held polls are dropped (connections closed) instead of answered with the shutdown termination',
-      breaks: ['SSP-TERMINATION-9', 'SSP-TERMINATION-10', 'SSP-TERMINATION-11'],
-      consequences: 'TERMINATION-10 and -11 judge the shutdown termination a held poll gets, which never comes',
+      breaks: ['SSP-TERMINATION-9', 'SSP-TERMINATION-10', 'SSP-TERMINATION-11', 'SSP-TERMINATION-20'],
+      consequences: 'TERMINATION-10, -11 and -20 judge the shutdown termination a held poll gets (-20 takes it as the instant the shutdown began), which never comes',
       create: () => journalHooks(journal, true),
       onShutdown: (server) => server.close(),
     },
