@@ -24,8 +24,12 @@ export interface Scenario {
   judge(run: ClientRun, fail: (message: string) => never): void;
 }
 
-/** Timer slack for lower bounds; upper bounds allow this much scheduling delay on top. */
-const early = 20;
+/**
+ * Lower bounds are the configured delays less `early`: the server sees arrivals, and one
+ * request may spend longer in transit than the next (a new connection, a loaded machine).
+ * Upper bounds allow `late` of scheduling delay on top of the configured value.
+ */
+const early = 50;
 const late = 400;
 
 const error = (status: number, code: string, retryable: boolean, extra: Record<string, unknown> = {}): Reply => ({
