@@ -2,7 +2,7 @@
 import { parseArgs } from 'node:util';
 import type { StreamParams } from '../schemas/types.gen.ts';
 import { SspProtocolError, SspTerminationError, SspTransportError, subscribe } from './node.ts';
-import type { SspEvent, TerminationMessage } from './node.ts';
+import type { SspError, SspEvent, TerminationMessage } from './node.ts';
 
 export const usage = `Usage: xanjax tail <endpoint-url> <stream> [--params JSON] [--format json|pretty|lines] [--retries N]
 
@@ -14,7 +14,8 @@ Options:
                    pretty: time, seq and data, for people
                    lines: the client kit's event lines (spec §20.5): events as in json,
                    and {"gap":…}, {"restart":…}, {"termination":…}, {"error":…} lines
-  --retries N      retries of a failed request before giving up (default 12, with backoff)
+  --retries N      retries of a failed request of a live session before giving up (default
+                   12, with backoff); opening the session is not retried
   -h, --help       show this help
 
 Notices (retries, gaps, reopened sessions) and the end of the stream go to stderr.
@@ -66,7 +67,15 @@ export async function tail(argv: string[], io: TailIo): Promise<number> {
 
   const retry = retries === undefined ? {} : { maxAttempts: retries };
   const subscription = subscribe(endpoint, stream, params, { gaps: 'continue', retry });
-  subscription.on('retry', ({ delayMs, error }) => say(`${error.message}; retrying in ${delayMs} ms`));
+  // Retries keep a session alive. Before one exists nothing can be lost by stopping, and a
+  // wrong or unreachable endpoint is reported at once (exit status 2) instead of after minutes.
+  let openFailed: SspError | undefined;
+  subscription.on('retry', ({ delayMs, error }) => {
+    if (subscription.signature !== undefined) return say(`${error.message}; retrying in ${delayMs} ms`);
+    openFailed = error;
+    stopped();
+    void subscription.close();
+  });
   const lines = format === 'lines';
   const line = (value: unknown) => io.stdout.write(`${JSON.stringify(value)}\n`);
   subscription.on('gap', (gap) => (lines ? line({ gap: { from: gap.from, to: gap.to } }) : say(`warning: ${gap.message}`)));
@@ -91,6 +100,11 @@ export async function tail(argv: string[], io: TailIo): Promise<number> {
   };
   io.signals.once('SIGINT', onSigint);
   io.stdout.on('error', onWriteError);
+  const failure = (error: unknown): number => {
+    if (lines) line({ error: { kind: errorKind(error), message: error instanceof Error ? error.message : String(error) } });
+    say(error instanceof Error ? error.message : String(error));
+    return error instanceof SspTransportError || error instanceof SspProtocolError ? 2 : 1;
+  };
   try {
     for await (const event of subscription) {
       if (outputClosed) break;
@@ -102,19 +116,19 @@ export async function tail(argv: string[], io: TailIo): Promise<number> {
       say('interrupted: session closed');
       return 130;
     }
+    if (openFailed) return failure(openFailed);
     if (outputClosed) return 0;
     const termination = await subscription.termination;
     if (lines) line({ termination: { reason: termination.reason, last: termination.last } });
     return ended(termination, say, format);
   } catch (error) {
     if (interrupted) return 130;
+    if (openFailed) return failure(openFailed);
     if (error instanceof SspTerminationError) {
       if (lines) line({ termination: { reason: error.termination.reason, last: error.termination.last } });
       return ended(error.termination, say, format);
     }
-    if (lines) line({ error: { kind: errorKind(error), message: error instanceof Error ? error.message : String(error) } });
-    say(error instanceof Error ? error.message : String(error));
-    return error instanceof SspTransportError || error instanceof SspProtocolError ? 2 : 1;
+    return failure(error);
   } finally {
     io.signals.off('SIGINT', onSigint);
     io.stdout.off('error', onWriteError);
@@ -177,5 +191,5 @@ function parse(argv: string[]): Options | 'help' {
   }
   const retries = values.retries === undefined ? undefined : Number(values.retries);
   if (retries !== undefined && !(Number.isInteger(retries) && retries >= 0)) throw new Error(`--retries must be an integer >= 0, not '${values.retries}'`);
-  return { endpoint, stream, params: params as StreamParams, format: values.format, retries };
+  return { endpoint, stream, params: params as StreamParams, format: values.format, ...(retries === undefined ? {} : { retries }) };
 }

@@ -4,6 +4,8 @@
 import type { OutputLine } from './contract.ts';
 import type { RecordedRequest, Reply, ScriptOptions } from './scripted-server.ts';
 
+type Answer = NonNullable<ScriptOptions['answer']>;
+
 export interface ClientRun {
   lines: OutputLine[];
   requests: RecordedRequest[];
@@ -58,7 +60,7 @@ function nth(requests: RecordedRequest[], n: number, what: string, fail: (messag
 }
 
 /** Replies with `reply` to the `which`-th poll (1-based), once. */
-function onPoll(which: number, reply: Reply): ScriptOptions['answer'] {
+function onPoll(which: number, reply: Reply): Answer {
   let seen = 0;
   return (request) => (request.message?.type === 'poll' && ++seen === which ? reply : undefined);
 }
@@ -203,7 +205,7 @@ export const scenarios: Scenario[] = [
           empties++;
           return { status: 200, body: { ssp: 1, type: 'batch', sig: state.sign(request.sig.session, 1), events: [] } };
         };
-      })() as ScriptOptions['answer'],
+      })() as Answer,
     },
     judge(run, fail) {
       assertExactlyOnce(run, 3, fail);

@@ -5,7 +5,8 @@ import type { Validator } from '../../schemas/index.ts';
 import type { ClientMessage } from '../../schemas/types.gen.ts';
 import type { ClientKey } from '../client-key.ts';
 import { SspError } from '../errors.ts';
-import { ALLOWED_METHODS, checkMediaType, readBody, sendError, sendJson, sendPreflight } from './http.ts';
+import { lingerAfterResponse } from './framing.ts';
+import { ALLOWED_METHODS, checkMediaType, discardBody, readBody, sendError, sendJson, sendPreflight } from './http.ts';
 import type { SessionHolder } from './sessions.ts';
 import type { TimerWheel } from './timer-wheel.ts';
 
@@ -19,6 +20,12 @@ export interface EndpointOptions {
   clientKey: ClientKey;
 }
 
+/**
+ * Largest unneeded body read and discarded before a 405 or 415 so the connection stays
+ * open; a larger one gets `Connection: close` and a lingering close instead.
+ */
+const DISCARD_MAX_BYTES = 65_536;
+
 export type Endpoint = (req: IncomingMessage, res: ServerResponse) => Promise<void>;
 
 export function createEndpoint(options: EndpointOptions): Endpoint {
@@ -26,32 +33,44 @@ export function createEndpoint(options: EndpointOptions): Endpoint {
 
   return async function endpoint(req, res) {
     const origin = req.headers.origin;
-    let extra: OutgoingHttpHeaders | undefined;
+    let extra: OutgoingHttpHeaders = {};
     try {
+      // RFC 9112 §3.2: an HTTP/1.1 request without Host is a bad request.
+      if (req.headers.host === undefined && req.httpVersion === '1.1') {
+        extra = { connection: 'close' };
+        throw new SspError('bad-request', 'HTTP/1.1 request without a Host header');
+      }
       if (req.method === 'GET') return sendJson(res, origin, 200, discoveryBody);
       if (req.method === 'OPTIONS') return sendPreflight(req, res);
       if (req.method !== 'POST') {
-        extra = { allow: ALLOWED_METHODS };
+        extra.allow = ALLOWED_METHODS;
         throw new SspError('method-not-allowed', `method ${req.method} is not allowed; use GET, POST or OPTIONS`);
       }
       checkMediaType(req.headers['content-type']);
       let text: string;
-      try {
-        text = await readBody(req, maxBodyBytes, bodyTimeoutMs, wheel);
-      } catch (error) {
-        // The rest of the body was left unread: this connection cannot carry another request.
-        extra = { connection: 'close' };
-        throw error;
-      }
+      text = await readBody(req, maxBodyBytes, bodyTimeoutMs, wheel);
       const message = parse(text, validator);
-      if (message.type === 'open') return sendJson(res, origin, 200, holder.open(message.stream, message.params ?? {}, clientKey(req)));
+      if (message.type === 'open') return sendJson(res, origin, 200, await holder.open(message.stream, message.params ?? {}, clientKey(req)));
       // A poll may re-create a forgotten session (§4), which then counts against its client.
-      if (message.type === 'poll') return holder.poll(message.sig, message.hold, res, origin, clientKey(req));
+      if (message.type === 'poll') return await holder.poll(message.sig, message.hold, res, origin, clientKey(req));
       return sendJson(res, origin, 200, holder.close(message.sig));
-    } catch (error) {
-      if (error instanceof SspError) return sendError(res, origin, error, extra);
-      console.error('xanjax: internal error:', error);
-      sendError(res, origin, new SspError('internal-error', 'unexpected server fault'), extra);
+    } catch (thrown) {
+      let error = thrown;
+      if (!(error instanceof SspError)) {
+        console.error('xanjax: internal error:', error);
+        error = new SspError('internal-error', 'unexpected server fault');
+      }
+      const sspError = error as SspError;
+      if (!req.complete) {
+        // The body is not (all) read. A small one is discarded first (405, 415); after a 413
+        // or a timeout, or for a large body, the connection closes, lingering, not reset.
+        const readable = sspError.code !== 'payload-too-large' && sspError.code !== 'request-timeout';
+        if (!(readable && (await discardBody(req, DISCARD_MAX_BYTES, bodyTimeoutMs, wheel)))) {
+          extra.connection = 'close';
+          lingerAfterResponse(req.socket);
+        }
+      }
+      sendError(res, origin, sspError, extra);
     }
   };
 }
@@ -77,6 +96,7 @@ function parse(text: string, validator: Validator): ClientMessage {
   // invalid-signature (§6.4 step 7, SSP-SIGNATURE-5).
   if (result.ok) return value as ClientMessage;
   throw new SspError('bad-request', `not a valid SSP/1 client message: ${result.errors.join('; ')}`, {
-    details: { errors: result.errors },
+    // The same {path, message} entries as invalid-params (SSP-OPEN-11), pointers into the message.
+    details: { errors: result.problems },
   });
 }
