@@ -79,9 +79,11 @@ export async function tail(argv: string[], io: TailIo): Promise<number> {
   const lines = format === 'lines';
   const line = (value: unknown) => io.stdout.write(`${JSON.stringify(value)}\n`);
   subscription.on('gap', (gap) => (lines ? line({ gap: { from: gap.from, to: gap.to } }) : say(`warning: ${gap.message}`)));
-  subscription.on('reopened', ({ termination, lastSeq }) =>
-    lines ? line({ restart: { reason: termination.reason, lastSeq } }) : say(`session ended (${termination.reason}); opened a new one: events may repeat`),
-  );
+  subscription.on('restart', ({ cause, lastSeq }) => {
+    const why = 'termination' in cause ? cause.termination.reason : cause.error.code;
+    if (lines) line({ restart: { reason: why, lastSeq } });
+    else say(`session ended (${why}); opened a new one: events may repeat`);
+  });
 
   let interrupted = false;
   let outputClosed = false;

@@ -31,7 +31,7 @@ export interface Scenario {
  * request may spend longer in transit than the next (a new connection, a loaded machine).
  * Upper bounds allow `late` of scheduling delay on top of the configured value.
  */
-const early = 50;
+const early = 100;
 const late = 400;
 
 const error = (status: number, code: string, retryable: boolean, extra: Record<string, unknown> = {}): Reply => ({
