@@ -25,6 +25,7 @@ export interface CliOptions {
   timeoutScale?: number | undefined;
   concurrency?: number | undefined;
   serverCommand?: string | undefined;
+  passingTranscripts: boolean;
 }
 
 export const usage = `Usage: xanjax conformance <endpoint-url> [options]
@@ -46,6 +47,7 @@ Options:
                             may fail, but a listed check that passes fails the run
   --timeout-scale N         multiply every wait and timeout (slow machines), default 1
   --concurrency N           checks run at once (exclusive ones always alone), default 8
+  --passing-transcripts     JSON report: keep the transcripts of passing checks too
   --server-command CMD      start the server under test with this shell command, wait for
                             its discovery document, and run the restart checks (shutdown
                             on SIGTERM, resume after SIGKILL, terminated sessions never
@@ -101,6 +103,7 @@ export function parseCliArgs(argv: string[]): CliOptions {
         'timeout-scale': { type: 'string' },
         concurrency: { type: 'string' },
         'server-command': { type: 'string' },
+        'passing-transcripts': { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -130,5 +133,6 @@ export function parseCliArgs(argv: string[]): CliOptions {
     timeoutScale: parseNumber('--timeout-scale', values['timeout-scale'], false),
     concurrency: parseNumber('--concurrency', values.concurrency, true),
     serverCommand: values['server-command'],
+    passingTranscripts: values['passing-transcripts'] ?? false,
   };
 }
