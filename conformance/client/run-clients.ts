@@ -69,7 +69,7 @@ function result(id: string, title: string, started: number, outcome: { reason?: 
 
 async function runScenario(scenario: Scenario, options: ClientRunOptions): Promise<{ result: CheckResult; requests: RecordedRequest[] }> {
   const started = performance.now();
-  const server = await startScriptedServer(scenario.script);
+  const server = await startScriptedServer(scenario.script());
   try {
     const timeoutMs = (scenario.timeoutMs ?? 15_000) * (options.timeoutScale ?? 1);
     const outcome = await launchClient({ command: options.command, endpoint: server.endpoint, stream: streamName, timeoutMs, ...(scenario.stopAfterEvents ? { stopAfterEvents: scenario.stopAfterEvents } : {}) });

@@ -18,7 +18,8 @@ export interface Scenario {
   id: string;
   /** Starts with MUST or SHOULD (the level). */
   title: string;
-  script: ScriptOptions;
+  /** A fresh script for each run (scripts keep counters). */
+  script(): ScriptOptions;
   /** SIGINT the client once it printed this many events (SSP-CLIENT-14). */
   stopAfterEvents?: number;
   /** Longest the client may take to finish the scenario (default 15 s). */
@@ -69,7 +70,7 @@ export const scenarios: Scenario[] = [
   {
     id: 'SSP-CLIENT-3/dropped-answer',
     title: 'MUST re-poll with the newest signature it received when an answer is lost, and print every event once',
-    script: { count: 6, perBatch: 2, answer: onPoll(2, { drop: true }) },
+    script: () => ({ count: 6, perBatch: 2, answer: onPoll(2, { drop: true }) }),
     judge(run, fail) {
       assertExactlyOnce(run, 6, fail);
       const all = polls(run);
@@ -81,7 +82,7 @@ export const scenarios: Scenario[] = [
   {
     id: 'SSP-CLIENT-3/newest-signature',
     title: 'MUST send in every poll and close the newest signature received',
-    script: { count: 6, perBatch: 2 },
+    script: () => ({ count: 6, perBatch: 2 }),
     judge(run, fail) {
       assertExactlyOnce(run, 6, fail);
       const all = polls(run);
@@ -94,7 +95,7 @@ export const scenarios: Scenario[] = [
   {
     id: 'SSP-CLIENT-5/duplicates',
     title: 'MUST print each seq once when answers repeat events already delivered',
-    script: {
+    script: () => ({
       count: 6,
       perBatch: 2,
       // Every batch after the first starts one event early (a re-delivery).
@@ -105,20 +106,20 @@ export const scenarios: Scenario[] = [
         const first = events[0]!.seq - 1;
         return { ...reply, body: { ...reply.body, events: [{ seq: first, data: { n: first } }, ...events] } };
       },
-    },
+    }),
     judge: (run, fail) => assertExactlyOnce(run, 6, fail),
   },
   {
     id: 'SSP-CLIENT-15/gap',
     title: 'MUST report a gap as the loss of the events it announces, then print the events after it',
-    script: {
+    script: () => ({
       count: 8,
       perBatch: 2,
       answer: (request, state) =>
         request.message?.type === 'poll' && request.sig?.position === 2
           ? { status: 200, body: { ssp: 1, type: 'batch', sig: state.sign(request.sig.session, 6), gap: { from: 3, to: 4 }, events: [5, 6].map((seq) => ({ seq, data: { n: seq } })) } }
           : undefined,
-    },
+    }),
     judge(run, fail) {
       const gapAt = run.lines.findIndex((line) => 'gap' in line);
       if (gapAt < 0) fail(`the client printed no gap line for the gap {from: 3, to: 4}: lines ${JSON.stringify(run.lines)}`);
@@ -132,14 +133,14 @@ export const scenarios: Scenario[] = [
   {
     id: 'SSP-CLIENT-7/skip-without-gap',
     title: 'MUST report events skipped without a gap as a protocol error, and print no event after it',
-    script: {
+    script: () => ({
       count: 8,
       perBatch: 2,
       answer: (request, state) =>
         request.message?.type === 'poll' && request.sig?.position === 2
           ? { status: 200, body: { ssp: 1, type: 'batch', sig: state.sign(request.sig.session, 6), events: [5, 6].map((seq) => ({ seq, data: { n: seq } })) } }
           : undefined,
-    },
+    }),
     judge(run, fail) {
       const errorAt = run.lines.findIndex((line) => 'error' in line);
       if (errorAt < 0) fail(`events 3 and 4 were skipped without a gap, but the client printed no error line: ${JSON.stringify(run.lines)}`);
@@ -151,7 +152,7 @@ export const scenarios: Scenario[] = [
   {
     id: 'SSP-CLIENT-18/retry-after',
     title: 'MUST wait at least the Retry-After of a 503 before repeating the request',
-    script: { count: 4, perBatch: 2, answer: onPoll(2, { ...error(503, 'unavailable', true, { retryAfterMs: 1200 }), headers: { 'retry-after': '3' } }) },
+    script: () => ({ count: 4, perBatch: 2, answer: onPoll(2, { ...error(503, 'unavailable', true, { retryAfterMs: 1200 }), headers: { 'retry-after': '3' } }) }),
     timeoutMs: 20_000,
     judge(run, fail) {
       assertExactlyOnce(run, 4, fail);
@@ -164,7 +165,7 @@ export const scenarios: Scenario[] = [
   {
     id: 'SSP-CLIENT-17/backoff',
     title: 'MUST back off between d/2 and d after the n-th consecutive failure (500s and a reset connection)',
-    script: {
+    script: () => ({
       count: 4,
       perBatch: 2,
       answer: (() => {
@@ -177,7 +178,7 @@ export const scenarios: Scenario[] = [
           return undefined;
         };
       })(),
-    },
+    }),
     timeoutMs: 25_000,
     judge(run, fail) {
       assertExactlyOnce(run, 4, fail);
@@ -195,7 +196,7 @@ export const scenarios: Scenario[] = [
   {
     id: 'SSP-CLIENT-9/empty-batch',
     title: 'MUST NOT poll again earlier than 1 s after a poll answered with an empty batch',
-    script: {
+    script: () => ({
       count: 3,
       perBatch: 1,
       answer: (() => {
@@ -206,7 +207,7 @@ export const scenarios: Scenario[] = [
           return { status: 200, body: { ssp: 1, type: 'batch', sig: state.sign(request.sig.session, 1), events: [] } };
         };
       })() as Answer,
-    },
+    }),
     judge(run, fail) {
       assertExactlyOnce(run, 3, fail);
       const all = polls(run);
@@ -219,14 +220,14 @@ export const scenarios: Scenario[] = [
   {
     id: 'SSP-CLIENT-13/advice-resume',
     title: 'MUST follow resume advice: poll with the termination\'s sig, no earlier than delayMs',
-    script: {
+    script: () => ({
       count: 4,
       perBatch: 2,
       answer: (request, state) =>
         request.message?.type === 'poll' && request.sig?.position === 2 && !state.requests.some((r) => r.exchange.response?.body.includes('"shutdown"'))
           ? { status: 200, body: { ssp: 1, type: 'termination', reason: 'shutdown', sig: state.sign(request.sig.session, 2), last: 2, advice: { action: 'resume', delayMs: 800 } } }
           : undefined,
-    },
+    }),
     judge(run, fail) {
       assertExactlyOnce(run, 4, fail);
       const shutdown = run.requests.find((request) => request.exchange.response?.body.includes('"shutdown"'));
@@ -240,14 +241,14 @@ export const scenarios: Scenario[] = [
   {
     id: 'SSP-CLIENT-29/advice-reopen',
     title: 'MUST follow reopen advice with a new session no earlier than delayMs, and report the restart before its events',
-    script: {
+    script: () => ({
       count: 4,
       perBatch: 2,
       answer: (request, state) =>
         request.message?.type === 'poll' && request.sig?.session === 1 && request.sig.position === 2
           ? { status: 200, body: { ssp: 1, type: 'termination', reason: 'expired', sig: state.sign(1, 2), last: 2, advice: { action: 'reopen', delayMs: 600 } } }
           : undefined,
-    },
+    }),
     judge(run, fail) {
       const [first, second] = opens(run);
       if (!first || !second) fail(`after reopen advice the client must open a new session; it sent ${opens(run).length} open(s)`);
@@ -264,7 +265,7 @@ export const scenarios: Scenario[] = [
   {
     id: 'SSP-CLIENT-13/advice-none',
     title: 'MUST stop on a termination advising none, and send nothing after it',
-    script: { count: 2, perBatch: 2 },
+    script: () => ({ count: 2, perBatch: 2 }),
     judge(run, fail) {
       assertExactlyOnce(run, 2, fail);
       const endIndex = run.requests.findIndex((request) => request.exchange.response?.body.includes('"complete"'));
@@ -276,27 +277,27 @@ export const scenarios: Scenario[] = [
   {
     id: 'SSP-CLIENT-21/unknown-ext',
     title: 'MUST ignore ext members it does not understand in every answer',
-    script: {
+    script: () => ({
       count: 4,
       perBatch: 2,
       answer: (request, state) => {
         const reply = state.plain();
         return 'drop' in reply || request.method === 'GET' ? undefined : { ...reply, body: { ...reply.body, ext: { 'com.example.unknown': { note: 'ignore me' } } } };
       },
-    },
+    }),
     judge: (run, fail) => assertExactlyOnce(run, 4, fail),
   },
   {
     id: 'SSP-CLIENT-22/unknown-error-code',
     title: 'MUST repeat a request answered with an unknown retryable error code',
-    script: { count: 4, perBatch: 2, answer: onPoll(2, error(503, 'com.example.overheated', true)) },
+    script: () => ({ count: 4, perBatch: 2, answer: onPoll(2, error(503, 'com.example.overheated', true)) }),
     timeoutMs: 20_000,
     judge: (run, fail) => assertExactlyOnce(run, 4, fail),
   },
   {
     id: 'SSP-CLIENT-20/unauthorized',
     title: 'MUST report a 401 as an authorization error and not repeat the request',
-    script: { count: 2, perBatch: 2, answer: (request) => (request.message?.type === 'open' ? { ...error(401, 'unauthorized', false), headers: { 'www-authenticate': 'Bearer realm="conformance"' } } : undefined) },
+    script: () => ({ count: 2, perBatch: 2, answer: (request) => (request.message?.type === 'open' ? { ...error(401, 'unauthorized', false), headers: { 'www-authenticate': 'Bearer realm="conformance"' } } : undefined) }),
     judge(run, fail) {
       const last = run.lines.at(-1);
       if (!last || !('error' in last) || last.error.kind !== 'auth') fail(`after a 401 the client's last line is ${JSON.stringify(last ?? null)}; expected an error line of kind "auth"`);
@@ -306,11 +307,11 @@ export const scenarios: Scenario[] = [
   {
     id: 'SSP-CLIENT-25/session-expired',
     title: 'MUST open a new session and report a restart when a poll is answered session-expired',
-    script: {
+    script: () => ({
       count: 4,
       perBatch: 2,
       answer: (request) => (request.message?.type === 'poll' && request.sig?.session === 1 && request.sig.position === 2 ? error(410, 'session-expired', false) : undefined),
-    },
+    }),
     timeoutMs: 20_000,
     judge(run, fail) {
       if (opens(run).length !== 2) fail(`after session-expired the client sent ${opens(run).length} open(s); expected one new session`);
@@ -323,12 +324,12 @@ export const scenarios: Scenario[] = [
   {
     id: 'SSP-CLIENT-14/close-on-stop',
     title: 'SHOULD close its session with the newest signature when stopped',
-    script: {
+    script: () => ({
       count: 50,
       perBatch: 1,
       // One event per second: the stop comes while the stream is live.
       answer: (request, state) => (request.message?.type === 'poll' && (request.sig?.position ?? 0) > 0 ? { ...state.plain(), delayMs: 300 } : undefined),
-    },
+    }),
     stopAfterEvents: 2,
     judge(run, fail) {
       const close = run.requests.find((request) => request.message?.type === 'close');
