@@ -1,0 +1,122 @@
+// Sessions' state in Redis, shared by every instance (key names in redis-format.ts):
+// remembered terminations (a session closed on one instance answers its termination on all),
+// live session records, the time of each session's last request, and producer leases.
+import type { Redis } from 'ioredis';
+import type { SessionRecord, SessionStore } from '../event-log/session-store.ts';
+import { KEY_PREFIX, leaseKey, sessionKey, terminationKey } from './redis-format.ts';
+
+const activeKey = (sessionId: string) => `${KEY_PREFIX}active:${sessionId}`;
+
+/** Renews a lease only if this instance still holds it. */
+const RENEW_SCRIPT = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return 0`;
+/** Releases a lease only if this instance holds it. */
+const RELEASE_SCRIPT = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
+
+interface Lease {
+  timer: NodeJS.Timeout;
+  held: boolean;
+}
+
+export class RedisSessionStore implements SessionStore {
+  readonly #leases = new Map<string, Lease>();
+
+  constructor(
+    readonly redis: Redis,
+    readonly instance: string,
+    readonly leaseMs: number,
+    readonly unavailable: (error: unknown) => Error,
+  ) {}
+
+  termination(sessionId: string): Promise<string | undefined> {
+    return this.#call(async () => (await this.redis.get(terminationKey(sessionId))) ?? undefined);
+  }
+
+  rememberTermination(sessionId: string, body: string, memoryMs: number): Promise<void> {
+    return this.#call(async () => {
+      // The first termination remembered wins: two instances ending a session agree on one answer.
+      await this.redis.multi().set(terminationKey(sessionId), body, 'PX', memoryMs, 'NX').del(sessionKey(sessionId), activeKey(sessionId)).exec();
+    });
+  }
+
+  saveSession(sessionId: string, record: SessionRecord, lifetimeMs: number): Promise<void> {
+    return this.#call(async () => {
+      await this.redis
+        .multi()
+        .set(sessionKey(sessionId), JSON.stringify(record), 'PX', lifetimeMs)
+        .set(activeKey(sessionId), String(Date.now()), 'PX', lifetimeMs)
+        .exec();
+    });
+  }
+
+  loadSession(sessionId: string): Promise<SessionRecord | undefined> {
+    return this.#call(async () => {
+      const json = await this.redis.get(sessionKey(sessionId));
+      return json === null ? undefined : (JSON.parse(json) as SessionRecord);
+    });
+  }
+
+  touchSession(sessionId: string, lifetimeMs: number): void {
+    this.redis
+      .multi()
+      .pexpire(sessionKey(sessionId), lifetimeMs)
+      .set(activeKey(sessionId), String(Date.now()), 'PX', lifetimeMs)
+      .exec()
+      .catch(() => {});
+  }
+
+  /** True when a request of the session reached any instance after `since` (epoch ms). */
+  sessionActive(sessionId: string, since = 0): Promise<boolean> {
+    return this.#call(async () => Number((await this.redis.get(activeKey(sessionId))) ?? '0') > since);
+  }
+
+  /**
+   * Takes the producer lease, now or as soon as another instance's lapses (tried every
+   * lease/3); `start` runs once it is held, `lost` if a renewal fails (Redis away too long,
+   * or another instance took it), after which it is retried again.
+   */
+  claimProducer(sessionId: string, start: () => void, onLost: () => void): void {
+    if (this.#leases.has(sessionId)) return;
+    const key = leaseKey(sessionId);
+    const lease: Lease = { held: false, timer: undefined as unknown as NodeJS.Timeout };
+    const tick = async () => {
+      try {
+        if (lease.held) {
+          const renewed = await this.redis.eval(RENEW_SCRIPT, 1, key, this.instance, this.leaseMs);
+          if (renewed === 1 || !this.#leases.has(sessionId)) return;
+          lease.held = false;
+          onLost();
+        } else if ((await this.redis.set(key, this.instance, 'PX', this.leaseMs, 'NX')) === 'OK' && this.#leases.get(sessionId) === lease) {
+          lease.held = true;
+          start();
+        }
+      } catch {
+        // Redis is away: a held lease may lapse meanwhile; the next renewal finds out.
+      }
+    };
+    lease.timer = setInterval(() => void tick(), Math.max(50, Math.floor(this.leaseMs / 3)));
+    lease.timer.unref();
+    this.#leases.set(sessionId, lease);
+    void tick();
+  }
+
+  releaseProducer(sessionId: string): void {
+    const lease = this.#leases.get(sessionId);
+    if (!lease) return;
+    clearInterval(lease.timer);
+    this.#leases.delete(sessionId);
+    if (lease.held) this.redis.eval(RELEASE_SCRIPT, 1, leaseKey(sessionId), this.instance).catch(() => {});
+  }
+
+  close(): void {
+    for (const lease of this.#leases.values()) clearInterval(lease.timer);
+    this.#leases.clear();
+  }
+
+  async #call<T>(work: () => Promise<T>): Promise<T> {
+    try {
+      return await work();
+    } catch (error) {
+      throw this.unavailable(error);
+    }
+  }
+}
