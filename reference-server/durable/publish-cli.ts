@@ -2,6 +2,7 @@
 // server from a shell script or cron job. Without JSON, every stdin line is one event.
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
+import { parseLogUrl } from './log-url.ts';
 import { openPublisher } from './publish.ts';
 
 const USAGE = `Usage: xanjax publish --log LOG TOPIC [JSON]
@@ -37,6 +38,11 @@ export async function main(argv: string[], input: NodeJS.ReadableStream = proces
   }
   const log = values.log ?? process.env.XANJAX_LOG;
   if (!log) return usageError('--log is required (or set XANJAX_LOG)');
+  try {
+    if (parseLogUrl(log).kind === 'memory') return usageError('--log memory lives inside a server process; use file:DIR or redis://');
+  } catch (error) {
+    return usageError((error as Error).message);
+  }
   if (positionals.length < 1 || positionals.length > 2) return usageError('expected TOPIC and at most one JSON value');
   const [topic, text] = positionals;
   const keep = values.keep === undefined ? undefined : Number(values.keep);

@@ -1,7 +1,6 @@
 // Publishing into a topic from outside the server process: the library side of
 // `xanjax publish`. File logs get an inbox file (file-spool.ts); Redis gets the append script
 // (redis-format.ts), the same thing a producer in any other language runs.
-import { Redis } from 'ioredis';
 import { writeInboxFile } from './file-spool.ts';
 import { parseLogUrl } from './log-url.ts';
 import { APPEND_SCRIPT, channelKeys, topicChannel } from './redis-format.ts';
@@ -38,6 +37,8 @@ export async function openPublisher(log: string, options: PublisherOptions = {})
   }
   const keep = options.keep ?? 1000;
   // Fail fast instead of queueing forever: a publisher wants to know Redis is down.
+  // Loaded only for Redis: file-log users need no Redis client.
+  const { Redis } = await import('ioredis');
   const redis = new Redis(location.url, { maxRetriesPerRequest: 1, lazyConnect: true, enableOfflineQueue: false, retryStrategy: () => null });
   redis.on('error', () => {});
   await redis.connect();
