@@ -4,6 +4,7 @@ import { tsImport } from 'tsx/esm/api';
 
 const api = await tsImport('./index.ts', import.meta.url);
 export const {
+  FileEventLog,
   MemoryEventLog,
   SerializedData,
   StreamError,
@@ -16,6 +17,9 @@ export const {
   defaultLimits,
   demoTicker,
   eventWireBytes,
+  openEventLog,
+  openPublisher,
+  publish,
   sessionChannel,
   topicChannel,
 } = api;

@@ -40,6 +40,13 @@ export type {
 } from './event-log/types.ts';
 export { SerializedData, eventWireBytes, sessionChannel, topicChannel } from './event-log/types.ts';
 export { MemoryEventLog } from './event-log/memory.ts';
+export type { SessionRecord, SessionStore } from './event-log/session-store.ts';
+export { FileEventLog } from './durable/file-log.ts';
+export type { FileLogOptions } from './durable/file-log.ts';
+export { openEventLog } from './durable/open-log.ts';
+export type { OpenLogOptions } from './durable/open-log.ts';
+export { openPublisher, publish } from './durable/publish.ts';
+export type { Publisher, PublisherOptions } from './durable/publish.ts';
 export { StreamError } from './streams/types.ts';
 export type { Producer, ProducerContext, StreamDefinition } from './streams/types.ts';
 export { annexStreams, clientKeyFromForwardedFor, clientKeyFromSocket, conformanceLimits, defaultLimits, demoTicker };
@@ -184,6 +191,13 @@ export interface ListenOptions extends SspServerOptions {
   host?: string;
   /** Default 8080; 0 picks a free port. */
   port?: number;
+  /**
+   * The event log, when `eventLog` is not given: 'memory' (default), 'file:DIR' (survives
+   * restarts and crashes) or 'redis://HOST:PORT[/DB]' (shared by instances). README "Scaling out".
+   */
+  log?: string;
+  /** File log: fsync period in ms; 0 = after every append. Default 1000. */
+  fsyncIntervalMs?: number;
 }
 
 export interface SspServer {
@@ -200,6 +214,19 @@ export interface SspServer {
 const CLOSE_GRACE_MS = 3000;
 
 export async function createServer(options: ListenOptions = {}): Promise<SspServer> {
+  if (options.eventLog === undefined && options.log !== undefined) {
+    const { openEventLog } = await import('./durable/open-log.ts');
+    const eventLog = await openEventLog(options.log, {
+      ...(options.fsyncIntervalMs !== undefined && { fsyncIntervalMs: options.fsyncIntervalMs }),
+      ...(options.retryAfterMs !== undefined && { retryAfterMs: options.retryAfterMs }),
+    });
+    try {
+      return await createServer({ ...options, eventLog });
+    } catch (error) {
+      await eventLog.close();
+      throw error;
+    }
+  }
   const handler = createSspHandler(options);
   const server = http.createServer(handler);
   // Slow or idle clients cannot hold a connection forever, but a held poll is legitimately

@@ -190,8 +190,14 @@ export class RedisChannel implements Channel {
     if (this.#window.head < head) this.#window.skipTo(head);
   }
 
-  /** Producer appends (one writer per session, by lease): idempotent by number, retried while Redis is away. */
+  /**
+   * Shared channels (topics) have any number of writers, so Redis numbers their events; a
+   * failure is reported to the publisher (the event may or may not be in). A session's own
+   * channel has one writer (its producer's lease holder): its appends are numbered here,
+   * idempotent, and retried in order while Redis is away, so none is lost or doubled.
+   */
   append(data: SerializedData): Promise<number> {
+    if (this.options.readers === 'shared') return this.publish(data);
     // Numbered here, not from the window's head, which may still wait for an earlier append's catch-up.
     const seq = Math.max(this.#next, this.head + 1);
     this.#next = seq + 1;
@@ -202,11 +208,15 @@ export class RedisChannel implements Channel {
     });
   }
 
-  /** A topic publish from this process: any number of writers, so numbered by Redis. */
-  publish(data: SerializedData): Promise<number> {
-    return this.redis.xanjaxAppend(this.keys.log, this.keys.seq, this.keys.wake, this.options.retainEvents, data.json).catch((error: unknown) => {
+  async publish(data: SerializedData): Promise<number> {
+    let seq: number;
+    try {
+      seq = await this.redis.xanjaxAppend(this.keys.log, this.keys.seq, this.keys.wake, this.options.retainEvents, data.json);
+    } catch (error) {
       throw this.owner.unavailable(error);
-    });
+    }
+    await this.catchUp();
+    return seq;
   }
 
   end(end: StreamEnd): Promise<void> {

@@ -47,7 +47,7 @@ export function createEndpoint(options: EndpointOptions): Endpoint {
       if (message.type === 'open') return sendJson(res, origin, 200, await holder.open(message.stream, message.params ?? {}, clientKey(req)));
       // A poll may re-create a forgotten session (§4), which then counts against its client.
       if (message.type === 'poll') return await holder.poll(message.sig, message.hold, res, origin, clientKey(req));
-      return sendJson(res, origin, 200, holder.close(message.sig));
+      return sendJson(res, origin, 200, await holder.close(message.sig));
     } catch (error) {
       if (error instanceof SspError) return sendError(res, origin, error, extra);
       console.error('xanjax: internal error:', error);

@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import type { Advice, TerminationMessage } from '../../schemas/types.gen.ts';
 import { SspError } from '../errors.ts';
+import type { SessionRecord, SessionStore } from '../event-log/session-store.ts';
 import type { Channel, ChannelWatcher, EventLog, ReadResult, StreamEnd } from '../event-log/types.ts';
 import { digits, isPromise, sessionChannel, topicChannel } from '../event-log/types.ts';
 import type { Limits } from '../limits.ts';
@@ -103,6 +104,8 @@ export class SessionHolder {
   readonly #memoryMs: number;
   /** Re-creations of forgotten sessions under way (their channel is opening). */
   readonly #recreating = new Map<string, Promise<Session>>();
+  /** Terminations being stored in an asynchronous durable log. */
+  readonly #saving = new Map<string, Promise<void>>();
   /** Sessions woken since the last flush (batchDelayMs 0): one setImmediate flushes them all. */
   #due: Session[] = [];
   /** Sessions counted against the limits whose channel is still opening. */
@@ -146,9 +149,13 @@ export class SessionHolder {
     const state = this.#o.signer.verify(sig);
     const tombstone = this.#tombstones.get(state.sessionId);
     if (tombstone) return sendJson(res, origin, 200, tombstone.body);
+    // A durable log remembers terminations across restarts and instances (spec §18.4).
+    const remembered = await this.#rememberedElsewhere(state.sessionId);
+    if (remembered !== undefined) return sendJson(res, origin, 200, remembered);
     assertUnexpired(state);
     const session = this.#sessions.get(state.sessionId) ?? (await this.#recreate(state, client));
     session.lastActive = Date.now();
+    this.#o.log.sessions?.touchSession(state.sessionId, this.#o.limits.idleTimeoutMs + this.#o.limits.maxHoldMs);
     const poll = new Poll(res, origin, state.position, sig.length);
     session.latest = poll;
     // §6: a newer poll supersedes the held one, which gets an empty batch at its own position.
@@ -168,15 +175,37 @@ export class SessionHolder {
     this.#hold(session, poll, effectiveHold);
   }
 
-  /** §7 close → the closed termination, or the existing one. */
-  close(sig: string): string {
+  /** §7 close → the closed termination, or the existing one; with a durable log, once it is stored. */
+  async close(sig: string): Promise<string> {
     this.#assertRunning();
     const state = this.#o.signer.verify(sig);
     const tombstone = this.#tombstones.get(state.sessionId);
     if (tombstone) return tombstone.body;
+    const remembered = await this.#rememberedElsewhere(state.sessionId);
+    if (remembered !== undefined) return remembered;
     assertUnexpired(state);
-    const session = this.#sessions.get(state.sessionId);
-    return session ? this.#terminate(session, 'closed') : this.#closeForgotten(state);
+    let session = this.#sessions.get(state.sessionId);
+    // A durable log may know the session from before a restart, or from another instance.
+    if (!session && this.#o.log.sessions) session = await this.#recreate(state, 'close').catch(() => undefined);
+    const body = session ? this.#terminate(session, 'closed') : this.#closeForgotten(state);
+    await this.#saving.get(state.sessionId);
+    return body;
+  }
+
+  /**
+   * The termination a durable log remembers for the session (closed on another instance, or
+   * before a restart); a local copy of that session is dropped. Throws `unavailable` when
+   * the log cannot be asked.
+   */
+  async #rememberedElsewhere(id: string): Promise<string | undefined> {
+    const store = this.#o.log.sessions;
+    if (!store) return undefined;
+    const found = store.termination(id);
+    const body = isPromise(found) ? await found : found;
+    if (body === undefined) return undefined;
+    const session = this.#sessions.get(id);
+    if (session) this.#drop(session, body);
+    return body;
   }
 
   /**
@@ -215,6 +244,7 @@ export class SessionHolder {
       }
       this.#o.wheel.cancel(session.idleTimer);
       session.channel.unwatch(session);
+      this.#o.log.sessions?.releaseProducer(session.key.sessionId);
       if (session.producer) {
         session.producer.stop();
         stopped.push(session.producer.done);
@@ -239,7 +269,8 @@ export class SessionHolder {
     }
   }
 
-  async #start(key: SessionKey, stream: RegisteredStream, position: number, client: string): Promise<Session> {
+  /** `record`: the stored record of a session continued after a restart or from another instance. */
+  async #start(key: SessionKey, stream: RegisteredStream, position: number, client: string, record?: SessionRecord): Promise<Session> {
     const { maxSessions, maxSessionsPerClient, retryAfterMs, limits } = this.#o;
     if (this.#sessions.size + this.#reserved >= maxSessions) {
       throw new SspError('too-many-sessions', `session limit (${maxSessions}) reached`, { retryAfterMs });
@@ -258,6 +289,7 @@ export class SessionHolder {
     this.#perClient.set(client, clientSessions + 1);
     this.#reserved++;
     let channel: Channel;
+    let base: number;
     try {
       const topic = stream.definition.topic;
       const opened =
@@ -265,6 +297,14 @@ export class SessionHolder {
           ? this.#o.log.channel(sessionChannel(key.sessionId), { readers: 'single', retainEvents: limits.retainEvents, startAt: position })
           : this.#o.log.channel(topicChannel(topic), { readers: 'shared', retainEvents: limits.retainEvents, startAt: 0 });
       channel = isPromise(opened) ? await opened : opened;
+      // A topic session begins at the topic's head: position 0 is that channel seq.
+      base = record?.base ?? (stream.definition.topic === undefined ? 0 : channel.head);
+      // A durable log keeps the session's record, so a restart or another instance continues it.
+      const store = this.#o.log.sessions;
+      if (store && !record) {
+        const saved = store.saveSession(key.sessionId, { stream: stream.name, params: key.params, base }, limits.idleTimeoutMs + limits.maxHoldMs);
+        if (isPromise(saved)) await saved;
+      }
       // The server began shutting down while the channel opened.
       this.#assertRunning();
     } catch (error) {
@@ -273,16 +313,40 @@ export class SessionHolder {
     } finally {
       this.#reserved--;
     }
-    // A topic session begins at the topic's head: position 0 is that channel seq.
-    const base = stream.definition.topic === undefined ? 0 : channel.head;
     const session = new Session(key, stream, channel, base, client, this.#wakeSession);
     session.idleTarget = { onTimer: () => this.#checkIdle(session) };
     session.flushTarget = { onTimer: () => this.#flush(session) };
     channel.watch(session);
-    if (stream.definition.produce) session.producer = startProducer(stream, key.params, channel, position);
     this.#sessions.set(key.sessionId, session);
+    if (stream.definition.produce) this.#startProducer(session, record !== undefined);
     session.idleTimer = this.#o.wheel.schedule(Date.now() + limits.idleTimeoutMs, session.idleTarget);
     return session;
+  }
+
+  /**
+   * Runs the session's producer from the channel's head (what is already appended stays; with
+   * the memory log the head is the session's position). With a durable log it runs on one
+   * instance at a time (a lease); a session continued from a stored record whose stream cannot
+   * resume ends with error `producer-lost`, advice reopen (spec §18.4).
+   */
+  #startProducer(session: Session, continued: boolean): void {
+    const { stream, channel, key } = session;
+    const run = () => {
+      if (this.#sessions.get(key.sessionId) !== session || session.producer || channel.ended) return;
+      if (continued && !stream.resumable) {
+        const lost = { message: 'the producer of this session stopped with its server instance and cannot resume; reopen', code: 'producer-lost' };
+        const ended = channel.end({ reason: 'error', error: lost, advice: 'reopen' });
+        if (isPromise(ended)) ended.catch((error: unknown) => console.error('xanjax: event log end failed:', error));
+        return;
+      }
+      session.producer = startProducer(stream, key.params, channel, channel.head - session.base);
+    };
+    const store = this.#o.log.sessions;
+    if (!store) return run();
+    store.claimProducer(key.sessionId, run, () => {
+      session.producer?.stop();
+      session.producer = undefined;
+    });
   }
 
   #unreserve(client: string): void {
@@ -291,10 +355,14 @@ export class SessionHolder {
     else this.#perClient.delete(client);
   }
 
-  /** §4: a verified signature of a forgotten session re-creates it if its stream is resumable. */
+  /**
+   * §4: a verified signature of a forgotten session re-creates it if its stream is resumable,
+   * or if a durable log holds its record (a restart, or a poll that landed on another instance).
+   */
   #recreate(state: SignedState, client: string): Promise<Session> {
     const stream = this.#o.registry.get(state.stream);
-    if (!stream?.resumable) throw forgotten();
+    const store = this.#o.log.sessions;
+    if (!stream || (!stream.resumable && !store)) throw forgotten();
     let params: Record<string, unknown>;
     try {
       params = stream.checkParams(state.params);
@@ -305,7 +373,13 @@ export class SessionHolder {
     const id = state.sessionId;
     let recreating = this.#recreating.get(id);
     if (!recreating) {
-      recreating = this.#start(this.#o.signer.key(id, stream.name, params), stream, state.position, client);
+      const key = this.#o.signer.key(id, stream.name, params);
+      recreating = (async () => {
+        const found = store?.loadSession(id);
+        const record = isPromise(found) ? await found : found;
+        if (!record && !stream.resumable) throw forgotten();
+        return this.#start(key, stream, state.position, client, record);
+      })();
       this.#recreating.set(id, recreating);
       const done = () => this.#recreating.delete(id);
       recreating.then(done, done);
@@ -423,7 +497,49 @@ export class SessionHolder {
     const now = Date.now();
     const due = session.held ? now + this.#o.limits.idleTimeoutMs : session.lastActive + this.#o.limits.idleTimeoutMs;
     if (due > now) session.idleTimer = this.#o.wheel.schedule(due, session.idleTarget);
+    else if (this.#o.log.sessions) void this.#expireShared(session);
     else this.#terminate(session, 'expired');
+  }
+
+  /**
+   * Idle here, but with a shared log the client may be polling another instance: expire only
+   * if no instance saw a request within the idle time; drop the local copy if another
+   * instance ended the session. While the log cannot be asked, look again later.
+   */
+  async #expireShared(session: Session): Promise<void> {
+    const store = this.#o.log.sessions as SessionStore;
+    const id = session.key.sessionId;
+    const since = session.lastActive;
+    let remembered: string | undefined;
+    let active: boolean;
+    try {
+      [remembered, active] = await Promise.all([store.termination(id), store.sessionActive(id, since)]);
+    } catch {
+      remembered = undefined;
+      active = true;
+    }
+    if (this.#sessions.get(id) !== session) return;
+    if (remembered !== undefined) return this.#drop(session, remembered);
+    if (!active) return void this.#terminate(session, 'expired');
+    session.lastActive = Date.now();
+    session.idleTimer = this.#o.wheel.schedule(session.lastActive + this.#o.limits.idleTimeoutMs, session.idleTarget);
+  }
+
+  /** Forgets a local session that ended elsewhere (its termination `body` is remembered there). */
+  #drop(session: Session, body: string): void {
+    const id = session.key.sessionId;
+    this.#sessions.delete(id);
+    this.#unreserve(session.client);
+    this.#o.wheel.cancel(session.idleTimer);
+    session.producer?.stop();
+    this.#o.log.sessions?.releaseProducer(id);
+    session.channel.unwatch(session);
+    const poll = session.held;
+    if (poll) {
+      this.#release(session, poll);
+      poll.send(body);
+    }
+    this.#rememberLocally(id, body);
   }
 
   /**
@@ -436,6 +552,7 @@ export class SessionHolder {
     this.#unreserve(session.client);
     this.#o.wheel.cancel(session.idleTimer);
     session.producer?.stop();
+    this.#o.log.sessions?.releaseProducer(id);
     const { channel } = session;
     const last = channel.head - session.base;
     channel.unwatch(session);
@@ -456,8 +573,23 @@ export class SessionHolder {
     return body;
   }
 
-  /** SSP-TERMINATION-13: the termination is the answer to every signature of it for #memoryMs. */
+  /**
+   * SSP-TERMINATION-13: the termination is the answer to every signature of it for #memoryMs;
+   * a durable log stores it too (restarts, other instances; spec §18.4). close() awaits that.
+   */
   #remember(id: string, body: string): void {
+    this.#rememberLocally(id, body);
+    const stored = this.#o.log.sessions?.rememberTermination(id, body, this.#memoryMs);
+    if (!isPromise(stored)) return;
+    const saving = stored.then(
+      () => {},
+      (error: unknown) => console.error(`xanjax: could not store the termination of a session in the event log: ${(error as Error).message}`),
+    );
+    this.#saving.set(id, saving);
+    void saving.then(() => this.#saving.delete(id));
+  }
+
+  #rememberLocally(id: string, body: string): void {
     const tombstone: Tombstone = {
       body,
       timer: this.#o.wheel.schedule(Date.now() + this.#memoryMs, {
