@@ -55,7 +55,10 @@ export class FileEventLog implements EventLog {
     this.#notice = options.notice ?? ((line) => console.error(line));
     mkdirSync(dir, { recursive: true });
     takeLock(dir);
-    this.sessions = new FileSessionStore(join(dir, 'state'), { ...(options.fs && { fs: options.fs }), notice: this.#notice });
+    this.sessions = new FileSessionStore(join(dir, 'state'), (error) => this.unavailable(error), {
+      ...(options.fs && { fs: options.fs }),
+      notice: this.#notice,
+    });
     if (this.#options.fsyncIntervalMs > 0) {
       this.#syncTimer = setInterval(() => this.sync(), this.#options.fsyncIntervalMs);
       this.#syncTimer.unref();

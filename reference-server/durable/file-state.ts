@@ -21,7 +21,13 @@ export class FileSessionStore implements SessionStore {
   #key = 0;
   #written = 0;
 
-  constructor(dir: string, options: { fs?: SegmentFs; notice?: (line: string) => void } = {}) {
+  readonly #unavailable: (error: unknown) => Error;
+  readonly #notice: (line: string) => void;
+
+  /** `unavailable` turns a refused write into the error a request gets (503, retryable). */
+  constructor(dir: string, unavailable: (error: unknown) => Error, options: { fs?: SegmentFs; notice?: (line: string) => void } = {}) {
+    this.#unavailable = unavailable;
+    this.#notice = options.notice ?? ((line) => console.error(line));
     const { log, records } = SegmentLog.open(dir, { ...options, segmentBytes: 1024 * 1024 });
     this.#log = log;
     const now = Date.now();
@@ -43,11 +49,21 @@ export class FileSessionStore implements SessionStore {
     const until = Date.now() + memoryMs;
     this.#sessions.delete(sessionId);
     this.#terminations.set(sessionId, { body, until });
-    this.#write({ t: 'term', id: sessionId, body, until });
+    try {
+      this.#write({ t: 'term', id: sessionId, body, until });
+    } catch (error) {
+      // Remembered by this process; a restart before the disk recovers would not know it.
+      this.#notice(`xanjax: file log: a termination could not be stored (${(error as Error).message}); it is remembered until a restart`);
+    }
   }
 
+  /** Throws `unavailable` when the disk refuses the record: the session is not opened. */
   saveSession(sessionId: string, record: SessionRecord, lifetimeMs: number): void {
-    this.#write({ t: 'open', id: sessionId, r: record, life: lifetimeMs });
+    try {
+      this.#write({ t: 'open', id: sessionId, r: record, life: lifetimeMs });
+    } catch (error) {
+      throw this.#unavailable(error);
+    }
     this.#sessions.set(sessionId, { r: record, life: lifetimeMs, until: Date.now() + lifetimeMs });
   }
 
