@@ -84,6 +84,10 @@ export class FileSessionStore implements SessionStore {
     return false;
   }
 
+  holding(): void {}
+
+  onRemote(): void {}
+
   /** One process owns the folder, so it runs every producer. */
   claimProducer(_sessionId: string, start: () => void): void {
     start();

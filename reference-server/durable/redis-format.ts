@@ -38,9 +38,9 @@ export const leaseKey = (sessionId: string) => `${KEY_PREFIX}lease:${sessionId}`
 
 /**
  * EVAL APPEND_SCRIPT 3 <log> <seq> <wake> <keep> <json> [<json> …]
- * Appends each JSON text as the next event, keeping about <keep> newest entries (`MAXLEN ~`;
- * use the servers' retainEvents or more), announces the newest number on <wake>, and returns
- * it. Refuses to append after the stream's end.
+ * Appends each JSON text as the next event, keeping the <keep> newest entries (use the
+ * servers' retainEvents or more), announces the newest number on <wake>, and returns it.
+ * Refuses to append after the stream's end.
  */
 export const APPEND_SCRIPT = `local n = tonumber(redis.call('GET', KEYS[2]) or '0')
 if redis.call('EXISTS', KEYS[1]) == 1 and #redis.call('XRANGE', KEYS[1], n .. '-1', n .. '-1') > 0 then
@@ -48,7 +48,7 @@ if redis.call('EXISTS', KEYS[1]) == 1 and #redis.call('XRANGE', KEYS[1], n .. '-
 end
 for i = 2, #ARGV do
   n = redis.call('INCR', KEYS[2])
-  redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], n .. '-0', 'data', ARGV[i])
+  redis.call('XADD', KEYS[1], 'MAXLEN', ARGV[1], n .. '-0', 'data', ARGV[i])
 end
 redis.call('PUBLISH', KEYS[3], n)
 return n`;
@@ -66,7 +66,7 @@ local seq = tonumber(ARGV[2])
 for i = 3, #ARGV do
   if seq == n + 1 then
     n = redis.call('INCR', KEYS[2])
-    redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], n .. '-0', 'data', ARGV[i])
+    redis.call('XADD', KEYS[1], 'MAXLEN', ARGV[1], n .. '-0', 'data', ARGV[i])
   end
   seq = seq + 1
 end

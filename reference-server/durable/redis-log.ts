@@ -12,7 +12,7 @@ import { SerializedData } from '../event-log/types.ts';
 import { ChannelWindow } from './channel-window.ts';
 import { APPEND_AT_SCRIPT, APPEND_SCRIPT, END_SCRIPT, channelKeys, parseEntryId } from './redis-format.ts';
 import type { ChannelKeys } from './redis-format.ts';
-import { RedisSessionStore } from './redis-state.ts';
+import { RedisSessionStore, instanceChannel } from './redis-state.ts';
 
 export interface RedisLogOptions {
   /** retryAfterMs of `unavailable` answers while Redis is unreachable. Default 2000. */
@@ -67,8 +67,13 @@ export class RedisEventLog implements EventLog {
     this.#subscriber.on('ready', () => {
       for (const channel of this.#byWake.values()) channel.catchUp();
     });
-    this.#subscriber.on('message', (wake: string) => this.#byWake.get(wake)?.catchUp());
     this.sessions = new RedisSessionStore(this.#redis, this.instance, options.leaseMs ?? 5000, (error) => this.unavailable(error));
+    const own = instanceChannel(this.instance);
+    this.#subscriber.on('message', (channel: string, message: string) => {
+      if (channel === own) this.sessions.remote(message);
+      else void this.#byWake.get(channel)?.catchUp();
+    });
+    this.#subscriber.subscribe(own).catch(() => {});
   }
 
   /** Resolves once both connections are up (the server starts only then). */
@@ -227,7 +232,13 @@ export class RedisChannel implements Channel {
     }).then(() => {});
   }
 
-  read(position: number, limits: ReadLimits): ReadResult {
+  /**
+   * Catches up first: a poll that lands here after another instance answered from a newer
+   * view (or trimmed events) must not see an older one (no stale gap, no stale empty batch).
+   * Concurrent reads share one fetch.
+   */
+  async read(position: number, limits: ReadLimits): Promise<ReadResult> {
+    await this.catchUp();
     return this.#window.read(position, limits);
   }
 

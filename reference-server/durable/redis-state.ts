@@ -6,6 +6,11 @@ import type { SessionRecord, SessionStore } from '../event-log/session-store.ts'
 import { KEY_PREFIX, leaseKey, sessionKey, terminationKey } from './redis-format.ts';
 
 const activeKey = (sessionId: string) => `${KEY_PREFIX}active:${sessionId}`;
+const heldKey = (sessionId: string) => `${KEY_PREFIX}held:${sessionId}`;
+/** Each instance's own pub/sub channel: `poll ID` (supersede your held poll) or `end ID`. */
+export const instanceChannel = (instance: string) => `${KEY_PREFIX}instance:${instance}`;
+/** Terminations are kept this much longer than asked: a client's clock starts after the server's. */
+const MEMORY_MARGIN_MS = 2000;
 
 /** Renews a lease only if this instance still holds it. */
 const RENEW_SCRIPT = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return 0`;
@@ -34,7 +39,13 @@ export class RedisSessionStore implements SessionStore {
   rememberTermination(sessionId: string, body: string, memoryMs: number): Promise<void> {
     return this.#call(async () => {
       // The first termination remembered wins: two instances ending a session agree on one answer.
-      await this.redis.multi().set(terminationKey(sessionId), body, 'PX', memoryMs, 'NX').del(sessionKey(sessionId), activeKey(sessionId)).exec();
+      const [, , held] = (await this.redis
+        .multi()
+        .set(terminationKey(sessionId), body, 'PX', memoryMs + MEMORY_MARGIN_MS, 'NX')
+        .del(sessionKey(sessionId), activeKey(sessionId))
+        .get(heldKey(sessionId))
+        .exec()) as Array<[Error | null, unknown]>;
+      this.#tell(held?.[1], `end ${sessionId}`);
     });
   }
 
@@ -55,18 +66,41 @@ export class RedisSessionStore implements SessionStore {
     });
   }
 
+  /** Also tells the instance holding a poll of the session, if another, to supersede it. */
   touchSession(sessionId: string, lifetimeMs: number): void {
     this.redis
       .multi()
       .pexpire(sessionKey(sessionId), lifetimeMs)
       .set(activeKey(sessionId), String(Date.now()), 'PX', lifetimeMs)
+      .get(heldKey(sessionId))
       .exec()
+      .then((replies) => this.#tell(replies?.[2]?.[1], `poll ${sessionId}`))
       .catch(() => {});
   }
 
-  /** True when a request of the session reached any instance after `since` (epoch ms). */
-  sessionActive(sessionId: string, since = 0): Promise<boolean> {
-    return this.#call(async () => Number((await this.redis.get(activeKey(sessionId))) ?? '0') > since);
+  sessionActive(sessionId: string, idleMs: number): Promise<boolean> {
+    return this.#call(async () => Date.now() - Number((await this.redis.get(activeKey(sessionId))) ?? '0') < idleMs);
+  }
+
+  holding(sessionId: string, holdMs: number): void {
+    this.redis.set(heldKey(sessionId), this.instance, 'PX', holdMs + MEMORY_MARGIN_MS).catch(() => {});
+  }
+
+  #listener: ((sessionId: string, what: 'poll' | 'end') => void) | undefined;
+
+  onRemote(listener: (sessionId: string, what: 'poll' | 'end') => void): void {
+    this.#listener = listener;
+  }
+
+  /** A message on this instance's channel (wired by the log's subscriber). */
+  remote(message: string): void {
+    const space = message.indexOf(' ');
+    const what = message.slice(0, space);
+    if (what === 'poll' || what === 'end') this.#listener?.(message.slice(space + 1), what);
+  }
+
+  #tell(instance: unknown, message: string): void {
+    if (typeof instance === 'string' && instance !== this.instance) this.redis.publish(instanceChannel(instance), message).catch(() => {});
   }
 
   /**

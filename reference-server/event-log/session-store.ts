@@ -22,8 +22,15 @@ export interface SessionStore {
   loadSession(sessionId: string): MaybePromise<SessionRecord | undefined>;
   /** A request of the session arrived here: it stays live for lifetimeMs more, wherever it is polled next. */
   touchSession(sessionId: string, lifetimeMs: number): void;
-  /** True when a request of the session reached any instance after `since` (epoch ms). */
-  sessionActive(sessionId: string, since: number): MaybePromise<boolean>;
+  /** True when a request of the session began or ended on any instance within the last `idleMs`. */
+  sessionActive(sessionId: string, idleMs: number): MaybePromise<boolean>;
+  /** A poll of the session is held here for up to holdMs (so another instance can supersede it). */
+  holding(sessionId: string, holdMs: number): void;
+  /**
+   * Tells `listener` when another instance received a poll of a session whose poll is held
+   * here (`poll`: supersede it), or ended it (`end`: its termination is remembered).
+   */
+  onRemote(listener: (sessionId: string, what: 'poll' | 'end') => void): void;
   /**
    * Runs the session's producer on exactly one instance: `start` is called once this process
    * holds the session's producer lease (at once, or when another instance's lease lapses

@@ -117,6 +117,13 @@ export class SessionHolder {
 
   constructor(options: HolderOptions) {
     this.#o = options;
+    // Another instance got a poll of a session held here (supersede it, §6), or ended it.
+    options.log.sessions?.onRemote((id, what) => {
+      const session = this.#sessions.get(id);
+      if (!session) return;
+      if (what === 'end') void this.#rememberedElsewhere(id).catch(() => {});
+      else if (session.held) this.#answerEmpty(session, session.held);
+    });
     // Every signature of a session expires within idle + hold of its last request, so a
     // verified signature never names a forgotten session that this process terminated.
     const { terminationMemoryMs, idleTimeoutMs, maxHoldMs } = options.limits;
@@ -416,6 +423,7 @@ export class SessionHolder {
     if (poll.res.destroyed || !socket || socket.destroyed) return;
     session.held = poll;
     this.#heldPolls++;
+    this.#o.log.sessions?.holding(session.key.sessionId, holdMs);
     poll.timer = this.#o.wheel.schedule(Date.now() + holdMs, {
       onTimer: () => {
         if (session.held === poll) this.#answerEmpty(session, poll);
@@ -431,6 +439,8 @@ export class SessionHolder {
   #release(session: Session, poll: Poll): void {
     session.held = undefined;
     session.lastActive = Date.now();
+    // The idle clock restarts when a request ends (§7), on whichever instance it was.
+    this.#o.log.sessions?.touchSession(session.key.sessionId, this.#o.limits.idleTimeoutMs + this.#o.limits.maxHoldMs);
     this.#heldPolls--;
     this.#o.wheel.cancel(poll.timer);
   }
@@ -509,11 +519,10 @@ export class SessionHolder {
   async #expireShared(session: Session): Promise<void> {
     const store = this.#o.log.sessions as SessionStore;
     const id = session.key.sessionId;
-    const since = session.lastActive;
     let remembered: string | undefined;
     let active: boolean;
     try {
-      [remembered, active] = await Promise.all([store.termination(id), store.sessionActive(id, since)]);
+      [remembered, active] = await Promise.all([store.termination(id), store.sessionActive(id, this.#o.limits.idleTimeoutMs)]);
     } catch {
       remembered = undefined;
       active = true;
