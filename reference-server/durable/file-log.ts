@@ -82,14 +82,11 @@ export class FileEventLog implements EventLog {
     else SegmentLog.open(channelDir(this.dir, name), { notice: this.#notice }).log.destroy();
   }
 
-  /** fsync of every channel and the state written since the last sync; failures are reported, not thrown. */
+  /** fsync (in the background) of every channel and the state written since the last one; failures are reported. */
   sync(): void {
-    for (const channel of this.#channels.values()) channel.sync();
-    try {
-      this.sessions.sync();
-    } catch (error) {
-      this.#notice(`xanjax: file log: ${(error as Error).message}`);
-    }
+    const report = (error: Error) => this.#notice(`xanjax: file log: ${error.message}`);
+    for (const channel of this.#channels.values()) channel.syncInBackground(report);
+    this.sessions.syncInBackground(report);
   }
 
   close(): void {
@@ -193,6 +190,10 @@ class FileChannel implements Channel {
     } catch (error) {
       this.#notice(`xanjax: file log: ${(error as Error).message}`);
     }
+  }
+
+  syncInBackground(onError: (error: Error) => void): void {
+    this.#segments.syncInBackground(onError);
   }
 
   close(): void {

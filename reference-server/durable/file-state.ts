@@ -46,7 +46,8 @@ export class FileSessionStore implements SessionStore {
 
   rememberTermination(sessionId: string, body: string, memoryMs: number): void {
     if (this.termination(sessionId) !== undefined) return;
-    const until = Date.now() + memoryMs;
+    // Kept a little longer than asked: a client's clock starts after the server's.
+    const until = Date.now() + memoryMs + 2000;
     this.#sessions.delete(sessionId);
     this.#terminations.set(sessionId, { body, until });
     try {
@@ -105,8 +106,8 @@ export class FileSessionStore implements SessionStore {
     return this.#log.bytes;
   }
 
-  sync(): void {
-    this.#log.sync();
+  syncInBackground(onError: (error: Error) => void): void {
+    this.#log.syncInBackground(onError);
   }
 
   close(): void {

@@ -18,7 +18,7 @@ import { crc32 } from 'node:zlib';
 /** The file-system calls a segment log makes (tests inject failing ones). */
 export type SegmentFs = Pick<
   typeof nodeFs,
-  'openSync' | 'writeSync' | 'fsyncSync' | 'closeSync' | 'ftruncateSync' | 'readFileSync' | 'readdirSync' | 'mkdirSync' | 'unlinkSync' | 'rmSync'
+  'openSync' | 'writeSync' | 'fsyncSync' | 'fsync' | 'closeSync' | 'ftruncateSync' | 'readFileSync' | 'readdirSync' | 'mkdirSync' | 'unlinkSync' | 'rmSync'
 >;
 
 export interface SegmentRecord {
@@ -62,6 +62,7 @@ export class SegmentLog {
   #segments: Segment[] = [];
   #fd: number | undefined;
   #dirty = false;
+  #syncing = false;
 
   private constructor(dir: string, options: SegmentLogOptions) {
     this.#dir = dir;
@@ -145,6 +146,24 @@ export class SegmentLog {
       throw new SegmentWriteError(join(this.#dir, this.#segments.at(-1)?.name ?? ''), error as NodeJS.ErrnoException);
     }
     this.#dirty = false;
+  }
+
+  /**
+   * fsync on the thread pool (the periodic policy): the event loop never waits for the disk.
+   * A failure is reported through `onError` and the data is synced again next time.
+   */
+  syncInBackground(onError: (error: SegmentWriteError) => void): void {
+    const fd = this.#fd;
+    if (!this.#dirty || fd === undefined || this.#syncing) return;
+    this.#dirty = false;
+    this.#syncing = true;
+    const path = join(this.#dir, this.#segments.at(-1)?.name ?? '');
+    this.#fs.fsync(fd, (error) => {
+      this.#syncing = false;
+      if (!error) return;
+      this.#dirty = true;
+      onError(new SegmentWriteError(path, error));
+    });
   }
 
   /** Removes every segment whose records all have keys below `key` (never the current one). */
