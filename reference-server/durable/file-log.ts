@@ -12,7 +12,7 @@
 // append) and at close, which bounds what a machine crash or power loss can take.
 // Reads come from each channel's retained window in memory (channel-window.ts), filled from
 // the segments when the channel is opened.
-import { existsSync, mkdirSync, readFileSync, watch, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, watch, writeFileSync } from 'node:fs';
 import type { FSWatcher } from 'node:fs';
 import { join } from 'node:path';
 import { SspError } from '../errors.ts';
@@ -79,7 +79,7 @@ export class FileEventLog implements EventLog {
     const channel = this.#channels.get(name);
     this.#channels.delete(name);
     if (channel) channel.destroy();
-    else SegmentLog.open(channelDir(this.dir, name), { notice: this.#notice }).log.destroy();
+    else rmSync(channelDir(this.dir, name), { recursive: true, force: true });
   }
 
   /** fsync (in the background) of every channel and the state written since the last one; failures are reported. */

@@ -63,6 +63,8 @@ export class SegmentLog {
   #fd: number | undefined;
   #dirty = false;
   #syncing = false;
+  /** The folder exists (something was written, or found at open). */
+  #created = false;
 
   private constructor(dir: string, options: SegmentLogOptions) {
     this.#dir = dir;
@@ -79,11 +81,18 @@ export class SegmentLog {
     const log = new SegmentLog(dir, options);
     const notice = options.notice ?? ((line: string) => console.error(line));
     const fs = log.#fs;
-    fs.mkdirSync(dir, { recursive: true });
-    const names = fs
-      .readdirSync(dir)
-      .filter((name) => name.endsWith(SUFFIX))
-      .sort();
+    // The folder is made by the first append: a channel that never gets an event costs no I/O.
+    let names: string[];
+    try {
+      names = fs
+        .readdirSync(dir)
+        .filter((name) => name.endsWith(SUFFIX))
+        .sort();
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      names = [];
+    }
+    log.#created = names.length > 0;
     const records: SegmentRecord[] = [];
     for (let i = 0; i < names.length; i++) {
       const path = join(dir, names[i]);
@@ -195,7 +204,7 @@ export class SegmentLog {
     if (this.#fd !== undefined) this.#fs.closeSync(this.#fd);
     this.#fd = undefined;
     this.#segments = [];
-    this.#fs.rmSync(this.#dir, { recursive: true, force: true });
+    if (this.#created) this.#fs.rmSync(this.#dir, { recursive: true, force: true });
   }
 
   #roll(key: number): Segment {
@@ -209,7 +218,8 @@ export class SegmentLog {
     const segment = last && last.bytes < this.#segmentBytes ? last : { name: segmentName(key), firstKey: key, lastKey: key - 1, bytes: 0 };
     const path = join(this.#dir, segment.name);
     try {
-      this.#fs.mkdirSync(this.#dir, { recursive: true });
+      if (!this.#created) this.#fs.mkdirSync(this.#dir, { recursive: true });
+      this.#created = true;
       this.#fd = this.#fs.openSync(path, 'a');
     } catch (error) {
       throw new SegmentWriteError(path, error as NodeJS.ErrnoException);
