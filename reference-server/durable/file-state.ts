@@ -15,6 +15,7 @@ type StateRecord =
 const COMPACT_MIN = 10_000;
 
 export class FileSessionStore implements SessionStore {
+  readonly shared = false;
   readonly #log: SegmentLog;
   readonly #terminations = new Map<string, { body: string; until: number }>();
   readonly #sessions = new Map<string, { r: SessionRecord; life: number; until: number }>();

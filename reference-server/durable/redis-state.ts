@@ -23,6 +23,7 @@ interface Lease {
 }
 
 export class RedisSessionStore implements SessionStore {
+  readonly shared = true;
   readonly #leases = new Map<string, Lease>();
 
   constructor(

@@ -13,6 +13,8 @@ export interface SessionRecord {
 }
 
 export interface SessionStore {
+  /** Several processes use it at once (Redis): any of them may end a session. */
+  readonly shared: boolean;
   /** The remembered termination answer of a session, if any. */
   termination(sessionId: string): MaybePromise<string | undefined>;
   /** Remembers a termination answer for memoryMs (the first one remembered wins); durable once settled. */

@@ -130,18 +130,18 @@ describe('file log: SIGKILL and restart on the same folder', () => {
     const batches = numbers(1, 12).map((n) => [n]);
     const { readers, counter } = await crashAndResume('after-append:5', batches);
     expectExactly(readers, counter, 12);
-  }, 90_000);
+  }, 240_000);
 
   it('in the middle of a published batch: the rest of the batch follows, nothing twice', async () => {
     const batches = [numbers(1, 3), numbers(4, 13), numbers(14, 16)];
     const { readers, counter } = await crashAndResume('after-append:7', batches);
     expectExactly(readers, counter, 16);
-  }, 90_000);
+  }, 240_000);
 
   it('in the middle of writing a record: the torn record is cut (and logged), then written whole', async () => {
     const batches = [numbers(1, 4), numbers(5, 10)];
     const { readers, counter, stderr } = await crashAndResume('mid-write:6', batches);
     expectExactly(readers, counter, 10);
     expect(stderr).toMatch(/cut a torn record at .*channels\/topic\/news\/.*\.seg byte \d+/);
-  }, 90_000);
+  }, 240_000);
 });

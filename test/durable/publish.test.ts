@@ -61,7 +61,7 @@ describe('publish to a file log', () => {
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('stdin line 2 is not JSON');
     expect(inboxLines(dir, 'news')).toEqual([{ n: 1 }, { n: 2 }, 'three', 4]);
-  }, 30_000);
+  }, 120_000);
 
   it('rejects bad arguments with exit 2 and a reason', async () => {
     const dir = temp();
@@ -71,7 +71,7 @@ describe('publish to a file log', () => {
     expect(badTopic.stderr).toContain('not a valid stream name');
     expect((await runPublish(['--log', 'ftp://x', 'news', '1'])).code).toBe(2);
     expect((await runPublish(['--log', `file:${dir}`, 'news', '{oops'])).code).toBe(2);
-  }, 30_000);
+  }, 120_000);
 });
 
 describe('publish to Redis', () => {
@@ -104,7 +104,7 @@ describe('publish to Redis', () => {
     for (let i = 0; i < 100 && wakes.length < 3; i++) await new Promise((resolve) => setTimeout(resolve, 20));
     expect(wakes).toEqual(['1', '2', '3']);
     subscriber.disconnect();
-  }, 30_000);
+  }, 120_000);
 
   it('needs no Node: redis-cli running the documented script appends the same way', async () => {
     const keys = channelKeys(topicChannel('shell'));
@@ -125,5 +125,5 @@ describe('publish to Redis', () => {
     expect(result.stderr).toMatch(/ECONNREFUSED|connect/i);
     await redis.start();
     client = new Redis(redis.url);
-  }, 30_000);
+  }, 120_000);
 });

@@ -93,7 +93,7 @@ describe('three instances on one Redis behind nginx round-robin', () => {
     }
     expect(seen).toEqual([1, 2, 3]);
     expect((await poll(a.url, counter, 0)).text).toBe(termination);
-  }, 60_000);
+  }, 120_000);
 
   it('SIGKILL of one instance while clients poll through nginx: every client gets every event once, in order', async () => {
     const total = 60;
@@ -136,7 +136,7 @@ describe('three instances on one Redis behind nginx round-robin', () => {
     }
     // nginx sent some polls to the dead instance: the clients saw failures and recovered.
     expect([...readers, ...counters].some((reader) => reader.failures > 0)).toBe(true);
-  }, 150_000);
+  }, 240_000);
 });
 
 describe('Redis unreachable', () => {
@@ -182,5 +182,5 @@ describe('Redis unreachable', () => {
       await server.close();
       await relay.stop();
     }
-  }, 90_000);
+  }, 180_000);
 });
