@@ -44,7 +44,7 @@ describe('conformance with --log redis:// on three instances behind nginx round-
     redis = await startRedis();
     instances = await Promise.all([0, 1, 2].map(() => startInstance(['--conformance', '--secret', 'conformance-secret', '--log', redis.url, '--trust-proxy'])));
     nginx = await startNginx(instances.map((instance) => instance.address));
-  }, 60_000);
+  }, 180_000);
   afterAll(async () => {
     await nginx?.stop();
     await Promise.all(instances.map(stopInstance));

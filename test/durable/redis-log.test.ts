@@ -64,7 +64,7 @@ describe('three instances on one Redis behind nginx round-robin', () => {
     instances = await Promise.all([0, 1, 2].map(() => startInstance(args())));
     nginx = await startNginx(instances.map((instance) => instance.address));
     url = `${nginx.origin}/ssp`;
-  }, 60_000);
+  }, 180_000);
   afterAll(async () => {
     await nginx?.stop();
     await Promise.all(instances.map(stopInstance));
