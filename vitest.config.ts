@@ -10,6 +10,7 @@ const timing = [
   // Builds, packs and installs the package, then runs the conformance runner from it.
   'test/package/package.test.ts',
   'test/proxy/nginx.test.ts',
+  'test/durable/conformance-durable.test.ts',
 ];
 
 export default defineConfig({

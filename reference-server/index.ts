@@ -44,6 +44,13 @@ export type {
 } from './event-log/types.ts';
 export { SerializedData, eventWireBytes, sessionChannel, topicChannel } from './event-log/types.ts';
 export { MemoryEventLog } from './event-log/memory.ts';
+export type { SessionRecord, SessionStore } from './event-log/session-store.ts';
+export { FileEventLog } from './durable/file-log.ts';
+export type { FileLogOptions } from './durable/file-log.ts';
+export { openEventLog } from './durable/open-log.ts';
+export type { OpenLogOptions } from './durable/open-log.ts';
+export { openPublisher, publish } from './durable/publish.ts';
+export type { Publisher, PublisherOptions } from './durable/publish.ts';
 export { StreamError } from './streams/types.ts';
 export type { Producer, ProducerContext, StreamDefinition } from './streams/types.ts';
 export { framingServerOptions, handleClientErrors } from './holder/framing.ts';
@@ -103,7 +110,8 @@ export interface SspServerOptions {
    */
   eventLog?: EventLog | undefined;
   /**
-   * True when the event log keeps remembered terminations across restarts (a durable log).
+   * True when remembered terminations survive a restart by other means than the event log (a
+   * durable log with a session store, such as file: and redis:, is recognised by itself).
    * Otherwise, when `secret` is given (signatures survive a restart), the server answers
    * `unavailable` to signatures of sessions it does not know for idleTimeoutMs + maxHoldMs
    * after it starts, so that a session closed before the restart is never re-created
@@ -148,7 +156,7 @@ export function createSspHandler(options: SspServerOptions = {}): SspHandler {
   for (const [name, definition] of Object.entries(options.streams ?? {})) registry.register(name, definition);
   // The demo page opens the 'ticker' feed; offer it unless the host application defined its own.
   if (options.demo && !options.streams?.ticker) registry.register('ticker', demoTicker);
-  const log = options.eventLog ?? createMemoryEventLog();
+  const log: EventLog = options.eventLog ?? createMemoryEventLog();
   const topics = new TopicHub(log, limits.retainEvents);
   for (const topic of options.topics ?? []) registry.register(topic, topics.define(topic));
   if (options.conformance) for (const [name, definition] of Object.entries(annexStreams)) registry.register(name, definition);
@@ -177,7 +185,7 @@ export function createSspHandler(options: SspServerOptions = {}): SspHandler {
     maxSessionsPerClient: options.maxSessionsPerClient ?? 100,
     retryAfterMs: options.retryAfterMs ?? 2000,
     shutdownResumeDelayMs: 1000,
-    restartGuard: options.secret !== undefined && !options.keepsTerminations,
+    restartGuard: options.secret !== undefined && !options.keepsTerminations && log.sessions === undefined,
     extensions: offeredExtensions,
   });
   const endpoint = createEndpoint({
@@ -236,6 +244,13 @@ export interface ListenOptions extends SspServerOptions {
   port?: number | undefined;
   /** The request line and headers must arrive within this long. Default 10 000. */
   headersTimeoutMs?: number | undefined;
+  /**
+   * The event log, when `eventLog` is not given: 'memory' (default), 'file:DIR' (survives
+   * restarts and crashes) or 'redis://HOST:PORT[/DB]' (shared by instances). README "Scaling out".
+   */
+  log?: string | undefined;
+  /** File log: fsync period in ms; 0 = after every append. Default 1000. */
+  fsyncIntervalMs?: number | undefined;
 }
 
 export interface SspServer {
@@ -252,6 +267,19 @@ export interface SspServer {
 const CLOSE_GRACE_MS = 3000;
 
 export async function createServer(options: ListenOptions = {}): Promise<SspServer> {
+  if (options.eventLog === undefined && options.log !== undefined) {
+    const { openEventLog } = await import('./durable/open-log.ts');
+    const eventLog = await openEventLog(options.log, {
+      ...(options.fsyncIntervalMs !== undefined && { fsyncIntervalMs: options.fsyncIntervalMs }),
+      ...(options.retryAfterMs !== undefined && { retryAfterMs: options.retryAfterMs }),
+    });
+    try {
+      return await createServer({ ...options, eventLog });
+    } catch (error) {
+      await eventLog.close();
+      throw error;
+    }
+  }
   const handler = createSspHandler(options);
   // Slow or idle clients cannot hold a connection: headers and body have real deadlines
   // (a held poll is not affected: it has been received), and what Node's parser rejects
