@@ -14,11 +14,12 @@ const vectors = (kind: string): Vector[] => JSON.parse(readFileSync(new URL(`../
 // accepted and given a meaning by SSP-CLIENT-22 and -23, not rejected.
 const tolerated = new Set([
   'invalid stream name',
-  'error object with a reason other than error',
   'unknown error code',
   'error code in upper case',
   'non-retryable code marked retryable',
   'retryable code marked non-retryable',
+  'unauthorized marked retryable',
+  'request-timeout marked not retryable',
   'too-many-sessions without retryAfterMs',
   'unavailable without retryAfterMs',
   'unsupported-version without versions',
