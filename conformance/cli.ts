@@ -8,6 +8,7 @@ import { DiscoveryError, UsageError } from './errors.ts';
 import { exitCodeOf, type RunSummary } from './report.ts';
 import { wantsColor } from './reporters/ansi.ts';
 import { reporters } from './reporters/index.ts';
+import { verdictLine } from './reporters/pretty.ts';
 import { progressLine } from './reporters/progress.ts';
 import { runChecks } from './runner.ts';
 import { selectChecks } from './select.ts';
@@ -32,9 +33,9 @@ function listChecks(checks: readonly Check[]): string {
   return checks.map((check) => `${check.id.padEnd(idWidth)}  ${check.level.padEnd(6)}  ${check.title}\n`).join('');
 }
 
-async function writeReports(report: RunSummary, options: CliOptions, stdout: Output, env: NodeJS.ProcessEnv): Promise<void> {
+export async function writeReports(report: RunSummary, options: Pick<CliOptions, 'reporters'> & { passingTranscripts?: boolean }, stdout: Output, env: NodeJS.ProcessEnv): Promise<void> {
   for (const { name, file } of options.reporters) {
-    const text = reporters[name](report, { color: file === undefined && wantsColor(stdout.isTTY, env) });
+    const text = reporters[name](report, { color: file === undefined && wantsColor(stdout.isTTY, env), passingTranscripts: options.passingTranscripts });
     if (file === undefined) {
       stdout.write(text);
       continue;
@@ -45,6 +46,11 @@ async function writeReports(report: RunSummary, options: CliOptions, stdout: Out
     } catch (error) {
       throw new UsageError(`--reporter ${name}: cannot write ${file}: ${(error as Error).message}`);
     }
+  }
+  // With every report in a file, the terminal still learns the verdict.
+  const files = options.reporters.flatMap(({ file }) => (file === undefined ? [] : [file]));
+  if (files.length === options.reporters.length) {
+    stdout.write(`${verdictLine(report, { color: wantsColor(stdout.isTTY, env) })}; reports: ${files.join(', ')}\n`);
   }
 }
 
@@ -71,6 +77,7 @@ export async function main(argv: string[], io: MainOptions = {}): Promise<number
         endpoint: options.endpoint as string,
         headers: options.headers,
         origin: options.origin,
+        ...(options.serverCommand === undefined ? {} : { serverCommand: options.serverCommand }),
         strict: options.strict,
         timeoutScale: options.timeoutScale,
         concurrency: options.concurrency,

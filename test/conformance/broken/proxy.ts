@@ -5,14 +5,16 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { request } from 'undici';
-import { createServer, type Limits, type SspServer } from '../../../reference-server/index.ts';
+import { createServer, type Limits, type SspServer, type SspServerOptions } from '../../../reference-server/index.ts';
 
 export interface ProxyRequest {
   method: string;
+  /** The request target as received (path and query); the server is always sent its endpoint path. */
+  target: string;
   headers: Record<string, string>;
   body: Buffer;
   /** The body parsed as JSON when it is a JSON object. */
-  message?: Record<string, unknown>;
+  message?: Record<string, unknown> | undefined;
 }
 
 export interface ProxyResponse {
@@ -20,7 +22,7 @@ export interface ProxyResponse {
   headers: Record<string, string>;
   body: Buffer;
   /** The body parsed as JSON when it is a JSON object; a variant edits this and the body follows. */
-  message?: Record<string, unknown>;
+  message?: Record<string, unknown> | undefined;
 }
 
 export interface ProxyTools {
@@ -50,6 +52,11 @@ export interface Variant {
   breaks: string[];
   /** Why `breaks` has more than the one violated requirement (each extra is a direct consequence). */
   consequences?: string;
+  /**
+   * Sections whose checks the proof also runs (beyond those of `breaks`): their responses
+   * are what the audit checks (every response is evidence) must catch the fault in.
+   */
+  alsoRun?: string[];
   /** Read the whole request body before answering (default: stop at maxBodyBytes + 1, as the server does). */
   bufferWholeBody?: boolean;
   /** Fresh hooks (and state) for one proxy instance. */
@@ -59,6 +66,15 @@ export interface Variant {
 export interface BrokenServer {
   url: string;
   close(): Promise<void>;
+  /** Graceful: the reference server shuts down first (its held polls are answered through the proxy), then the proxy. */
+  shutdown(): Promise<void>;
+}
+
+export interface BrokenServerOptions {
+  /** Proxy port (default: a free one). */
+  port?: number;
+  /** Options of the reference server behind the proxy (conformance mode always). */
+  server?: Omit<SspServerOptions, 'port' | 'host' | 'conformance'>;
 }
 
 const hopByHop = new Set(['connection', 'keep-alive', 'transfer-encoding', 'content-length', 'host', 'expect', 'upgrade']);
@@ -103,8 +119,8 @@ function readBody(req: http.IncomingMessage, limit: number): Promise<{ body: Buf
   });
 }
 
-export async function startBroken(variant: Variant): Promise<BrokenServer> {
-  const inner: SspServer = await createServer({ port: 0, host: '127.0.0.1', conformance: true });
+export async function startBroken(variant: Variant, options: BrokenServerOptions = {}): Promise<BrokenServer> {
+  const inner: SspServer = await createServer({ ...options.server, port: 0, host: '127.0.0.1', conformance: true });
   const innerUrl = new URL(inner.url);
   const sessions = new Map<string, number>();
   const issued = new Set<string>();
@@ -120,6 +136,9 @@ export async function startBroken(variant: Variant): Promise<BrokenServer> {
     for (const [name, value] of Object.entries(answer.headers)) {
       if (value !== undefined && !hopByHop.has(name)) responseHeaders[name] = Array.isArray(value) ? value.join(', ') : value;
     }
+    // A HEAD answer has no body but announces the GET's length (SSP-TRANSPORT-15).
+    const headLength = answer.headers['content-length'];
+    if (req.method === 'HEAD' && typeof headLength === 'string') responseHeaders['content-length'] = headLength;
     const response: ProxyResponse = { status: answer.statusCode, headers: responseHeaders, body, message: parseObject(body) };
     track(req, response);
     return response;
@@ -151,8 +170,9 @@ export async function startBroken(variant: Variant): Promise<BrokenServer> {
       const limit = variant.bufferWholeBody ? Infinity : inner.handler.limits.maxBodyBytes;
       const { body, complete } = await readBody(req, limit);
       const headers: Record<string, string> = {};
-      for (const [name, value] of Object.entries(req.headers)) if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : value;
-      let proxied: ProxyRequest = { method: req.method ?? 'GET', headers, body, message: parseObject(body) };
+      // Every field line, joined (req.headers would keep only the first Content-Type).
+      for (const [name, values] of Object.entries(req.headersDistinct)) if (values !== undefined) headers[name] = values.join(', ');
+      let proxied: ProxyRequest = { method: req.method ?? 'GET', target: req.url ?? '/', headers, body, message: parseObject(body) };
       const rewritten = hooks.request ? await hooks.request(proxied) : proxied;
       let response: ProxyResponse;
       if ('status' in rewritten) response = rewritten;
@@ -162,14 +182,15 @@ export async function startBroken(variant: Variant): Promise<BrokenServer> {
       }
       if (hooks.response) response = await hooks.response(response, proxied);
       const out = response.message && parseObject(response.body) !== undefined ? Buffer.from(JSON.stringify(response.message)) : response.body;
-      res.writeHead(response.status, { ...response.headers, 'content-length': String(out.length), ...(complete ? {} : { connection: 'close' }) });
+      const length = proxied.method === 'HEAD' ? (response.headers['content-length'] ?? '0') : String(out.length);
+      res.writeHead(response.status, { ...response.headers, 'content-length': length, ...(complete ? {} : { connection: 'close' }) });
       res.end(out);
     })().catch((error: unknown) => {
       res.writeHead(502, { 'content-type': 'text/plain' });
       res.end(`broken-variant proxy failed: ${String(error)}`);
     });
   });
-  await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => proxy.listen(options.port ?? 0, '127.0.0.1', resolve));
   const { port } = proxy.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}${innerUrl.pathname}`,
@@ -179,6 +200,14 @@ export async function startBroken(variant: Variant): Promise<BrokenServer> {
         proxy.closeAllConnections();
       });
       await inner.close();
+    },
+    async shutdown() {
+      // The reference server answers its held polls; the proxy still relays those answers.
+      proxy.close();
+      await inner.close();
+      proxy.closeIdleConnections();
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      proxy.closeAllConnections();
     },
   };
 }
