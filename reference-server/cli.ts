@@ -53,9 +53,10 @@ read-only disk is answered with 'unavailable' (Retry-After) until writes succeed
 With redis://, events are as durable as that Redis server's own persistence.
 SIGINT/SIGTERM shut down gracefully: held polls are answered with termination 'shutdown'
 advising to resume. With the same --secret a restart honours the signatures of the previous
-run; with the memory log (events and terminations gone with the process) it answers those of sessions it does
-not know with 'unavailable' for idle + hold after it starts, so that a closed session is
-never brought back (SSP-SIGNATURE-14); those clients then open new sessions.
+run, but with the memory log (events and terminations kept in memory) answers those of
+sessions it does not know with 'unavailable' for idle + hold after it starts, so that a
+closed session is never brought back (SSP-SIGNATURE-14); those clients then open new
+sessions. A file or Redis log remembers terminations, so it needs no such wait.
 Key rotation: restart with --secret NEW --previous-secret OLD. New signatures use NEW and
 clients holding OLD signatures resume; drop OLD once those have expired (idle + hold).`;
 
