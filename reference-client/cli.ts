@@ -14,11 +14,11 @@ Options:
                    pretty: time, seq and data, for people
                    lines: the client kit's event lines (spec §20.5): events as in json,
                    and {"gap":…}, {"restart":…}, {"termination":…}, {"error":…} lines
-  --retries N      retries of a failed request of a live session before giving up (default
-                   12, with backoff); opening the session is not retried
+  --retries N      consecutive failed requests of a live session before giving up (default:
+                   retry for up to 2 minutes, with backoff); opening the session is not retried
   -h, --help       show this help
 
-Notices (retries, gaps, reopened sessions) and the end of the stream go to stderr.
+Notices (retries, gaps, stream restarts) and the end of the stream go to stderr.
 Ctrl-C closes the session on the server before exiting.
 
 Exit status:
@@ -82,7 +82,7 @@ export async function tail(argv: string[], io: TailIo): Promise<number> {
   subscription.on('restart', ({ cause, lastSeq }) => {
     const why = 'termination' in cause ? cause.termination.reason : cause.error.code;
     if (lines) line({ restart: { reason: why, lastSeq } });
-    else say(`session ended (${why}); opened a new one: events may repeat`);
+    else say(`stream restarted: session ended (${why}) after seq ${lastSeq}; a new session starts again at seq 1: events may repeat or be missing`);
   });
 
   let interrupted = false;

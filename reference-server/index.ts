@@ -5,8 +5,10 @@ import http from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createValidator } from '../schemas/index.ts';
+import { bearerToken } from './authorize.ts';
+import type { Authorize, AuthorizeOutcome } from './authorize.ts';
 import type { DiscoveryDocument } from '../schemas/types.gen.ts';
-import { clientKeyFromForwardedFor, clientKeyFromSocket } from './client-key.ts';
+import { clientKeyFromForwardedFor, clientKeyFromProxies, clientKeyFromSocket, isLoopback } from './client-key.ts';
 import type { ClientKey } from './client-key.ts';
 import { CLIENT_MODULE_PATH, createClientModuleRoute } from './client-module.ts';
 import { createDemo } from './demo/serve.ts';
@@ -46,7 +48,9 @@ export { StreamError } from './streams/types.ts';
 export type { Producer, ProducerContext, StreamDefinition } from './streams/types.ts';
 export { framingServerOptions, handleClientErrors } from './holder/framing.ts';
 export type { FramingOptions } from './holder/framing.ts';
-export { annexStreams, clientKeyFromForwardedFor, clientKeyFromSocket, conformanceLimits, defaultLimits, demoTicker };
+export { bearerToken };
+export type { Authorize, AuthorizeOutcome };
+export { annexStreams, clientKeyFromForwardedFor, clientKeyFromProxies, clientKeyFromSocket, isLoopback, conformanceLimits, defaultLimits, demoTicker };
 export type { ClientKey, Limits, Secrets };
 
 export interface SspServerOptions {
@@ -84,8 +88,9 @@ export interface SspServerOptions {
   maxSessionsPerClient?: number | undefined;
   /**
    * Names a request's client for maxSessionsPerClient. Default: the socket's peer address.
-   * Behind one trusted proxy, use clientKeyFromForwardedFor (the address the proxy appended
-   * to X-Forwarded-For); without a proxy in front, a client could write that header itself.
+   * Behind a proxy on the same machine, use clientKeyFromForwardedFor (the address the proxy
+   * appended to X-Forwarded-For, trusted only from a loopback peer); for proxies elsewhere,
+   * clientKeyFromProxies(isProxy). Either way the proxy must append, not pass the header on.
    */
   clientKey?: ClientKey | undefined;
   /** retryAfterMs for too-many-sessions and unavailable. Default 2000. */
@@ -97,6 +102,22 @@ export interface SspServerOptions {
    * channel. Default: a new in-memory log. The handler closes it at shutdown.
    */
   eventLog?: EventLog | undefined;
+  /**
+   * True when the event log keeps remembered terminations across restarts (a durable log).
+   * Otherwise, when `secret` is given (signatures survive a restart), the server answers
+   * `unavailable` to signatures of sessions it does not know for idleTimeoutMs + maxHoldMs
+   * after it starts, so that a session closed before the restart is never re-created
+   * (SSP-SIGNATURE-14); resumable sessions then reopen. Default false.
+   */
+  keepsTerminations?: boolean | undefined;
+  /**
+   * Access control (spec §4.5): called with the request, the stream and its checked params
+   * for every open, and with the session's stream and params for every poll and close.
+   * Return 'allow', 'unauthorized' (401 with WWW-Authenticate; the session is unchanged) or
+   * 'forbidden' (403 at open; on a poll or close the session ends with the `revoked`
+   * termination). `bearerToken(token)` builds one that wants `Authorization: Bearer token`.
+   */
+  authorize?: Authorize | undefined;
 }
 
 export interface SspStats {
@@ -134,12 +155,15 @@ export function createSspHandler(options: SspServerOptions = {}): SspHandler {
   let exec: ExecStream | undefined;
   if (options.exec !== undefined) registry.register('exec', (exec = execStream(options.exec, options.maxExec ?? 16)));
 
+  // No extension is implemented yet; each one adds its name here when it is (SSP-EXT-4).
+  const offeredExtensions: readonly string[] = [];
   const discovery: DiscoveryDocument = {
     ssp: 1,
     type: 'discovery',
     versions: [1],
     limits,
     streams: registry.list(),
+    extensions: [...offeredExtensions],
     conformance: options.conformance ?? false,
   };
   const wheel = new TimerWheel();
@@ -153,6 +177,8 @@ export function createSspHandler(options: SspServerOptions = {}): SspHandler {
     maxSessionsPerClient: options.maxSessionsPerClient ?? 100,
     retryAfterMs: options.retryAfterMs ?? 2000,
     shutdownResumeDelayMs: 1000,
+    restartGuard: options.secret !== undefined && !options.keepsTerminations,
+    extensions: offeredExtensions,
   });
   const endpoint = createEndpoint({
     holder,
@@ -162,6 +188,7 @@ export function createSspHandler(options: SspServerOptions = {}): SspHandler {
     bodyTimeoutMs: options.bodyTimeoutMs ?? 10_000,
     wheel,
     clientKey: options.clientKey ?? clientKeyFromSocket,
+    authorize: options.authorize,
   });
   const demo = options.demo ? createDemo(path) : undefined;
   const clientModule = options.clientModule === false ? undefined : createClientModuleRoute(options.clientModule ?? CLIENT_MODULE_PATH);

@@ -5,7 +5,7 @@ import { check } from '../check.ts';
 import type { Check, CheckContext } from '../check.ts';
 import type { SspEvent, TerminationMessage } from '../../schemas/types.gen.ts';
 import { expectBatch, expectErrorCode, expectTermination, jsonOf } from './answers.ts';
-import { annexParamSamples, annexStreams } from './annex-params.ts';
+import { annexParamSamples, annexStreams, isLargeAndMany } from './annex-params.ts';
 import { drain, lastSeq, readAtOnce, readEvents, retainedAtMost } from './drain.ts';
 import { elapsed } from './sessions.ts';
 
@@ -48,6 +48,11 @@ async function assertEndsAtOnce(ctx: CheckContext, stream: string, params: Recor
 }
 
 export const annexChecks: Check[] = [
+  check('SSP-ANNEX-19', 'MUST NOT offer a stream named ssp.* other than the annex streams', async (ctx: CheckContext) => {
+    const document = jsonOf(ctx, await ctx.raw({ method: 'GET' }), 'GET') as { streams?: Array<{ name?: string }> };
+    const stray = (document.streams ?? []).map((stream) => stream.name ?? '').filter((name) => name.startsWith('ssp.') && !(annexStreams as readonly string[]).includes(name));
+    ctx.assert(stray.length === 0, `discovery offers ${JSON.stringify(stray)}: the ssp. prefix is reserved for the annex`);
+  }),
   check('SSP-ANNEX-2', 'MUST set conformance true if and only if all four annex streams are offered', async (ctx: CheckContext) => {
     const document = jsonOf(ctx, await ctx.raw({ method: 'GET' }), 'GET') as { conformance?: unknown; streams?: Array<{ name?: unknown }> };
     const listed = new Set((document.streams ?? []).map((stream) => stream.name));
@@ -73,6 +78,15 @@ export const annexChecks: Check[] = [
   check('SSP-ANNEX-4', 'MUST answer annex params that are unknown, missing, mistyped or out of range with 422 invalid-params', async (ctx: CheckContext) => {
     for (const stream of annexStreams) {
       for (const { params } of annexParamSamples[stream].filter((sample) => !sample.valid)) {
+        const answer = await ctx.send({ ssp: 1, type: 'open', stream, params });
+        expectErrorCode(ctx, answer, 'invalid-params', `${stream} ${JSON.stringify(params)}`);
+        ctx.assert(answer.status === 422, `${stream} ${JSON.stringify(params)}: expected status 422, got ${answer.status}`);
+      }
+    }
+  }, { needs: ['annex'] }),
+  check('SSP-ANNEX-21', 'MUST answer counter and burst params with size above 256 and count above 16 with 422 invalid-params', async (ctx: CheckContext) => {
+    for (const stream of ['ssp.counter', 'ssp.burst'] as const) {
+      for (const { params } of annexParamSamples[stream].filter((sample) => !sample.valid && isLargeAndMany(sample.params))) {
         const answer = await ctx.send({ ssp: 1, type: 'open', stream, params });
         expectErrorCode(ctx, answer, 'invalid-params', `${stream} ${JSON.stringify(params)}`);
         ctx.assert(answer.status === 422, `${stream} ${JSON.stringify(params)}: expected status 422, got ${answer.status}`);

@@ -1,7 +1,7 @@
 // SSP-SECURITY-6: sessions are limited per client as well as in total, and a client's count
 // goes down with every way a session ends.
 import { expect, it } from 'vitest';
-import { clientKeyFromForwardedFor } from '../../reference-server/index.ts';
+import { clientKeyFromForwardedFor, clientKeyFromProxies } from '../../reference-server/index.ts';
 import type { SspServer } from '../../reference-server/index.ts';
 import { Signer } from '../../reference-server/signature.ts';
 import { close, drain, open, poll, post, sleep, start } from './helpers.ts';
@@ -38,7 +38,7 @@ it('refuses a client over its limit like the total limit (503, Retry-After, retr
 
 it('gives a client its sessions back when they are closed, complete or expire', async () => {
   // Default key: the peer address, 127.0.0.1 for every request here.
-  const server = await start({ conformance: true, maxSessionsPerClient: 2, limits: { maxHoldMs: 100, idleTimeoutMs: 1500 } });
+  const server = await start({ conformance: true, maxSessionsPerClient: 2, limits: { maxHoldMs: 100, idleTimeoutMs: 2000 } });
   try {
     const full = async () => (await post(server.url, { ssp: 1, type: 'open', stream: 'ssp.ticker' })).status === 503;
     const ticker = await open(server.url, 'ssp.ticker', { intervalMs: 60000 });
@@ -67,7 +67,7 @@ it('gives a client its sessions back when they are closed, complete or expire', 
 });
 
 it('counts a session re-created from a signature (§4) against the polling client', async () => {
-  const server = await start({ conformance: true, secret: 'limit-secret', maxSessionsPerClient: 1 });
+  const server = await start({ conformance: true, secret: 'limit-secret', keepsTerminations: true, maxSessionsPerClient: 1 });
   try {
     await open(server.url, 'ssp.ticker', { intervalMs: 60000 });
     const signer = new Signer('limit-secret');
@@ -93,4 +93,17 @@ it('clientKeyFromForwardedFor keys on the last X-Forwarded-For address (the prox
   } finally {
     await server.close();
   }
+});
+
+it('trusts X-Forwarded-For only from a proxy: a client reaching the server directly keys on its own address', () => {
+  const request = (remoteAddress: string, forwarded?: string) => ({ socket: { remoteAddress }, headers: forwarded === undefined ? {} : { 'x-forwarded-for': forwarded } }) as never;
+  // --trust-proxy: a proxy on the same machine.
+  expect(clientKeyFromForwardedFor(request('127.0.0.1', 'spoofed, 198.51.100.7'))).toBe('198.51.100.7');
+  expect(clientKeyFromForwardedFor(request('::ffff:127.0.0.1', '198.51.100.7'))).toBe('198.51.100.7');
+  expect(clientKeyFromForwardedFor(request('::1'))).toBe('::1');
+  expect(clientKeyFromForwardedFor(request('203.0.113.9', '198.51.100.7'))).toBe('203.0.113.9');
+  // A proxy elsewhere, named by the host application.
+  const behindLb = clientKeyFromProxies((peer) => peer === '10.0.0.2');
+  expect(behindLb(request('10.0.0.2', '1.2.3.4, 198.51.100.7'))).toBe('198.51.100.7');
+  expect(behindLb(request('10.0.0.3', '198.51.100.7'))).toBe('10.0.0.3');
 });
