@@ -3,6 +3,8 @@
 // prove anything about this requirement's check). Kept short: every other checked MUST is
 // proven by a variant in this folder (test/conformance/coverage.test.ts enforces both).
 export const unprovenMusts: Readonly<Record<string, string>> = {
+  'SSP-SIGNATURE-12': 'restart check (--server-command): no restart variant yet that resumes a non-resumable session after a restart',
+  'SSP-SIGNATURE-13': 'restart check (--server-command): no restart variant yet that answers close of a lost resumable session with something other than closed',
   'SSP-TRANSPORT-1': 'every check sends its messages as application/json: refusing it fails every check, so its own check proves nothing more',
   'SSP-OPEN-1': 'every annex check opens its sessions through ctx.open, which requires 200 session: a server refusing opens fails them all',
   'SSP-SIGNATURE-8': 'every session is first polled or closed with the signature of its session message: refusing it fails every annex check',
