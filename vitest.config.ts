@@ -8,10 +8,13 @@ const timing = [
   'test/conformance/reference-limits.test.ts',
   'test/conformance/broken-variants.test.ts',
   'test/proxy/nginx.test.ts',
+  // Builds, packs and installs the package, then runs the conformance runner from it.
+  'test/package/package.test.ts',
 ];
 
 export default defineConfig({
   test: {
+    globalSetup: ['test/global-setup.ts'],
     testTimeout: 30_000,
     hookTimeout: 60_000,
     // Tests start real servers, child processes and Chromium: two cores, so keep parallelism modest.

@@ -1,8 +1,9 @@
-// Runs one producer into one event log: the only code that touches both, and it touches
-// the producer only through its generator and the log only through the EventLog interface.
+// Runs one producer into one channel of the event log: the only code that touches both, and
+// it touches the producer only through its generator and the log only through the Channel
+// interface. An asynchronous append (file, Redis) is awaited before the next value is pulled.
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import type { EventLog } from '../event-log/types.ts';
-import { SerializedData } from '../event-log/types.ts';
+import type { Channel } from '../event-log/types.ts';
+import { SerializedData, isPromise } from '../event-log/types.ts';
 import type { RegisteredStream } from './registry.ts';
 import { StreamError } from './types.ts';
 
@@ -36,14 +37,16 @@ export interface RunningProducer {
   readonly ready: Promise<void>;
 }
 
-export function startProducer(stream: RegisteredStream, params: Record<string, unknown>, log: EventLog, from: number): RunningProducer {
+export function startProducer(stream: RegisteredStream, params: Record<string, unknown>, channel: Channel, from: number): RunningProducer {
+  const produce = stream.definition.produce;
+  if (!produce) throw new TypeError(`stream '${stream.name}' has no producer`);
   const controller = new AbortController();
   const { signal } = controller;
   let markReady!: () => void;
   const ready = new Promise<void>((resolve) => (markReady = resolve));
   stream.active++;
   const done = (async () => {
-    const iterator = stream.definition.produce(params, { signal, from })[Symbol.asyncIterator]();
+    const iterator = produce(params, { signal, from })[Symbol.asyncIterator]();
     let firstRun = true;
     let appended = 0;
     try {
@@ -69,20 +72,21 @@ export function startProducer(stream: RegisteredStream, params: Record<string, u
         }
         if (next.done || signal.aborted) break;
         if (turned || now - asked > WAITED_MS) sliceStart = now;
-        log.append(SerializedData.of(next.value));
+        const append = channel.append(SerializedData.of(next.value));
+        if (isPromise(append)) await append;
         appended++;
         if (performance.now() - sliceStart > SLICE_MS) {
           await nextTurn();
           sliceStart = performance.now();
         }
       }
-      if (!signal.aborted) log.end({ reason: 'complete' });
+      if (!signal.aborted) await channel.end({ reason: 'complete' });
     } catch (error) {
       if (signal.aborted) return;
       if (error instanceof StreamError) {
-        log.end({ reason: 'error', error: { message: error.message, ...(error.code !== undefined && { code: error.code }) }, advice: error.advice });
+        await channel.end({ reason: 'error', error: { message: error.message, ...(error.code !== undefined && { code: error.code }) }, advice: error.advice });
       } else {
-        log.end({ reason: 'error', error: { message: error instanceof Error ? error.message : String(error) }, advice: 'reopen' });
+        await channel.end({ reason: 'error', error: { message: error instanceof Error ? error.message : String(error) }, advice: 'reopen' });
       }
     } finally {
       markReady();
@@ -90,6 +94,6 @@ export function startProducer(stream: RegisteredStream, params: Record<string, u
       if (signal.aborted) await iterator.return?.(undefined).catch(() => {});
       stream.active--;
     }
-  })();
+  })().catch((error: unknown) => console.error(`xanjax: stream '${stream.name}' could not record its end:`, error));
   return { stop: () => controller.abort(), done, ready };
 }

@@ -74,7 +74,7 @@ describe('headers', () => {
     for (const method of ['PUT', 'DELETE', 'PATCH']) {
       const r = await send(url, method);
       expect(r.status).toBe(405);
-      expect(r.headers.allow).toBe('GET, POST, OPTIONS');
+      expect(r.headers.allow).toBe('GET, HEAD, POST, OPTIONS');
       expect(r.json.code).toBe('method-not-allowed');
     }
   });
@@ -103,7 +103,7 @@ describe('CORS', () => {
     });
     expect(r.status).toBe(204);
     expect(r.text).toBe('');
-    expect(r.headers['access-control-allow-methods']).toMatch(/GET, POST/);
+    expect(r.headers['access-control-allow-methods']).toMatch(/GET, HEAD, POST/);
     expect(String(r.headers['access-control-allow-headers']).toLowerCase()).toContain('content-type');
     expect(r.headers['access-control-max-age']).toBeDefined();
     expect(r.headers['access-control-allow-origin']).toBe('https://app.example');
@@ -158,6 +158,13 @@ describe('bad input gets the typed error and the server stays healthy', () => {
     expect(r.json.message).toContain('/count');
     const missing = await post(url, { ssp: 1, type: 'open', stream: 'ssp.counter', params: {} });
     expect(missing.json.details.errors).toEqual([{ path: '/count', message: expect.any(String) }]);
+  });
+
+  it('lists a malformed message\'s problems in details the same way, pointers into the message', async () => {
+    const r = await post(url, { ssp: 1, type: 'poll', sig: 'abcdefghijklmnop', hold: -1 });
+    expect(r.json.code).toBe('bad-request');
+    expect(r.json.details.errors).toEqual([{ path: '/hold', message: 'must be >= 0' }]);
+    expect(r.json.message).toContain('/hold must be >= 0');
   });
 
   it('names the supported versions', async () => {
