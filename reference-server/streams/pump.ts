@@ -72,8 +72,8 @@ export function startProducer(stream: RegisteredStream, params: Record<string, u
         }
         if (next.done || signal.aborted) break;
         if (turned || now - asked > WAITED_MS) sliceStart = now;
-        const append = channel.append(SerializedData.of(next.value));
-        if (isPromise(append)) await append;
+        const written = channel.append(SerializedData.of(next.value));
+        if (isPromise(written)) await written;
         appended++;
         if (performance.now() - sliceStart > SLICE_MS) {
           await nextTurn();
