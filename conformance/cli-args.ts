@@ -46,6 +46,8 @@ Options:
   --timeout-scale N         multiply every wait and timeout (slow machines), default 1
   --concurrency N           checks run at once (exclusive ones always alone), default 8
   -h, --help                this text
+  --load N [--duration S]   load mode instead: hold N ssp.ticker sessions, report latency,
+                            errors, lost and duplicated events (--load 1 --help: its options)
 
 Exit codes: 0 conforming; 1 a MUST failed (or a SHOULD under --strict, or a baseline
 entry passed); 2 usage error, unreachable server or invalid discovery; 3 harness error.`;
