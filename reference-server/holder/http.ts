@@ -4,7 +4,7 @@ import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:
 import { SspError } from '../errors.ts';
 import type { TimerWheel } from './timer-wheel.ts';
 
-export const ALLOWED_METHODS = 'GET, POST, OPTIONS';
+export const ALLOWED_METHODS = 'GET, HEAD, POST, OPTIONS';
 const JSON_TYPE = 'application/json; charset=utf-8';
 const PREFLIGHT_MAX_AGE_S = '600';
 
@@ -21,7 +21,8 @@ function baseHeaders(origin: string | undefined): OutgoingHttpHeaders {
 }
 
 export function sendJson(res: ServerResponse, origin: string | undefined, status: number, body: string, extra?: OutgoingHttpHeaders): void {
-  if (res.headersSent || res.destroyed) return;
+  // A connection cut below us (framing error, peer reset) takes no answer.
+  if (res.headersSent || res.destroyed || res.socket?.writable === false) return;
   if (extra === undefined) {
     // The common answer (every batch): a flat header list, no object to build per response.
     const length = String(Buffer.byteLength(body));
@@ -61,25 +62,47 @@ export function sendPreflight(req: IncomingMessage, res: ServerResponse): void {
   res.end();
 }
 
-/** §1: application/json or text/plain, with an optional charset that must be utf-8. */
-export function checkMediaType(contentType: string | undefined): void {
-  if (contentType === undefined || contentType.trim() === '') {
+// RFC 9110 §8.3.1: media-type = type "/" subtype *( OWS ";" OWS [ parameter ] ),
+// parameter = token "=" ( token / quoted-string ).
+const TOKEN = "[!#$%&'*+.^_`|~0-9A-Za-z-]+";
+const QUOTED = '"(?:[\\t \\x21\\x23-\\x5B\\x5D-\\x7E\\x80-\\xFF]|\\\\[\\t \\x21-\\x7E\\x80-\\xFF])*"';
+const MEDIA_TYPE = new RegExp(`^(${TOKEN}/${TOKEN})((?:[ \\t]*;[ \\t]*(?:${TOKEN}=(?:${TOKEN}|${QUOTED}))?)*)$`);
+const PARAMETER = new RegExp(`[ \\t]*;[ \\t]*(?:(${TOKEN})=(${TOKEN}|${QUOTED}))?`, 'gy');
+
+/** A token or quoted-string parameter value, unquoted (quoted-pair escapes removed). */
+function parameterValue(raw: string): string {
+  return raw.startsWith('"') ? raw.slice(1, -1).replace(/\\(.)/g, '$1') : raw;
+}
+
+/**
+ * §4.2: application/json or text/plain, with an optional charset that must be utf-8
+ * (SSP-TRANSPORT-3/4/11), one field line matching RFC 9110's grammar, charset at most once
+ * (SSP-TRANSPORT-16).
+ */
+export function checkMediaType(req: IncomingMessage): void {
+  const fields = req.headersDistinct['content-type'] ?? [];
+  if (fields.length === 0 || fields[0].trim() === '') {
     throw new SspError('unsupported-media-type', 'request has no Content-Type; send application/json or text/plain');
   }
-  const [type, ...parameters] = contentType.split(';');
-  const mediaType = type.trim().toLowerCase();
+  if (fields.length > 1) throw new SspError('unsupported-media-type', 'request has more than one Content-Type field; send exactly one');
+  const contentType = fields[0].trim();
+  const match = MEDIA_TYPE.exec(contentType);
+  if (!match) throw new SspError('unsupported-media-type', `Content-Type '${contentType}' is not one media type in RFC 9110 §8.3.1 syntax`);
+  const mediaType = match[1].toLowerCase();
   if (mediaType !== 'application/json' && mediaType !== 'text/plain') {
     throw new SspError('unsupported-media-type', `Content-Type '${mediaType}' is not accepted; send application/json or text/plain`);
   }
-  for (const parameter of parameters) {
-    const eq = parameter.indexOf('=');
-    if (eq < 0 || parameter.slice(0, eq).trim().toLowerCase() !== 'charset') continue;
-    const charset = parameter.slice(eq + 1).trim().replace(/^"(.*)"$/, '$1').toLowerCase();
+  let charsets = 0;
+  for (const [, name, value] of match[2].matchAll(PARAMETER)) {
+    if (name === undefined || value === undefined || name.toLowerCase() !== 'charset') continue;
+    if (++charsets > 1) throw new SspError('unsupported-media-type', 'Content-Type names charset more than once');
+    const charset = parameterValue(value).toLowerCase();
     if (charset !== 'utf-8') throw new SspError('unsupported-media-type', `charset '${charset}' is not accepted; the body must be utf-8`);
   }
 }
 
-const utf8 = new TextDecoder('utf-8', { fatal: true });
+// ignoreBOM keeps a byte order mark in the text, so that the syntax step refuses it (SSP-MESSAGE-9).
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 /**
  * Reads the body as UTF-8 text, at most maxBytes (§1: stop at the limit, never buffer the
@@ -117,8 +140,37 @@ export function readBody(req: IncomingMessage, maxBytes: number, timeoutMs: numb
     const onEnd = () => finish();
     const onAbort = () => finish(new SspError('bad-request', 'request body ended before it was complete'));
     const timer = wheel.schedule(Date.now() + timeoutMs, {
-      onTimer: () => finish(new SspError('bad-request', `request body was not received within ${timeoutMs} ms`)),
+      onTimer: () => finish(new SspError('request-timeout', `request body was not received within ${timeoutMs} ms`)),
     });
     req.on('data', onData).on('end', onEnd).on('error', onAbort).on('close', onAbort);
+  });
+}
+
+/**
+ * Reads and discards a body the answer does not need (405, 415 before reading), so that the
+ * connection stays usable and nothing unread makes its close a reset. Resolves true once the
+ * whole body is gone; false (the caller then closes the connection, lingering) when it is
+ * larger than maxBytes or not received within timeoutMs.
+ */
+export function discardBody(req: IncomingMessage, maxBytes: number, timeoutMs: number, wheel: TimerWheel): Promise<boolean> {
+  if (req.complete) return Promise.resolve(true);
+  if (req.destroyed) return Promise.resolve(false);
+  const declared = req.headers['content-length'];
+  if (declared !== undefined && Number(declared) > maxBytes) return Promise.resolve(false);
+  return new Promise((resolve) => {
+    let size = 0;
+    const finish = (drained: boolean) => {
+      req.off('data', onData).off('end', onEnd).off('error', onFail).off('close', onFail);
+      wheel.cancel(timer);
+      resolve(drained);
+    };
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > maxBytes) finish(false);
+    };
+    const onEnd = () => finish(true);
+    const onFail = () => finish(false);
+    const timer = wheel.schedule(Date.now() + timeoutMs, { onTimer: () => finish(false) });
+    req.on('data', onData).on('end', onEnd).on('error', onFail).on('close', onFail);
   });
 }

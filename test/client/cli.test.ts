@@ -75,9 +75,17 @@ describe('xanjax tail', () => {
     expect(missing.stderr).toContain('HTTP 404');
     await server!.close();
     server = undefined;
-    const { code, stderr } = await run([url, 'counter', '--retries', '1']);
+    const { code, stderr } = await run([url, 'counter']);
     expect(code).toBe(2);
     expect(stderr).toMatch(/request to .* failed/);
+    expect(stderr).not.toContain('retrying');
+  });
+
+  it('opening is not retried: a 503 to the open exits 1 at once, without waiting', async () => {
+    const { code, stderr } = await run([await start([{ retryAfterMs: 60_000 }]), 'counter']);
+    expect(code).toBe(1);
+    expect(stderr).toContain('unavailable');
+    expect(stderr).not.toContain('retrying');
   });
 
   it.each([[[]], [['http://x/ssp']], [['ftp://x/ssp', 's']], [['http://x/ssp', 's', '--params', '{']], [['http://x/ssp', 's', '--params', '[]']], [['http://x/ssp', 's', '--format', 'xml']], [['http://x/ssp', 's', '--bogus']]])(
@@ -124,7 +132,8 @@ describe('xanjax tail', () => {
     const signals = new EventEmitter();
     const running = run([url, 'counter'], { signals, stdout });
     const polls = () => server!.requests.filter((r) => r.type === 'poll').length;
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    // 100 items wait (the high-water mark) after 11 batches of 10, one event being written: then polling stops.
+    expect(await until(() => polls() >= 11)).toBe(true);
     const blocked = polls();
     await new Promise((resolve) => setTimeout(resolve, 200));
     expect(polls()).toBe(blocked);
