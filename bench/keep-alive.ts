@@ -5,5 +5,4 @@ import type { Server } from 'node:http';
 
 export function keepIdleConnections(server: Server): void {
   server.keepAliveTimeout = 120_000;
-  server.headersTimeout = 125_000;
 }
