@@ -9,7 +9,9 @@ import { edit, eventsOf, isBatch } from '../conformance/broken/rewrite.ts';
 
 let server: SspServer;
 beforeAll(async () => {
-  server = await createServer({ port: 0, conformance: true });
+  // A long idle lifetime: on a starved machine a client may not poll for seconds, and an
+  // expiry would be the server's right, not a load-mode finding.
+  server = await createServer({ port: 0, conformance: true, limits: { idleTimeoutMs: 60_000 } });
 });
 afterAll(() => server.close());
 
