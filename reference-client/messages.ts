@@ -6,7 +6,7 @@ import type { ServerMessage } from '../schemas/types.gen.ts';
 export type Parsed = { ok: true; message: ServerMessage } | { ok: false; problem: string };
 
 const signaturePattern = /^[A-Za-z0-9_.~-]{16,2048}$/;
-const reasons = new Set(['complete', 'closed', 'expired', 'error', 'shutdown']);
+const reasons = new Set(['complete', 'closed', 'expired', 'error', 'revoked', 'shutdown']);
 const actions = new Set(['none', 'resume', 'reopen']);
 
 type Json = Record<string, unknown>;
