@@ -92,7 +92,7 @@ export function createContext(options: ContextOptions): CheckContext {
       const response = await request(url, {
         method: method as Dispatcher.HttpMethod,
         headers,
-        body: init.body,
+        ...(init.body === undefined ? {} : { body: init.body }),
         signal: AbortSignal.any([timeout, checkSignal]),
         ...(dispatcher ? { dispatcher } : {}),
       });

@@ -28,12 +28,12 @@ export interface CheckEnvironment {
 export interface EnvironmentOptions {
   endpoint: URL;
   discovery: DiscoveryDocument;
-  headers?: Record<string, string>;
-  origin?: string;
+  headers?: Record<string, string> | undefined;
+  origin?: string | undefined;
   timeoutScale: number;
-  strict?: boolean;
+  strict?: boolean | undefined;
   dispatcher: Dispatcher;
-  checkTimeoutMs?: number;
+  checkTimeoutMs?: number | undefined;
   baseline: readonly string[];
 }
 

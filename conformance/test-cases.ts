@@ -13,12 +13,12 @@ import { selectChecks, type Selection } from './select.ts';
 import { checkTimeoutMs } from './timing.ts';
 
 export interface ConformanceTestOptions extends Selection {
-  headers?: Record<string, string>;
+  headers?: Record<string, string> | undefined;
   /** The Origin the CORS checks send (RunOptions.origin). */
-  origin?: string;
-  strict?: boolean;
-  timeoutScale?: number;
-  expectedFailures?: string[];
+  origin?: string | undefined;
+  strict?: boolean | undefined;
+  timeoutScale?: number | undefined;
+  expectedFailures?: string[] | undefined;
 }
 
 export interface ConformanceTest {

@@ -35,6 +35,7 @@ Options:
   -h, --help          show this help
 
 Streams: 'ticker' (a live demo feed) always; ssp.* with --conformance; exec with --exec.
+The browser client is served as an ES module at /xanjax-client.js in every mode.
 SIGINT/SIGTERM shut down gracefully: held polls are answered with termination 'shutdown'
 advising to resume. With the same --secret a restart honours the signatures of the previous
 run, but (events and terminations being kept in memory) answers those of sessions it does

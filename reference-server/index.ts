@@ -10,10 +10,12 @@ import type { Authorize, AuthorizeOutcome } from './authorize.ts';
 import type { DiscoveryDocument } from '../schemas/types.gen.ts';
 import { clientKeyFromForwardedFor, clientKeyFromSocket } from './client-key.ts';
 import type { ClientKey } from './client-key.ts';
+import { CLIENT_MODULE_PATH, createClientModuleRoute } from './client-module.ts';
 import { createDemo } from './demo/serve.ts';
 import { createMemoryEventLog } from './event-log/memory.ts';
-import type { EventLogFactory } from './event-log/types.ts';
+import type { EventLog } from './event-log/types.ts';
 import { createEndpoint } from './holder/endpoint.ts';
+import { framingServerOptions, handleClientErrors } from './holder/framing.ts';
 import { SessionHolder } from './holder/sessions.ts';
 import { TimerWheel } from './holder/timer-wheel.ts';
 import { checkLimits, conformanceLimits, defaultLimits } from './limits.ts';
@@ -28,54 +30,68 @@ import { StreamRegistry } from './streams/registry.ts';
 import { TopicHub } from './streams/topics.ts';
 import type { StreamDefinition } from './streams/types.ts';
 
-export type { EventLog, EventLogFactory, EventLogOptions, StreamEnd } from './event-log/types.ts';
-export { SerializedData } from './event-log/types.ts';
+export type {
+  Channel,
+  ChannelOptions,
+  ChannelReaders,
+  ChannelWatcher,
+  EventLog,
+  MaybePromise,
+  ReadLimits,
+  ReadResult,
+  StoredEvent,
+  StreamEnd,
+} from './event-log/types.ts';
+export { SerializedData, eventWireBytes, sessionChannel, topicChannel } from './event-log/types.ts';
+export { MemoryEventLog } from './event-log/memory.ts';
 export { StreamError } from './streams/types.ts';
 export type { Producer, ProducerContext, StreamDefinition } from './streams/types.ts';
 export { bearerToken };
 export type { Authorize, AuthorizeOutcome };
+export { framingServerOptions, handleClientErrors } from './holder/framing.ts';
+export type { FramingOptions } from './holder/framing.ts';
 export { annexStreams, clientKeyFromForwardedFor, clientKeyFromSocket, conformanceLimits, defaultLimits, demoTicker };
 export type { ClientKey, Limits, Secrets };
 
 export interface SspServerOptions {
   /** Path of the SSP endpoint. Default '/ssp'. */
-  path?: string;
+  path?: string | undefined;
   /** Overrides of the advertised limits (defaults: spec §5, or the short conformance ones). */
-  limits?: Partial<Limits>;
+  limits?: Partial<Limits> | undefined;
   /**
    * HMAC secret. Without one a random secret is used: signatures die with the process. To
    * rotate, give a list, newest first: new signatures use the first, any verifies (until the
    * unexpired signatures of a retired secret are gone: idleTimeoutMs + maxHoldMs).
    */
-  secret?: Secrets;
+  secret?: Secrets | undefined;
   /** Your streams, by name. */
-  streams?: Record<string, StreamDefinition>;
+  streams?: Record<string, StreamDefinition> | undefined;
   /** Topic streams fed by `handler.publish(topic, data)`. */
-  topics?: string[];
+  topics?: string[] | undefined;
   /** Offer the annex streams (ssp.counter, ssp.ticker, ssp.burst, ssp.fail) and short limits. */
-  conformance?: boolean;
-  /** Serve the demo page at '/' (with the bundled browser client at '/xanjax-client.js'). */
-  demo?: boolean;
+  conformance?: boolean | undefined;
+  /**
+   * Where the handler serves the reference browser client as one ES module, for pages without
+   * a bundler (`import { pushlet } from '/xanjax-client.js'`). Default '/xanjax-client.js';
+   * false serves none.
+   */
+  clientModule?: string | false | undefined;
+  /** Serve the demo page at '/' (it imports the client module). */
+  demo?: boolean | undefined;
   /** Offer stream `exec`: this shell command runs once per session, one event per stdout line. */
-  exec?: string;
+  exec?: string | undefined;
   /** Most exec processes at once. Default 16. */
-  maxExec?: number;
+  maxExec?: number | undefined;
   /** Most live sessions. Default 10 000. */
-  maxSessions?: number;
+  maxSessions?: number | undefined;
   /** Most live sessions per client (see clientKey). Default 100. */
-  maxSessionsPerClient?: number;
+  maxSessionsPerClient?: number | undefined;
   /**
    * Names a request's client for maxSessionsPerClient. Default: the socket's peer address.
    * Behind one trusted proxy, use clientKeyFromForwardedFor (the address the proxy appended
    * to X-Forwarded-For); without a proxy in front, a client could write that header itself.
    */
-  clientKey?: ClientKey;
-  /** retryAfterMs for too-many-sessions and unavailable. Default 2000. */
-  retryAfterMs?: number;
-  /** A request body must arrive within this long. Default 10 000. */
-  bodyTimeoutMs?: number;
-  /** Per-session event log. Default: in memory. */
-  eventLog?: EventLogFactory;
+  clientKey?: ClientKey | undefined;
   /**
    * True when the event log keeps remembered terminations across restarts (a durable log).
    * Otherwise, when `secret` is given (signatures survive a restart), the server answers
@@ -83,7 +99,7 @@ export interface SspServerOptions {
    * after it starts, so that a session closed before the restart is never re-created
    * (SSP-SIGNATURE-14); resumable sessions then reopen. Default false.
    */
-  keepsTerminations?: boolean;
+  keepsTerminations?: boolean | undefined;
   /**
    * Access control (spec §4.5): called with the request, the stream and its checked params
    * for every open, and with the session's stream and params for every poll and close.
@@ -91,7 +107,16 @@ export interface SspServerOptions {
    * 'forbidden' (403 at open; on a poll or close the session ends with the `revoked`
    * termination). `bearerToken(token)` builds one that wants `Authorization: Bearer token`.
    */
-  authorize?: Authorize;
+  authorize?: Authorize | undefined;
+  /** retryAfterMs for too-many-sessions and unavailable. Default 2000. */
+  retryAfterMs?: number | undefined;
+  /** A request body must arrive within this long after its headers. Default 10 000. */
+  bodyTimeoutMs?: number | undefined;
+  /**
+   * Where producers and the holder meet: each session's own channel and each topic's shared
+   * channel. Default: a new in-memory log. The handler closes it at shutdown.
+   */
+  eventLog?: EventLog | undefined;
 }
 
 export interface SspStats {
@@ -122,7 +147,8 @@ export function createSspHandler(options: SspServerOptions = {}): SspHandler {
   for (const [name, definition] of Object.entries(options.streams ?? {})) registry.register(name, definition);
   // The demo page opens the 'ticker' feed; offer it unless the host application defined its own.
   if (options.demo && !options.streams?.ticker) registry.register('ticker', demoTicker);
-  const topics = new TopicHub();
+  const log = options.eventLog ?? createMemoryEventLog();
+  const topics = new TopicHub(log, limits.retainEvents);
   for (const topic of options.topics ?? []) registry.register(topic, topics.define(topic));
   if (options.conformance) for (const [name, definition] of Object.entries(annexStreams)) registry.register(name, definition);
   let exec: ExecStream | undefined;
@@ -144,7 +170,7 @@ export function createSspHandler(options: SspServerOptions = {}): SspHandler {
     limits,
     registry,
     signer: new Signer(options.secret ?? Signer.randomSecret()),
-    createLog: options.eventLog ?? createMemoryEventLog,
+    log,
     wheel,
     maxSessions: options.maxSessions ?? 10_000,
     maxSessionsPerClient: options.maxSessionsPerClient ?? 100,
@@ -164,17 +190,17 @@ export function createSspHandler(options: SspServerOptions = {}): SspHandler {
     authorize: options.authorize,
   });
   const demo = options.demo ? createDemo(path) : undefined;
+  const clientModule = options.clientModule === false ? undefined : createClientModuleRoute(options.clientModule ?? CLIENT_MODULE_PATH);
 
   const handler = ((req, res, next) => {
     // Express-style mounts rewrite req.url; originalUrl keeps the full path.
     const url = (req as IncomingMessage & { originalUrl?: string }).originalUrl ?? req.url ?? '/';
-    const query = url.indexOf('?');
-    const pathname = query < 0 ? url : url.slice(0, query);
+    const pathname = pathnameOf(url);
     if (pathname === path) {
       void endpoint(req, res);
       return;
     }
-    if (demo?.(req, res, pathname)) return;
+    if (clientModule?.(req, res, pathname) || demo?.(req, res, pathname)) return;
     if (next) return next();
     res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' });
     res.end(`not found; the SSP/1 endpoint is ${path}\n`);
@@ -189,11 +215,26 @@ export function createSspHandler(options: SspServerOptions = {}): SspHandler {
   return handler;
 }
 
+/** The path of an origin-form or absolute-form target (RFC 9112 §3.2.2: servers accept both). */
+function pathnameOf(target: string): string {
+  if (!target.startsWith('/')) {
+    try {
+      return new URL(target).pathname;
+    } catch {
+      return target;
+    }
+  }
+  const query = target.indexOf('?');
+  return query < 0 ? target : target.slice(0, query);
+}
+
 export interface ListenOptions extends SspServerOptions {
   /** Default 127.0.0.1. */
-  host?: string;
+  host?: string | undefined;
   /** Default 8080; 0 picks a free port. */
-  port?: number;
+  port?: number | undefined;
+  /** The request line and headers must arrive within this long. Default 10 000. */
+  headersTimeoutMs?: number | undefined;
 }
 
 export interface SspServer {
@@ -211,11 +252,11 @@ const CLOSE_GRACE_MS = 3000;
 
 export async function createServer(options: ListenOptions = {}): Promise<SspServer> {
   const handler = createSspHandler(options);
-  const server = http.createServer(handler);
-  // Slow or idle clients cannot hold a connection forever, but a held poll is legitimately
-  // long: the whole-request timeout must exceed the longest hold.
-  server.headersTimeout = 10_000;
-  server.requestTimeout = handler.limits.maxHoldMs + 30_000;
+  // Slow or idle clients cannot hold a connection: headers and body have real deadlines
+  // (a held poll is not affected: it has been received), and what Node's parser rejects
+  // gets the spec's JSON error.
+  const server = http.createServer(framingServerOptions({ headersTimeoutMs: options.headersTimeoutMs ?? 10_000, bodyTimeoutMs: options.bodyTimeoutMs ?? 10_000 }), handler);
+  handleClientErrors(server);
   const host = options.host ?? '127.0.0.1';
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

@@ -357,7 +357,7 @@ export interface ErrorMessage {
    */
   retryAfterMs?: number;
   /**
-   * Code-specific details, e.g. `errors` for invalid-params.
+   * Code-specific details. `errors`, where a code carries it (invalid-params, bad-request), is an array of {path, message}: a JSON Pointer into the params (invalid-params) or into the client message (bad-request), and what is wrong there.
    */
   details?: {
     [k: string]: unknown | undefined;

@@ -1,13 +1,14 @@
 // The SSP/1 endpoint: GET and HEAD → discovery, OPTIONS → preflight, POST → one client
 // message (spec §4, §6). Every failure becomes the spec's typed error; nothing throws out.
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
-import type { Authorize } from '../authorize.ts';
+import type { Authorize, Denial } from '../authorize.ts';
 import { decide, denialError } from '../authorize.ts';
 import type { Validator } from '../../schemas/index.ts';
 import type { ClientMessage } from '../../schemas/types.gen.ts';
 import type { ClientKey } from '../client-key.ts';
 import { SspError } from '../errors.ts';
-import { ALLOWED_METHODS, checkMediaType, readBody, sendError, sendJson, sendPreflight } from './http.ts';
+import { lingerAfterResponse } from './framing.ts';
+import { ALLOWED_METHODS, checkMediaType, discardBody, readBody, sendError, sendJson, sendPreflight } from './http.ts';
 import type { SessionHolder } from './sessions.ts';
 import { parseStrictJson } from './strict-json.ts';
 import type { TimerWheel } from './timer-wheel.ts';
@@ -24,6 +25,12 @@ export interface EndpointOptions {
   authorize?: Authorize | undefined;
 }
 
+/**
+ * Largest unneeded body read and discarded before a 405 or 415 so the connection stays
+ * open; a larger one gets `Connection: close` and a lingering close instead.
+ */
+const DISCARD_MAX_BYTES = 65_536;
+
 export type Endpoint = (req: IncomingMessage, res: ServerResponse) => Promise<void>;
 
 export function createEndpoint(options: EndpointOptions): Endpoint {
@@ -31,24 +38,23 @@ export function createEndpoint(options: EndpointOptions): Endpoint {
 
   return async function endpoint(req, res) {
     const origin = req.headers.origin;
-    let extra: OutgoingHttpHeaders | undefined;
+    let extra: OutgoingHttpHeaders = {};
     try {
+      // RFC 9112 §3.2: an HTTP/1.1 request without Host is a bad request.
+      if (req.headers.host === undefined && req.httpVersion === '1.1') {
+        extra = { connection: 'close' };
+        throw new SspError('bad-request', 'HTTP/1.1 request without a Host header');
+      }
       // SSP-TRANSPORT-15: HEAD gets GET's status and header fields; Node sends no body for HEAD.
       if (req.method === 'GET' || req.method === 'HEAD') return sendJson(res, origin, 200, discoveryBody);
       if (req.method === 'OPTIONS') return sendPreflight(req, res);
       if (req.method !== 'POST') {
-        extra = { allow: ALLOWED_METHODS };
+        extra.allow = ALLOWED_METHODS;
         throw new SspError('method-not-allowed', `method ${req.method} is not allowed; use GET, HEAD, POST or OPTIONS`);
       }
       checkMediaType(req);
       let text: string;
-      try {
-        text = await readBody(req, maxBodyBytes, bodyTimeoutMs, wheel);
-      } catch (error) {
-        // The rest of the body was left unread: this connection cannot carry another request.
-        extra = { connection: 'close' };
-        throw error;
-      }
+      text = await readBody(req, maxBodyBytes, bodyTimeoutMs, wheel);
       // `ext` members are ignored (SSP-EXT-1): nothing below reads them.
       const message = parse(text, validator);
       if (message.type === 'open') {
@@ -56,13 +62,9 @@ export function createEndpoint(options: EndpointOptions): Endpoint {
         if (authorize) {
           // §6.4 step 13: forbidden after invalid-params, before too-many-sessions.
           const denial = await decide(authorize, req, opening.stream.name, opening.params);
-          if (denial) {
-            const { error, headers } = denialError(denial);
-            extra = headers;
-            throw error;
-          }
+          if (denial) throw denied(denial, extra);
         }
-        return sendJson(res, origin, 200, holder.open(opening, clientKey(req), message.extensions));
+        return sendJson(res, origin, 200, await holder.open(opening, clientKey(req), message.extensions));
       }
       if (authorize) {
         // §6.4 step 14: credentials are checked again on poll and close (SSP-AUTH-5/6).
@@ -70,21 +72,37 @@ export function createEndpoint(options: EndpointOptions): Endpoint {
         if ('body' in found) return sendJson(res, origin, 200, found.body);
         const denial = await decide(authorize, req, found.stream, found.params);
         if (denial?.deny === 'forbidden') return sendJson(res, origin, 200, holder.revoke(message.sig));
-        if (denial) {
-          const { error, headers } = denialError(denial);
-          extra = headers;
-          throw error;
-        }
+        if (denial) throw denied(denial, extra);
       }
       // A poll may re-create a forgotten session (§8.4), which then counts against its client.
-      if (message.type === 'poll') return holder.poll(message.sig, message.hold, res, origin, clientKey(req));
+      if (message.type === 'poll') return await holder.poll(message.sig, message.hold, res, origin, clientKey(req));
       return sendJson(res, origin, 200, holder.close(message.sig));
-    } catch (error) {
-      if (error instanceof SspError) return sendError(res, origin, error, extra);
-      console.error('xanjax: internal error:', error);
-      sendError(res, origin, new SspError('internal-error', 'unexpected server fault'), extra);
+    } catch (thrown) {
+      let error = thrown;
+      if (!(error instanceof SspError)) {
+        console.error('xanjax: internal error:', error);
+        error = new SspError('internal-error', 'unexpected server fault');
+      }
+      const sspError = error as SspError;
+      if (!req.complete) {
+        // The body is not (all) read. A small one is discarded first (405, 415); after a 413
+        // or a timeout, or for a large body, the connection closes, lingering, not reset.
+        const readable = sspError.code !== 'payload-too-large' && sspError.code !== 'request-timeout';
+        if (!(readable && (await discardBody(req, DISCARD_MAX_BYTES, bodyTimeoutMs, wheel)))) {
+          extra.connection = 'close';
+          lingerAfterResponse(req.socket);
+        }
+      }
+      sendError(res, origin, sspError, extra);
     }
   };
+}
+
+/** The error of a denial; its headers (WWW-Authenticate for 401) join the response's. */
+function denied(denial: Denial, extra: OutgoingHttpHeaders): SspError {
+  const { error, headers } = denialError(denial);
+  Object.assign(extra, headers);
+  return error;
 }
 
 /** Text → a schema-valid client message, or bad-request / unsupported-version. */
@@ -103,6 +121,7 @@ function parse(text: string, validator: Validator): ClientMessage {
   // invalid-signature (§6.4 step 9, SSP-SIGNATURE-5).
   if (result.ok) return value as ClientMessage;
   throw new SspError('bad-request', `not a valid SSP/1 client message: ${result.errors.join('; ')}`, {
-    details: { errors: result.errors },
+    // The same {path, message} entries as invalid-params (SSP-OPEN-11), pointers into the message.
+    details: { errors: result.problems },
   });
 }
