@@ -8,7 +8,7 @@ import { createValidator } from '../schemas/index.ts';
 import { bearerToken } from './authorize.ts';
 import type { Authorize, AuthorizeOutcome } from './authorize.ts';
 import type { DiscoveryDocument } from '../schemas/types.gen.ts';
-import { clientKeyFromForwardedFor, clientKeyFromSocket } from './client-key.ts';
+import { clientKeyFromForwardedFor, clientKeyFromProxies, clientKeyFromSocket, isLoopback } from './client-key.ts';
 import type { ClientKey } from './client-key.ts';
 import { CLIENT_MODULE_PATH, createClientModuleRoute } from './client-module.ts';
 import { createDemo } from './demo/serve.ts';
@@ -46,11 +46,11 @@ export { SerializedData, eventWireBytes, sessionChannel, topicChannel } from './
 export { MemoryEventLog } from './event-log/memory.ts';
 export { StreamError } from './streams/types.ts';
 export type { Producer, ProducerContext, StreamDefinition } from './streams/types.ts';
-export { bearerToken };
-export type { Authorize, AuthorizeOutcome };
 export { framingServerOptions, handleClientErrors } from './holder/framing.ts';
 export type { FramingOptions } from './holder/framing.ts';
-export { annexStreams, clientKeyFromForwardedFor, clientKeyFromSocket, conformanceLimits, defaultLimits, demoTicker };
+export { bearerToken };
+export type { Authorize, AuthorizeOutcome };
+export { annexStreams, clientKeyFromForwardedFor, clientKeyFromProxies, clientKeyFromSocket, isLoopback, conformanceLimits, defaultLimits, demoTicker };
 export type { ClientKey, Limits, Secrets };
 
 export interface SspServerOptions {
@@ -88,10 +88,20 @@ export interface SspServerOptions {
   maxSessionsPerClient?: number | undefined;
   /**
    * Names a request's client for maxSessionsPerClient. Default: the socket's peer address.
-   * Behind one trusted proxy, use clientKeyFromForwardedFor (the address the proxy appended
-   * to X-Forwarded-For); without a proxy in front, a client could write that header itself.
+   * Behind a proxy on the same machine, use clientKeyFromForwardedFor (the address the proxy
+   * appended to X-Forwarded-For, trusted only from a loopback peer); for proxies elsewhere,
+   * clientKeyFromProxies(isProxy). Either way the proxy must append, not pass the header on.
    */
   clientKey?: ClientKey | undefined;
+  /** retryAfterMs for too-many-sessions and unavailable. Default 2000. */
+  retryAfterMs?: number | undefined;
+  /** A request body must arrive within this long after its headers. Default 10 000. */
+  bodyTimeoutMs?: number | undefined;
+  /**
+   * Where producers and the holder meet: each session's own channel and each topic's shared
+   * channel. Default: a new in-memory log. The handler closes it at shutdown.
+   */
+  eventLog?: EventLog | undefined;
   /**
    * True when the event log keeps remembered terminations across restarts (a durable log).
    * Otherwise, when `secret` is given (signatures survive a restart), the server answers
@@ -108,15 +118,6 @@ export interface SspServerOptions {
    * termination). `bearerToken(token)` builds one that wants `Authorization: Bearer token`.
    */
   authorize?: Authorize | undefined;
-  /** retryAfterMs for too-many-sessions and unavailable. Default 2000. */
-  retryAfterMs?: number | undefined;
-  /** A request body must arrive within this long after its headers. Default 10 000. */
-  bodyTimeoutMs?: number | undefined;
-  /**
-   * Where producers and the holder meet: each session's own channel and each topic's shared
-   * channel. Default: a new in-memory log. The handler closes it at shutdown.
-   */
-  eventLog?: EventLog | undefined;
 }
 
 export interface SspStats {

@@ -1,7 +1,7 @@
 // The SSP/1 endpoint: GET and HEAD → discovery, OPTIONS → preflight, POST → one client
 // message (spec §4, §6). Every failure becomes the spec's typed error; nothing throws out.
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
-import type { Authorize, Denial } from '../authorize.ts';
+import type { Authorize } from '../authorize.ts';
 import { decide, denialError } from '../authorize.ts';
 import type { Validator } from '../../schemas/index.ts';
 import type { ClientMessage } from '../../schemas/types.gen.ts';
@@ -62,7 +62,11 @@ export function createEndpoint(options: EndpointOptions): Endpoint {
         if (authorize) {
           // §6.4 step 13: forbidden after invalid-params, before too-many-sessions.
           const denial = await decide(authorize, req, opening.stream.name, opening.params);
-          if (denial) throw denied(denial, extra);
+          if (denial) {
+            const { error, headers } = denialError(denial);
+            Object.assign(extra, headers);
+            throw error;
+          }
         }
         return sendJson(res, origin, 200, await holder.open(opening, clientKey(req), message.extensions));
       }
@@ -72,7 +76,11 @@ export function createEndpoint(options: EndpointOptions): Endpoint {
         if ('body' in found) return sendJson(res, origin, 200, found.body);
         const denial = await decide(authorize, req, found.stream, found.params);
         if (denial?.deny === 'forbidden') return sendJson(res, origin, 200, holder.revoke(message.sig));
-        if (denial) throw denied(denial, extra);
+        if (denial) {
+          const { error, headers } = denialError(denial);
+          Object.assign(extra, headers);
+          throw error;
+        }
       }
       // A poll may re-create a forgotten session (§8.4), which then counts against its client.
       if (message.type === 'poll') return await holder.poll(message.sig, message.hold, res, origin, clientKey(req));
@@ -96,13 +104,6 @@ export function createEndpoint(options: EndpointOptions): Endpoint {
       sendError(res, origin, sspError, extra);
     }
   };
-}
-
-/** The error of a denial; its headers (WWW-Authenticate for 401) join the response's. */
-function denied(denial: Denial, extra: OutgoingHttpHeaders): SspError {
-  const { error, headers } = denialError(denial);
-  Object.assign(extra, headers);
-  return error;
 }
 
 /** Text → a schema-valid client message, or bad-request / unsupported-version. */
