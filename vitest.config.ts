@@ -3,7 +3,7 @@ import { defineConfig } from 'vitest/config';
 // The conformance proofs judge timing (holds, expiry) against the reference server in the
 // same process, so they run alone, after everything else: on two shared cores, running them
 // beside Chromium or other servers would make a slow event loop look like a broken server.
-const timing = ['test/conformance/reference.test.ts', 'test/conformance/reference-limits.test.ts', 'test/conformance/broken-variants.test.ts'];
+const timing = ['test/conformance/reference.test.ts', 'test/conformance/reference-limits.test.ts', 'test/conformance/broken-variants.test.ts', 'test/conformance/reference-http2.test.ts'];
 
 export default defineConfig({
   test: {

@@ -24,6 +24,8 @@ export interface CliOptions {
   expectedFailures?: string;
   timeoutScale?: number;
   concurrency?: number;
+  /** --ca FILE: PEM certificate(s) to trust for an https: endpoint. */
+  ca?: string;
 }
 
 export const usage = `Usage: xanjax conformance <endpoint-url> [options]
@@ -43,6 +45,9 @@ Options:
                             for a server that allows only some origins (SSP-CORS-1)
   --expected-failures FILE  baseline: one check ID per line, # comments; listed checks
                             may fail, but a listed check that passes fails the run
+  --ca FILE                 trust the PEM certificate(s) in FILE for an https: endpoint
+                            (a test CA or a self-signed certificate); HTTP/2 is offered
+                            to https: endpoints and HTTP/1.1 used when the server declines
   --timeout-scale N         multiply every wait and timeout (slow machines), default 1
   --concurrency N           checks run at once (exclusive ones always alone), default 8
   -h, --help                this text
@@ -94,6 +99,7 @@ export function parseCliArgs(argv: string[]): CliOptions {
         'expected-failures': { type: 'string' },
         'timeout-scale': { type: 'string' },
         concurrency: { type: 'string' },
+        ca: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -122,5 +128,6 @@ export function parseCliArgs(argv: string[]): CliOptions {
     expectedFailures: values['expected-failures'],
     timeoutScale: parseNumber('--timeout-scale', values['timeout-scale'], false),
     concurrency: parseNumber('--concurrency', values.concurrency, true),
+    ...(values.ca !== undefined && { ca: values.ca }),
   };
 }

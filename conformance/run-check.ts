@@ -18,6 +18,8 @@ export interface CheckEnvironment {
   timeoutScale: number;
   strict: boolean;
   dispatcher: Dispatcher;
+  /** Extra trusted PEM certificates (--ca). */
+  ca?: string | Buffer;
   /** Why each feature the server lacks is missing (features.ts). */
   missing: Map<Features, string>;
   /** Longest a check may run (timing.ts checkTimeoutMs unless overridden). */
@@ -33,6 +35,7 @@ export interface EnvironmentOptions {
   timeoutScale: number;
   strict?: boolean;
   dispatcher: Dispatcher;
+  ca?: string | Buffer;
   checkTimeoutMs?: number;
   baseline: readonly string[];
 }
@@ -48,6 +51,7 @@ export function checkEnvironment(options: EnvironmentOptions): CheckEnvironment 
     timeoutScale,
     strict: options.strict ?? false,
     dispatcher: options.dispatcher,
+    ...(options.ca !== undefined && { ca: options.ca }),
     missing: missingFeatures(discovery),
     checkTimeoutMs: options.checkTimeoutMs ?? checkTimeoutMs(discovery.limits, timeoutScale),
     isExpectedFailure: (id) => isExpected(baseline, id),
@@ -109,6 +113,7 @@ export async function runCheck(check: Check, env: CheckEnvironment): Promise<Che
     origin: env.origin,
     timeoutScale: env.timeoutScale,
     dispatcher: env.dispatcher,
+    ...(env.ca !== undefined && { ca: env.ca }),
     signal: controller.signal,
   });
   const missing = check.needs.map((feature) => env.missing.get(feature)).find((reason) => reason !== undefined);

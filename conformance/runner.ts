@@ -27,6 +27,8 @@ export interface RunOptions {
   skip?: string[];
   /** Baseline IDs (baseline.ts); checked against all of `checks`, not just the selected ones. */
   expectedFailures?: string[];
+  /** PEM certificate(s) to trust for an `https:` endpoint (the CLI's --ca); see agent.ts. */
+  ca?: string | Buffer;
   /** Overrides the per-check time bound derived from the limits (timing.ts). */
   checkTimeoutMs?: number;
   /** Called once the checks to run are known, before the first one starts. */
@@ -88,10 +90,10 @@ export async function runChecks(checks: readonly Check[], options: RunOptions): 
 
   const startedAt = new Date();
   const started = performance.now();
-  const dispatcher = createAgent();
+  const dispatcher = createAgent({ ca: options.ca });
   try {
     const discovery = await fetchDiscovery(endpoint, { headers: options.headers, timeoutScale, dispatcher });
-    const env = checkEnvironment({ endpoint, discovery, headers: options.headers, origin, timeoutScale, strict: options.strict, dispatcher, checkTimeoutMs: options.checkTimeoutMs, baseline });
+    const env = checkEnvironment({ endpoint, discovery, headers: options.headers, origin, timeoutScale, strict: options.strict, dispatcher, ca: options.ca, checkTimeoutMs: options.checkTimeoutMs, baseline });
     options.onStart?.(selected);
     const results = new Map<Check, CheckResult>();
     const run = async (check: Check) => {

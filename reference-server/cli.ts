@@ -1,8 +1,9 @@
 // `xanjax serve`: run the reference SSP/1 server until SIGINT/SIGTERM.
 // stdout gets exactly one line, the endpoint URL; every other notice goes to stderr.
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { clientKeyFromForwardedFor, createServer } from './index.ts';
-import type { Limits, SspServerOptions } from './index.ts';
+import type { Limits, ListenOptions } from './index.ts';
 import { demoTicker } from './streams/demo-ticker.ts';
 
 const USAGE = `Usage: xanjax serve [options]
@@ -26,6 +27,9 @@ Options:
                       most live sessions per client address (default 100)
   --trust-proxy       take the client address from the last X-Forwarded-For entry (the one
                       the proxy added): only behind exactly one trusted proxy
+  --tls-cert FILE     serve HTTPS with this PEM certificate (chain): HTTP/2, and HTTP/1.1
+                      for clients without it (ALPN); needs --tls-key
+  --tls-key FILE      the certificate's PEM private key
   --hold MS           limits.maxHoldMs
   --idle MS           limits.idleTimeoutMs
   --retain N          limits.retainEvents
@@ -38,7 +42,7 @@ Key rotation: restart with --secret NEW --previous-secret OLD. New signatures us
 clients holding OLD signatures resume; drop OLD once those have expired (idle + hold).`;
 
 export async function main(argv: string[]): Promise<number> {
-  let options: SspServerOptions & { host: string; port: number };
+  let options: ListenOptions & { host: string; port: number };
   try {
     options = parseOptions(argv);
   } catch (error) {
@@ -74,7 +78,7 @@ export async function main(argv: string[]): Promise<number> {
 
 const HELP = Symbol('help');
 
-export function parseOptions(argv: string[], env = process.env): SspServerOptions & { host: string; port: number } {
+export function parseOptions(argv: string[], env = process.env): ListenOptions & { host: string; port: number } {
   const { values } = parseArgs({
     args: argv,
     strict: true,
@@ -92,6 +96,8 @@ export function parseOptions(argv: string[], env = process.env): SspServerOption
       'max-sessions': { type: 'string' },
       'max-sessions-per-client': { type: 'string' },
       'trust-proxy': { type: 'boolean' },
+      'tls-cert': { type: 'string' },
+      'tls-key': { type: 'string' },
       hold: { type: 'string' },
       idle: { type: 'string' },
       retain: { type: 'string' },
@@ -108,7 +114,9 @@ export function parseOptions(argv: string[], env = process.env): SspServerOption
   const secret = values.secret ?? (env.XANJAX_SECRET || undefined);
   const previous = values['previous-secret'] ?? (env.XANJAX_PREVIOUS_SECRETS ?? '').split(',').filter((s) => s !== '');
   if (previous.length > 0 && secret === undefined) throw new Error('--previous-secret (or XANJAX_PREVIOUS_SECRETS) needs --secret (or XANJAX_SECRET)');
+  if ((values['tls-cert'] === undefined) !== (values['tls-key'] === undefined)) throw new Error('--tls-cert and --tls-key go together');
   return {
+    ...(values['tls-cert'] !== undefined && { tls: { cert: readPem('--tls-cert', values['tls-cert']), key: readPem('--tls-key', values['tls-key']!) } }),
     host: values.host ?? '127.0.0.1',
     port: values.port === undefined ? 8080 : integer('--port', values.port, 0, 65535),
     path,
@@ -124,6 +132,14 @@ export function parseOptions(argv: string[], env = process.env): SspServerOption
     limits,
     streams: { ticker: demoTicker },
   };
+}
+
+function readPem(option: string, file: string): Buffer {
+  try {
+    return readFileSync(file);
+  } catch (error) {
+    throw new Error(`${option}: cannot read '${file}': ${(error as Error).message}`);
+  }
 }
 
 function integer(name: string, text: string, min: number, max = Number.MAX_SAFE_INTEGER): number {

@@ -1,8 +1,8 @@
 // Library API of the reference SSP/1 server: a node:http request listener (mounts in
 // http.createServer, Express-style middleware, anything with Node req/res) and a helper that
 // listens. See README "Reference server".
-import http from 'node:http';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type http from 'node:http';
+import type http2 from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import { createValidator } from '../schemas/index.ts';
 import type { DiscoveryDocument } from '../schemas/types.gen.ts';
@@ -12,10 +12,14 @@ import { createDemo } from './demo/serve.ts';
 import { createMemoryEventLog } from './event-log/memory.ts';
 import type { EventLogFactory } from './event-log/types.ts';
 import { createEndpoint } from './holder/endpoint.ts';
+import { writeHead } from './holder/http.ts';
+import type { SspRequest, SspResponse } from './holder/http.ts';
 import { SessionHolder } from './holder/sessions.ts';
 import { TimerWheel } from './holder/timer-wheel.ts';
 import { checkLimits, conformanceLimits, defaultLimits } from './limits.ts';
 import type { Limits } from './limits.ts';
+import { createListener } from './listener.ts';
+import type { TlsOptions } from './listener.ts';
 import { Signer } from './signature.ts';
 import type { Secrets } from './signature.ts';
 import { annexStreams } from './streams/annex.ts';
@@ -31,7 +35,7 @@ export { SerializedData } from './event-log/types.ts';
 export { StreamError } from './streams/types.ts';
 export type { Producer, ProducerContext, StreamDefinition } from './streams/types.ts';
 export { annexStreams, clientKeyFromForwardedFor, clientKeyFromSocket, conformanceLimits, defaultLimits, demoTicker };
-export type { ClientKey, Limits, Secrets };
+export type { ClientKey, Limits, Secrets, SspRequest, SspResponse, TlsOptions };
 
 export interface SspServerOptions {
   /** Path of the SSP endpoint. Default '/ssp'. */
@@ -84,7 +88,8 @@ export interface SspStats {
 }
 
 export interface SspHandler {
-  (req: IncomingMessage, res: ServerResponse, next?: (error?: unknown) => void): void;
+  /** Works on node:http and on node:http2's compatibility API (HTTP/2 and its HTTP/1.1 fallback). */
+  (req: SspRequest, res: SspResponse, next?: (error?: unknown) => void): void;
   readonly path: string;
   readonly limits: Readonly<Limits>;
   /** Sends data to every session open on the topic; returns how many sessions got it. */
@@ -141,7 +146,7 @@ export function createSspHandler(options: SspServerOptions = {}): SspHandler {
 
   const handler = ((req, res, next) => {
     // Express-style mounts rewrite req.url; originalUrl keeps the full path.
-    const url = (req as IncomingMessage & { originalUrl?: string }).originalUrl ?? req.url ?? '/';
+    const url = (req as SspRequest & { originalUrl?: string }).originalUrl ?? req.url ?? '/';
     const query = url.indexOf('?');
     const pathname = query < 0 ? url : url.slice(0, query);
     if (pathname === path) {
@@ -150,7 +155,7 @@ export function createSspHandler(options: SspServerOptions = {}): SspHandler {
     }
     if (demo?.(req, res, pathname)) return;
     if (next) return next();
-    res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' });
+    writeHead(res, 404, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' });
     res.end(`not found; the SSP/1 endpoint is ${path}\n`);
   }) as SspHandler;
   Object.defineProperties(handler, {
@@ -168,12 +173,17 @@ export interface ListenOptions extends SspServerOptions {
   host?: string;
   /** Default 8080; 0 picks a free port. */
   port?: number;
+  /**
+   * Serve HTTPS: HTTP/2 and HTTP/1.1 on one port, chosen by ALPN (node:http2 with allowHTTP1).
+   * Browsers then carry every held poll of a page over one connection (spec §18.2).
+   */
+  tls?: TlsOptions;
 }
 
 export interface SspServer {
-  /** The endpoint URL, e.g. http://127.0.0.1:8080/ssp. */
+  /** The endpoint URL, e.g. http://127.0.0.1:8080/ssp (https: with `tls`). */
   url: string;
-  server: http.Server;
+  server: http.Server | http2.Http2SecureServer;
   handler: SspHandler;
   publish(topic: string, data: unknown): number;
   /** Graceful: answers held polls (shutdown), stops producers, closes the server. */
@@ -185,11 +195,8 @@ const CLOSE_GRACE_MS = 3000;
 
 export async function createServer(options: ListenOptions = {}): Promise<SspServer> {
   const handler = createSspHandler(options);
-  const server = http.createServer(handler);
-  // Slow or idle clients cannot hold a connection forever, but a held poll is legitimately
-  // long: the whole-request timeout must exceed the longest hold.
-  server.headersTimeout = 10_000;
-  server.requestTimeout = handler.limits.maxHoldMs + 30_000;
+  const listener = createListener(handler, options.tls);
+  const { server } = listener;
   const host = options.host ?? '127.0.0.1';
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -199,15 +206,11 @@ export async function createServer(options: ListenOptions = {}): Promise<SspServ
     });
   });
   const { port } = server.address() as AddressInfo;
-  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}${handler.path}`;
+  const url = `${listener.scheme}://${host.includes(':') ? `[${host}]` : host}:${port}${handler.path}`;
   let closing: Promise<void> | undefined;
   const close = async () => {
     await handler.close();
-    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-    server.closeIdleConnections();
-    const cut = setTimeout(() => server.closeAllConnections(), CLOSE_GRACE_MS);
-    await closed;
-    clearTimeout(cut);
+    await listener.close(CLOSE_GRACE_MS);
   };
   return {
     url,

@@ -1,9 +1,10 @@
 // The demo page (`--demo`): static files from this folder, plus the reference browser client
 // bundled by esbuild at first request and kept in memory.
 import { readFile } from 'node:fs/promises';
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
+import { writeHead } from '../holder/http.ts';
+import type { SspRequest, SspResponse } from '../holder/http.ts';
 
 const CLIENT_ENTRY = fileURLToPath(new URL('../../reference-client/browser.ts', import.meta.url));
 
@@ -16,7 +17,7 @@ const files: Record<string, { file: string; type: string }> = {
 
 export const CLIENT_SCRIPT_PATH = '/xanjax-client.js';
 
-export type DemoRoute = (req: IncomingMessage, res: ServerResponse, pathname: string) => boolean;
+export type DemoRoute = (req: SspRequest, res: SspResponse, pathname: string) => boolean;
 
 /** Serves the demo; returns false for paths that are not the demo's. */
 export function createDemo(endpointPath: string): DemoRoute {
@@ -62,9 +63,9 @@ export function createDemo(endpointPath: string): DemoRoute {
   };
 }
 
-function send(res: ServerResponse, status: number, type: string, body: string, extra: Record<string, string> = {}): void {
+function send(res: SspResponse, status: number, type: string, body: string, extra: Record<string, string> = {}): void {
   if (res.headersSent || res.destroyed) return;
-  res.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(body), 'cache-control': 'no-store', ...extra });
+  writeHead(res, status, { 'content-type': type, 'content-length': Buffer.byteLength(body), 'cache-control': 'no-store', ...extra });
   res.end(body);
 }
 

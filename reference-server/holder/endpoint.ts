@@ -1,11 +1,12 @@
 // The SSP/1 endpoint: GET → discovery, OPTIONS → preflight, POST → one client message
 // (spec §4, §6). Every failure becomes the spec's typed error; nothing throws out.
-import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import type { OutgoingHttpHeaders } from 'node:http';
 import type { Validator } from '../../schemas/index.ts';
 import type { ClientMessage } from '../../schemas/types.gen.ts';
 import type { ClientKey } from '../client-key.ts';
 import { SspError } from '../errors.ts';
 import { ALLOWED_METHODS, checkMediaType, readBody, sendError, sendJson, sendPreflight } from './http.ts';
+import type { SspRequest, SspResponse } from './http.ts';
 import type { SessionHolder } from './sessions.ts';
 import type { TimerWheel } from './timer-wheel.ts';
 
@@ -19,7 +20,7 @@ export interface EndpointOptions {
   clientKey: ClientKey;
 }
 
-export type Endpoint = (req: IncomingMessage, res: ServerResponse) => Promise<void>;
+export type Endpoint = (req: SspRequest, res: SspResponse) => Promise<void>;
 
 export function createEndpoint(options: EndpointOptions): Endpoint {
   const { holder, validator, discoveryBody, maxBodyBytes, bodyTimeoutMs, wheel, clientKey } = options;

@@ -1,7 +1,6 @@
 // The session holder: opens, polls and closes (spec §9-§14). It reads each session's
 // event log and never calls a producer; producers are started and stopped through the pump.
 import { randomBytes } from 'node:crypto';
-import type { ServerResponse } from 'node:http';
 import type { Advice, TerminationMessage } from '../../schemas/types.gen.ts';
 import { SspError } from '../errors.ts';
 import type { EventLog, EventLogFactory, StreamEnd } from '../event-log/types.ts';
@@ -12,6 +11,7 @@ import { startProducer } from '../streams/pump.ts';
 import type { RunningProducer } from '../streams/pump.ts';
 import type { RegisteredStream, StreamRegistry } from '../streams/registry.ts';
 import { sendJson } from './http.ts';
+import type { SspResponse } from './http.ts';
 import { batchBody, batchEnvelopeBytes, sessionBody, terminationBody } from './messages.ts';
 import type { TimerHandle, TimerTarget, TimerWheel } from './timer-wheel.ts';
 
@@ -46,7 +46,7 @@ class Poll {
   timer: TimerHandle | undefined;
 
   constructor(
-    readonly res: ServerResponse,
+    readonly res: SspResponse,
     readonly origin: string | undefined,
     readonly position: number,
     readonly sigLength: number,
@@ -122,7 +122,7 @@ export class SessionHolder {
   }
 
   /** §5, §6: answers res now, or holds it until events, the end of the stream or the hold. */
-  poll(sig: string, hold: number | undefined, res: ServerResponse, origin: string | undefined, client: string): void {
+  poll(sig: string, hold: number | undefined, res: SspResponse, origin: string | undefined, client: string): void {
     this.#assertRunning();
     const state = this.#o.signer.verify(sig);
     const tombstone = this.#tombstones.get(state.sessionId);
