@@ -1,4 +1,4 @@
-// Writes conformance/COVERAGE.md: for every server requirement of spec/requirements.json,
+// Writes conformance/COVERAGE.md: for every server requirement in force in spec/requirements.json,
 // the checks that test it, the broken variants that prove those checks can fail, or why
 // it is not observable from outside. `--check` fails (exit 1) when the file is stale.
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { allChecks } from '../conformance/checks/index.ts';
 import { allVariants } from '../test/conformance/broken/index.ts';
 import { unprovenMusts } from '../test/conformance/broken/unproven.ts';
-import { loadRequirements, type Requirement } from './requirements.ts';
+import { currentRequirements, type Requirement } from './requirements.ts';
 
 const root = new URL('..', import.meta.url);
 export const coveragePath = fileURLToPath(new URL('conformance/COVERAGE.md', root));
@@ -43,7 +43,7 @@ export function coverageTable(requirements: readonly Requirement[]): string {
 }
 
 export async function main(argv: string[]): Promise<number> {
-  const table = coverageTable(loadRequirements());
+  const table = coverageTable(currentRequirements());
   if (argv.includes('--check')) {
     let current = '';
     try {

@@ -10,8 +10,17 @@ export interface Requirement {
   binds: 'server' | 'client';
   observable: boolean;
   reason?: string;
+  /** Present on withdrawn IDs only: an ID never changes meaning, it is retired instead. */
+  status?: 'obsolete';
+  /** The IDs that took over a withdrawn requirement's meaning. */
+  replacedBy?: string[];
 }
 
 export function loadRequirements(): Requirement[] {
   return JSON.parse(readFileSync(new URL('../spec/requirements.json', import.meta.url), 'utf8')) as Requirement[];
+}
+
+/** The requirements in force: every registry entry except the withdrawn ones. */
+export function currentRequirements(): Requirement[] {
+  return loadRequirements().filter((requirement) => requirement.status !== 'obsolete');
 }

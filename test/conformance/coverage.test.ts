@@ -6,11 +6,11 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { allChecks } from '../../conformance/checks/index.ts';
 import { coveragePath, coverageTable } from '../../scripts/coverage-table.ts';
-import { loadRequirements } from '../../scripts/requirements.ts';
+import { currentRequirements } from '../../scripts/requirements.ts';
 import { allVariants } from './broken/index.ts';
 import { unprovenMusts } from './broken/unproven.ts';
 
-const requirements = loadRequirements();
+const requirements = currentRequirements();
 const byId = new Map(requirements.map((requirement) => [requirement.id, requirement]));
 const server = requirements.filter((requirement) => requirement.binds === 'server');
 const checked = new Set(allChecks.map((check) => check.id.split('/')[0]!));

@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 
 /** The sections a requirement ID may name. */
 const sections = [
-  'TRANSPORT', 'CORS', 'DISCOVERY', 'MESSAGE', 'OPEN', 'SIGNATURE', 'DELIVERY', 'HOLD', 'BATCH',
+  'TRANSPORT', 'CORS', 'AUTH', 'DISCOVERY', 'MESSAGE', 'EXT', 'OPEN', 'SIGNATURE', 'DELIVERY', 'HOLD', 'BATCH',
   'TERMINATION', 'CLOSE', 'LIFETIME', 'ERROR', 'ANNEX', 'CLIENT', 'SECURITY',
 ];
 
@@ -91,8 +91,12 @@ function strayKeywords(prose: string, requirements: ProseRequirement[]): string[
   return stray;
 }
 
-const registry = loadRequirements();
-const prose = withoutCodeBlocks(readFileSync(new URL('../../spec/ssp-1.md', import.meta.url), 'utf8'));
+const fullRegistry = loadRequirements();
+/** Requirements in force; withdrawn ones (`status: obsolete`) stay in the registry but leave the prose. */
+const registry = fullRegistry.filter((requirement) => requirement.status !== 'obsolete');
+const withdrawn = fullRegistry.filter((requirement) => requirement.status === 'obsolete');
+const rawProse = readFileSync(new URL('../../spec/ssp-1.md', import.meta.url), 'utf8');
+const prose = withoutCodeBlocks(rawProse);
 const inProse = proseRequirements(prose);
 const registryById = new Map(registry.map((requirement) => [requirement.id, requirement]));
 const proseById = new Map(inProse.map((requirement) => [requirement.id, requirement]));
@@ -103,11 +107,27 @@ function duplicates(ids: string[]): string[] {
 
 describe('requirements registry (spec/requirements.json)', () => {
   it('has no duplicate IDs', () => {
-    expect(duplicates(registry.map((requirement) => requirement.id))).toEqual([]);
+    expect(duplicates(fullRegistry.map((requirement) => requirement.id))).toEqual([]);
+  });
+
+  it('replaces every withdrawn ID by IDs in force, and lists it in the changes of section 21', () => {
+    const changes = rawProse.slice(rawProse.indexOf('### 21.2'));
+    const wrong = withdrawn.filter(
+      (r) =>
+        !Array.isArray(r.replacedBy) ||
+        r.replacedBy.length === 0 ||
+        r.replacedBy.some((id) => !registry.some((current) => current.id === id)) ||
+        !new RegExp(`\\b${r.id}\\b`).test(changes),
+    );
+    expect(wrong.map((r) => r.id)).toEqual([]);
+  });
+
+  it('uses replacedBy only on withdrawn IDs', () => {
+    expect(registry.filter((r) => r.replacedBy !== undefined || r.status !== undefined).map((r) => r.id)).toEqual([]);
   });
 
   it('gives every entry a well-formed ID whose middle part is its section', () => {
-    const wrong = registry.filter(
+    const wrong = fullRegistry.filter(
       (requirement) =>
         !/^SSP-[A-Z]+-\d+$/.test(requirement.id) ||
         requirement.id.split('-')[1] !== requirement.section ||
@@ -118,7 +138,7 @@ describe('requirements registry (spec/requirements.json)', () => {
 
   it('numbers each section 1, 2, 3 … without holes', () => {
     for (const section of sections) {
-      const numbers = registry
+      const numbers = fullRegistry
         .filter((requirement) => requirement.section === section)
         .map((requirement) => Number(requirement.id.split('-')[2]))
         .sort((a, b) => a - b);
@@ -127,8 +147,8 @@ describe('requirements registry (spec/requirements.json)', () => {
   });
 
   it('has exactly the registry fields, with allowed values', () => {
-    for (const requirement of registry) {
-      const allowed = ['id', 'level', 'section', 'text', 'binds', 'observable', 'reason'];
+    for (const requirement of fullRegistry) {
+      const allowed = ['id', 'level', 'section', 'text', 'binds', 'observable', 'reason', 'status', 'replacedBy'];
       expect(Object.keys(requirement).filter((key) => !allowed.includes(key)), requirement.id).toEqual([]);
       expect(['MUST', 'SHOULD', 'MAY'], requirement.id).toContain(requirement.level);
       expect(['server', 'client'], requirement.id).toContain(requirement.binds);
@@ -161,6 +181,10 @@ describe('spec prose (spec/ssp-1.md) against the registry', () => {
 
   it('has no duplicate anchors', () => {
     expect(duplicates(inProse.map((r) => r.id))).toEqual([]);
+  });
+
+  it('has no anchor for a withdrawn ID', () => {
+    expect(withdrawn.filter((r) => proseById.has(r.id)).map((r) => r.id)).toEqual([]);
   });
 
   it('has every prose ID in the registry', () => {
