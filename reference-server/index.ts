@@ -19,6 +19,7 @@ import { TimerWheel } from './holder/timer-wheel.ts';
 import { checkLimits, conformanceLimits, defaultLimits } from './limits.ts';
 import type { Limits } from './limits.ts';
 import { createListener } from './listener.ts';
+import { MuxHolder } from './multiplex/holder.ts';
 import type { TlsOptions } from './listener.ts';
 import { Signer } from './signature.ts';
 import type { Secrets } from './signature.ts';
@@ -76,9 +77,15 @@ export interface SspServerOptions {
   bodyTimeoutMs?: number;
   /** Per-session event log. Default: in memory. */
   eventLog?: EventLogFactory;
+  /**
+   * Offer the `multiplex` extension (spec §23): many streams in one session and one held
+   * poll. Default true; `{ maxStreams }` sets the live streams per session (default 32).
+   */
+  multiplex?: boolean | { maxStreams?: number };
 }
 
 export interface SspStats {
+  /** Live sessions, multiplexed ones included (each counts once, whatever its streams). */
   sessions: number;
   heldPolls: number;
   tombstones: number;
@@ -113,6 +120,7 @@ export function createSspHandler(options: SspServerOptions = {}): SspHandler {
   let exec: ExecStream | undefined;
   if (options.exec !== undefined) registry.register('exec', (exec = execStream(options.exec, options.maxExec ?? 16)));
 
+  const maxStreams = multiplexStreams(options.multiplex);
   const discovery: DiscoveryDocument = {
     ssp: 1,
     type: 'discovery',
@@ -120,9 +128,10 @@ export function createSspHandler(options: SspServerOptions = {}): SspHandler {
     limits,
     streams: registry.list(),
     conformance: options.conformance ?? false,
+    ...(maxStreams > 0 && { extensions: ['multiplex'], ext: { multiplex: { maxStreams } } }),
   };
   const wheel = new TimerWheel();
-  const holder = new SessionHolder({
+  const shared = {
     limits,
     registry,
     signer: new Signer(options.secret ?? Signer.randomSecret()),
@@ -132,9 +141,12 @@ export function createSspHandler(options: SspServerOptions = {}): SspHandler {
     maxSessionsPerClient: options.maxSessionsPerClient ?? 100,
     retryAfterMs: options.retryAfterMs ?? 2000,
     shutdownResumeDelayMs: 1000,
-  });
+  };
+  const holder = new SessionHolder(shared);
+  const mux = maxStreams > 0 ? new MuxHolder({ ...shared, maxStreams }) : undefined;
   const endpoint = createEndpoint({
     holder,
+    mux,
     validator: createValidator(),
     discoveryBody: JSON.stringify(discovery),
     maxBodyBytes: limits.maxBodyBytes,
@@ -163,9 +175,31 @@ export function createSspHandler(options: SspServerOptions = {}): SspHandler {
     limits: { value: Object.freeze({ ...limits }) },
   });
   handler.publish = (topic, data) => topics.publish(topic, data);
-  handler.stats = () => ({ ...holder.stats(), execProcesses: exec?.running ?? 0 });
-  handler.close = () => holder.shutdown();
+  handler.stats = () => {
+    const single = holder.stats();
+    const multi = mux?.stats();
+    return {
+      ...single,
+      sessions: single.sessions + (multi?.sessions ?? 0),
+      heldPolls: single.heldPolls + (multi?.heldPolls ?? 0),
+      tombstones: single.tombstones + (multi?.tombstones ?? 0),
+      execProcesses: exec?.running ?? 0,
+    };
+  };
+  handler.close = () => {
+    mux?.shutdown();
+    return holder.shutdown();
+  };
   return handler;
+}
+
+/** Live streams per multiplexed session; 0 when the extension is off. */
+function multiplexStreams(option: SspServerOptions['multiplex']): number {
+  if (option === false) return 0;
+  const maxStreams = (typeof option === 'object' ? option.maxStreams : undefined) ?? 32;
+  // Each stream adds at most ~37 bytes (16-character id, 16-digit position) to the signature.
+  if (!Number.isInteger(maxStreams) || maxStreams < 2 || maxStreams > 32) throw new RangeError(`multiplex.maxStreams must be an integer from 2 to 32, got ${maxStreams}`);
+  return maxStreams;
 }
 
 export interface ListenOptions extends SspServerOptions {

@@ -7,11 +7,16 @@ import type { ClientKey } from '../client-key.ts';
 import { SspError } from '../errors.ts';
 import { ALLOWED_METHODS, checkMediaType, readBody, sendError, sendJson, sendPreflight } from './http.ts';
 import type { SspRequest, SspResponse } from './http.ts';
+import type { MuxHolder } from '../multiplex/holder.ts';
+import { isMuxSignature } from '../multiplex/signature.ts';
+import { EXTENSION as MULTIPLEX, readExt } from '../multiplex/wire.ts';
 import type { SessionHolder } from './sessions.ts';
 import type { TimerWheel } from './timer-wheel.ts';
 
 export interface EndpointOptions {
   holder: SessionHolder;
+  /** Multiplexed sessions (spec §23), when the server offers the extension. */
+  mux?: MuxHolder;
   validator: Validator;
   discoveryBody: string;
   maxBodyBytes: number;
@@ -23,7 +28,7 @@ export interface EndpointOptions {
 export type Endpoint = (req: SspRequest, res: SspResponse) => Promise<void>;
 
 export function createEndpoint(options: EndpointOptions): Endpoint {
-  const { holder, validator, discoveryBody, maxBodyBytes, bodyTimeoutMs, wheel, clientKey } = options;
+  const { holder, mux, validator, discoveryBody, maxBodyBytes, bodyTimeoutMs, wheel, clientKey } = options;
 
   return async function endpoint(req, res) {
     const origin = req.headers.origin;
@@ -45,6 +50,15 @@ export function createEndpoint(options: EndpointOptions): Endpoint {
         throw error;
       }
       const message = parse(text, validator);
+      // §6.5: an extension changes a session only when the client asked for it and we offer it.
+      const { ext, extensions } = message as { ext?: unknown; extensions?: unknown };
+      if (mux && message.type === 'open' && Array.isArray(extensions) && extensions.includes(MULTIPLEX)) {
+        return sendJson(res, origin, 200, mux.open(message.stream, message.params ?? {}, readExt('open', ext), clientKey(req)));
+      }
+      if (mux && message.type !== 'open' && isMuxSignature(message.sig)) {
+        if (message.type === 'poll') return mux.poll(message.sig, message.hold, readExt('poll', ext), res, origin, clientKey(req));
+        return sendJson(res, origin, 200, mux.close(message.sig));
+      }
       if (message.type === 'open') return sendJson(res, origin, 200, holder.open(message.stream, message.params ?? {}, clientKey(req)));
       // A poll may re-create a forgotten session (§4), which then counts against its client.
       if (message.type === 'poll') return holder.poll(message.sig, message.hold, res, origin, clientKey(req));
