@@ -4,6 +4,7 @@ import { tsImport } from 'tsx/esm/api';
 
 const api = await tsImport('./index.ts', import.meta.url);
 export const {
+  MemoryEventLog,
   SerializedData,
   StreamError,
   annexStreams,
@@ -14,4 +15,7 @@ export const {
   createSspHandler,
   defaultLimits,
   demoTicker,
+  eventWireBytes,
+  sessionChannel,
+  topicChannel,
 } = api;

@@ -10,7 +10,7 @@ import { clientKeyFromForwardedFor, clientKeyFromSocket } from './client-key.ts'
 import type { ClientKey } from './client-key.ts';
 import { createDemo } from './demo/serve.ts';
 import { createMemoryEventLog } from './event-log/memory.ts';
-import type { EventLogFactory } from './event-log/types.ts';
+import type { EventLog } from './event-log/types.ts';
 import { createEndpoint } from './holder/endpoint.ts';
 import { writeHead } from './holder/http.ts';
 import type { SspRequest, SspResponse } from './holder/http.ts';
@@ -31,8 +31,20 @@ import { StreamRegistry } from './streams/registry.ts';
 import { TopicHub } from './streams/topics.ts';
 import type { StreamDefinition } from './streams/types.ts';
 
-export type { EventLog, EventLogFactory, EventLogOptions, StreamEnd } from './event-log/types.ts';
-export { SerializedData } from './event-log/types.ts';
+export type {
+  Channel,
+  ChannelOptions,
+  ChannelReaders,
+  ChannelWatcher,
+  EventLog,
+  MaybePromise,
+  ReadLimits,
+  ReadResult,
+  StoredEvent,
+  StreamEnd,
+} from './event-log/types.ts';
+export { SerializedData, eventWireBytes, sessionChannel, topicChannel } from './event-log/types.ts';
+export { MemoryEventLog } from './event-log/memory.ts';
 export { StreamError } from './streams/types.ts';
 export type { Producer, ProducerContext, StreamDefinition } from './streams/types.ts';
 export { annexStreams, clientKeyFromForwardedFor, clientKeyFromSocket, conformanceLimits, defaultLimits, demoTicker };
@@ -75,8 +87,11 @@ export interface SspServerOptions {
   retryAfterMs?: number;
   /** A request body must arrive within this long. Default 10 000. */
   bodyTimeoutMs?: number;
-  /** Per-session event log. Default: in memory. */
-  eventLog?: EventLogFactory;
+  /**
+   * Where producers and the holder meet: each session's own channel and each topic's shared
+   * channel. Default: a new in-memory log. The handler closes it at shutdown.
+   */
+  eventLog?: EventLog;
   /**
    * Offer the `multiplex` extension (spec §23): many streams in one session and one held
    * poll. Default true; `{ maxStreams }` sets the live streams per session (default 32).
@@ -114,7 +129,8 @@ export function createSspHandler(options: SspServerOptions = {}): SspHandler {
   for (const [name, definition] of Object.entries(options.streams ?? {})) registry.register(name, definition);
   // The demo page opens the 'ticker' feed; offer it unless the host application defined its own.
   if (options.demo && !options.streams?.ticker) registry.register('ticker', demoTicker);
-  const topics = new TopicHub();
+  const log = options.eventLog ?? createMemoryEventLog();
+  const topics = new TopicHub(log, limits.retainEvents);
   for (const topic of options.topics ?? []) registry.register(topic, topics.define(topic));
   if (options.conformance) for (const [name, definition] of Object.entries(annexStreams)) registry.register(name, definition);
   let exec: ExecStream | undefined;
@@ -135,7 +151,7 @@ export function createSspHandler(options: SspServerOptions = {}): SspHandler {
     limits,
     registry,
     signer: new Signer(options.secret ?? Signer.randomSecret()),
-    createLog: options.eventLog ?? createMemoryEventLog,
+    log,
     wheel,
     maxSessions: options.maxSessions ?? 10_000,
     maxSessionsPerClient: options.maxSessionsPerClient ?? 100,

@@ -1,21 +1,39 @@
-// In-memory event log: an array of pre-serialized events with a moving start index.
-import type { EventLog, EventLogOptions, ReadLimits, ReadResult, SerializedData, StoredEvent, StreamEnd } from './types.ts';
+// In-memory event log: a map of channels, each an array of events (data serialized once)
+// with a moving start index. Everything is synchronous: reads return plain values.
+import type {
+  Channel,
+  ChannelOptions,
+  ChannelReaders,
+  ChannelWatcher,
+  EventLog,
+  ReadLimits,
+  ReadResult,
+  SerializedData,
+  StoredEvent,
+  StreamEnd,
+} from './types.ts';
+import { eventWireBytes } from './types.ts';
 
 /** Compact the array once this many evicted slots sit before the start (and they are half of it). */
 const COMPACT_AFTER = 64;
 
-export class MemoryEventLog implements EventLog {
+export class MemoryChannel implements Channel {
   #events: StoredEvent[] = [];
   #start = 0;
   #head: number;
   #acknowledged: number;
   #ended: StreamEnd | undefined;
-  #listeners: Array<() => void> = [];
-  #disposed = false;
+  readonly #watchers = new Set<ChannelWatcher>();
+  #closed = false;
   readonly #retain: number;
+  readonly #readers: ChannelReaders;
 
-  constructor(options: EventLogOptions) {
+  constructor(
+    readonly name: string,
+    options: ChannelOptions,
+  ) {
     this.#retain = Math.max(1, options.retainEvents);
+    this.#readers = options.readers;
     this.#head = options.startAt;
     this.#acknowledged = options.startAt;
   }
@@ -28,12 +46,14 @@ export class MemoryEventLog implements EventLog {
     return this.#ended;
   }
 
+  get readers(): number {
+    return this.#watchers.size;
+  }
+
   append(data: SerializedData): number {
-    if (this.#disposed || this.#ended) return this.#head;
+    if (this.#closed || this.#ended) return this.#head;
     const seq = ++this.#head;
-    const prefix = `{"seq":${seq},"data":`;
-    // The prefix is ASCII, so its byte length is its string length.
-    this.#events.push({ seq, json: `${prefix}${data.json}}`, bytes: prefix.length + data.bytes + 1 });
+    this.#events.push({ seq, data });
     // Retention (spec §9): the newest retainEvents stay; older ones are evicted, which the
     // next read reports as a gap. Acknowledged events are the oldest, so they go first.
     if (this.#events.length - this.#start > this.#retain) this.#dropBefore(this.#head - this.#retain + 1);
@@ -42,32 +62,36 @@ export class MemoryEventLog implements EventLog {
   }
 
   end(end: StreamEnd): void {
-    if (this.#disposed || this.#ended) return;
+    if (this.#closed || this.#ended) return;
     this.#ended = end;
     this.#notify();
   }
 
   read(position: number, limits: ReadLimits): ReadResult {
-    const oldest = this.#start < this.#events.length ? this.#events[this.#start].seq : this.#head + 1;
+    const events = this.#events;
+    const oldest = this.#start < events.length ? events[this.#start].seq : this.#head + 1;
     let from = position + 1;
     let gap: ReadResult['gap'];
     if (from < oldest) {
       gap = { from, to: oldest - 1 };
       from = oldest;
     }
-    const events: StoredEvent[] = [];
-    let bytes = 0;
-    for (let i = this.#start + (from - oldest); i < this.#events.length && events.length < limits.maxEvents; i++) {
-      const event = this.#events[i];
-      bytes += event.bytes + (events.length > 0 ? 1 : 0);
-      if (events.length > 0 && bytes > limits.maxBytes) break;
-      events.push(event);
+    const base = limits.base ?? 0;
+    const first = this.#start + (from - oldest);
+    let end = first;
+    let bytes = -1;
+    // Seqs are consecutive from `oldest`, so the answer is one slice of the array.
+    while (end < events.length && end - first < limits.maxEvents) {
+      bytes += eventWireBytes(events[end], base) + 1;
+      if (end > first && bytes > limits.maxBytes) break;
+      end++;
     }
-    return gap ? { events, gap } : { events };
+    const slice = end > first ? events.slice(first, end) : [];
+    return gap ? { events: slice, gap } : { events: slice };
   }
 
   acknowledge(position: number): void {
-    if (position <= this.#acknowledged) return;
+    if (this.#readers === 'shared' || position <= this.#acknowledged) return;
     // Keep the most recently acknowledged batch: a client re-sending its previous signature
     // (a retry racing its own poll) still gets re-delivery (spec §9), and memory stays
     // bounded by what is in flight rather than by retainEvents.
@@ -75,32 +99,60 @@ export class MemoryEventLog implements EventLog {
     this.#acknowledged = Math.min(position, this.#head);
   }
 
-  subscribe(listener: () => void): () => void {
-    this.#listeners.push(listener);
-    return () => {
-      this.#listeners = this.#listeners.filter((l) => l !== listener);
-    };
+  watch(watcher: ChannelWatcher): void {
+    this.#watchers.add(watcher);
   }
 
-  dispose(): void {
-    this.#disposed = true;
+  unwatch(watcher: ChannelWatcher): void {
+    this.#watchers.delete(watcher);
+  }
+
+  /** Frees the events and watchers; later appends are ignored. */
+  close(): void {
+    this.#closed = true;
     this.#events = [];
     this.#start = 0;
-    this.#listeners = [];
+    this.#watchers.clear();
   }
 
   /** Evicts every event with seq < seq. */
   #dropBefore(seq: number): void {
-    while (this.#start < this.#events.length && this.#events[this.#start].seq < seq) this.#start++;
-    if (this.#start >= COMPACT_AFTER && this.#start * 2 >= this.#events.length) {
-      this.#events = this.#events.slice(this.#start);
+    const events = this.#events;
+    if (this.#start < events.length) this.#start = Math.min(events.length, this.#start + Math.max(0, seq - events[this.#start].seq));
+    if (this.#start >= COMPACT_AFTER && this.#start * 2 >= events.length) {
+      this.#events = events.slice(this.#start);
       this.#start = 0;
     }
   }
 
   #notify(): void {
-    for (const listener of this.#listeners) listener();
+    for (const watcher of this.#watchers) watcher.onChannelChange();
   }
 }
 
-export const createMemoryEventLog = (options: EventLogOptions): EventLog => new MemoryEventLog(options);
+export class MemoryEventLog implements EventLog {
+  readonly #channels = new Map<string, MemoryChannel>();
+
+  channel(name: string, options: ChannelOptions): MemoryChannel {
+    let channel = this.#channels.get(name);
+    if (!channel) this.#channels.set(name, (channel = new MemoryChannel(name, options)));
+    return channel;
+  }
+
+  delete(name: string): void {
+    this.#channels.get(name)?.close();
+    this.#channels.delete(name);
+  }
+
+  close(): void {
+    for (const channel of this.#channels.values()) channel.close();
+    this.#channels.clear();
+  }
+
+  /** Channels held now (for leak tests). */
+  get size(): number {
+    return this.#channels.size;
+  }
+}
+
+export const createMemoryEventLog = (): MemoryEventLog => new MemoryEventLog();

@@ -53,15 +53,15 @@ export function createEndpoint(options: EndpointOptions): Endpoint {
       // §6.5: an extension changes a session only when the client asked for it and we offer it.
       const { ext, extensions } = message as { ext?: unknown; extensions?: unknown };
       if (mux && message.type === 'open' && Array.isArray(extensions) && extensions.includes(MULTIPLEX)) {
-        return sendJson(res, origin, 200, mux.open(message.stream, message.params ?? {}, readExt('open', ext), clientKey(req)));
+        return sendJson(res, origin, 200, await mux.open(message.stream, message.params ?? {}, readExt('open', ext), clientKey(req)));
       }
       if (mux && message.type !== 'open' && isMuxSignature(message.sig)) {
-        if (message.type === 'poll') return mux.poll(message.sig, message.hold, readExt('poll', ext), res, origin, clientKey(req));
+        if (message.type === 'poll') return await mux.poll(message.sig, message.hold, readExt('poll', ext), res, origin, clientKey(req));
         return sendJson(res, origin, 200, mux.close(message.sig));
       }
-      if (message.type === 'open') return sendJson(res, origin, 200, holder.open(message.stream, message.params ?? {}, clientKey(req)));
+      if (message.type === 'open') return sendJson(res, origin, 200, await holder.open(message.stream, message.params ?? {}, clientKey(req)));
       // A poll may re-create a forgotten session (§4), which then counts against its client.
-      if (message.type === 'poll') return holder.poll(message.sig, message.hold, res, origin, clientKey(req));
+      if (message.type === 'poll') return await holder.poll(message.sig, message.hold, res, origin, clientKey(req));
       return sendJson(res, origin, 200, holder.close(message.sig));
     } catch (error) {
       if (error instanceof SspError) return sendError(res, origin, error, extra);

@@ -1,5 +1,5 @@
 // Server message bodies (spec §6). Batches are concatenated from events serialized at
-// append time; signatures are base64url plus '.', so they need no JSON escaping.
+// append time (data text stored once per channel); signatures are base64url plus '.', so they need no JSON escaping.
 import type { Advice, TerminationMessage } from '../../schemas/types.gen.ts';
 import type { StoredEvent } from '../event-log/types.ts';
 
@@ -7,11 +7,19 @@ export function sessionBody(sig: string, stream: string, position: number): stri
   return JSON.stringify({ ssp: 1, type: 'session', sig, stream, position });
 }
 
-export function batchBody(sig: string, events: readonly StoredEvent[], gap: { from: number; to: number } | undefined): string {
+/**
+ * A batch of events read from a channel; `base` turns channel seqs into the session's seqs
+ * (a session on a shared channel numbers from its own open, SSP-OPEN-3). `gap` is in session
+ * seqs already. Each event's data is the text serialized once at append.
+ */
+export function batchBody(sig: string, events: readonly StoredEvent[], gap: { from: number; to: number } | undefined, base: number): string {
   let body = `{"ssp":1,"type":"batch","sig":"${sig}"`;
   if (gap) body += `,"gap":{"from":${gap.from},"to":${gap.to}}`;
   body += ',"events":[';
-  for (let i = 0; i < events.length; i++) body += i === 0 ? events[i].json : `,${events[i].json}`;
+  for (let i = 0; i < events.length; i++) {
+    const event = events[i];
+    body += `${i === 0 ? '' : ','}{"seq":${event.seq - base},"data":${event.data.json}}`;
+  }
   return `${body}]}`;
 }
 

@@ -1,16 +1,19 @@
 // The session holder: opens, polls and closes (spec §9-§14). It reads each session's
-// event log and never calls a producer; producers are started and stopped through the pump.
+// channel of the event log at the session's cursor and never calls a producer; producers are
+// started and stopped through the pump. A session on a topic reads the topic's shared channel:
+// its seqs are the channel's minus `base`, the channel head when it opened (SSP-OPEN-3).
 import { randomBytes } from 'node:crypto';
 import type { Advice, TerminationMessage } from '../../schemas/types.gen.ts';
 import { SspError } from '../errors.ts';
-import type { EventLog, EventLogFactory, StreamEnd } from '../event-log/types.ts';
+import type { Channel, ChannelWatcher, EventLog, ReadResult, StreamEnd } from '../event-log/types.ts';
+import { digits, isPromise, sessionChannel, topicChannel } from '../event-log/types.ts';
 import type { Limits } from '../limits.ts';
 import { MAX_KEY_BYTES } from '../signature.ts';
 import type { SessionKey, Signer, SignedState } from '../signature.ts';
 import { startProducer } from '../streams/pump.ts';
 import type { RunningProducer } from '../streams/pump.ts';
 import type { RegisteredStream, StreamRegistry } from '../streams/registry.ts';
-import { sendJson } from './http.ts';
+import { sendError, sendJson } from './http.ts';
 import type { SspResponse } from './http.ts';
 import { batchBody, batchEnvelopeBytes, sessionBody, terminationBody } from './messages.ts';
 import type { TimerHandle, TimerTarget, TimerWheel } from './timer-wheel.ts';
@@ -19,7 +22,7 @@ export interface HolderOptions {
   limits: Limits;
   registry: StreamRegistry;
   signer: Signer;
-  createLog: EventLogFactory;
+  log: EventLog;
   wheel: TimerWheel;
   maxSessions: number;
   /** Most live sessions per client key (SSP-SECURITY-6). */
@@ -57,12 +60,14 @@ class Poll {
   }
 }
 
-class Session {
+class Session implements ChannelWatcher {
   held: Poll | undefined;
+  /** The newest poll received; an older one that finishes an asynchronous read later is superseded. */
+  latest: Poll | undefined;
   lastActive = Date.now();
   flushPending = false;
   idleTimer: TimerHandle | undefined;
-  producer!: RunningProducer;
+  producer: RunningProducer | undefined;
   /** Timer targets, made once per session (not per poll). */
   idleTarget!: TimerTarget;
   flushTarget!: TimerTarget;
@@ -70,17 +75,23 @@ class Session {
   constructor(
     readonly key: SessionKey,
     readonly stream: RegisteredStream,
-    readonly log: EventLog,
+    readonly channel: Channel,
+    /** Channel seq of the session's position 0. */
+    readonly base: number,
     readonly client: string,
+    readonly wake: (session: Session) => void,
   ) {}
+
+  /** The channel changed: one synchronous call per session, batched by the holder. */
+  onChannelChange(): void {
+    this.wake(this);
+  }
 }
 
 interface Tombstone {
   body: string;
   timer: TimerHandle;
 }
-
-const flush = (target: TimerTarget) => target.onTimer();
 
 export class SessionHolder {
   readonly #o: HolderOptions;
@@ -90,8 +101,16 @@ export class SessionHolder {
   readonly #perClient = new Map<string, number>();
   /** How long a termination is remembered (§7); at least idle + hold, see checkLimits. */
   readonly #memoryMs: number;
+  /** Re-creations of forgotten sessions under way (their channel is opening). */
+  readonly #recreating = new Map<string, Promise<Session>>();
+  /** Sessions woken since the last flush (batchDelayMs 0): one setImmediate flushes them all. */
+  #due: Session[] = [];
+  /** Sessions counted against the limits whose channel is still opening. */
+  #reserved = 0;
   #heldPolls = 0;
   #closing: Promise<void> | undefined;
+  readonly #wakeSession = (session: Session) => this.#wake(session);
+  readonly #flushDue = () => this.#flushAll();
 
   constructor(options: HolderOptions) {
     this.#o = options;
@@ -106,7 +125,7 @@ export class SessionHolder {
   }
 
   /** §2 open → session message at position 0. `client` keys the per-client session limit. */
-  open(streamName: string, params: Record<string, unknown>, client: string): string {
+  async open(streamName: string, params: Record<string, unknown>, client: string): Promise<string> {
     this.#assertRunning();
     const stream = this.#o.registry.get(streamName);
     if (!stream) throw new SspError('unknown-stream', `stream '${streamName}' is not offered here (see discovery)`);
@@ -117,24 +136,32 @@ export class SessionHolder {
         details: { errors: [{ path: '', message: `params JSON must stay under about ${MAX_KEY_BYTES - 100} bytes` }] },
       });
     }
-    const session = this.#start(key, stream, 0, client);
+    const session = await this.#start(key, stream, 0, client);
     return sessionBody(this.#sign(session, 0), stream.name, 0);
   }
 
   /** §5, §6: answers res now, or holds it until events, the end of the stream or the hold. */
-  poll(sig: string, hold: number | undefined, res: SspResponse, origin: string | undefined, client: string): void {
+  async poll(sig: string, hold: number | undefined, res: SspResponse, origin: string | undefined, client: string): Promise<void> {
     this.#assertRunning();
     const state = this.#o.signer.verify(sig);
     const tombstone = this.#tombstones.get(state.sessionId);
     if (tombstone) return sendJson(res, origin, 200, tombstone.body);
     assertUnexpired(state);
-    const session = this.#sessions.get(state.sessionId) ?? this.#recreate(state, client);
+    const session = this.#sessions.get(state.sessionId) ?? (await this.#recreate(state, client));
     session.lastActive = Date.now();
     const poll = new Poll(res, origin, state.position, sig.length);
+    session.latest = poll;
     // §6: a newer poll supersedes the held one, which gets an empty batch at its own position.
     if (session.held) this.#answerEmpty(session, session.held);
-    session.log.acknowledge(state.position);
-    const body = this.#ready(session, poll);
+    session.channel.acknowledge(session.base + state.position);
+    let body = this.#ready(session, poll);
+    if (isPromise(body)) {
+      body = await body;
+      // While the log answered, the session ended (its termination went to the held poll,
+      // or is remembered) or a newer poll superseded this one.
+      if (this.#sessions.get(state.sessionId) !== session) return poll.send(this.#tombstones.get(state.sessionId)?.body ?? this.#emptyBatch(session, poll));
+      if (session.latest !== poll && body === undefined) return poll.send(this.#emptyBatch(session, poll));
+    }
     if (body !== undefined) return poll.send(body);
     const effectiveHold = Math.min(hold ?? this.#o.limits.maxHoldMs, this.#o.limits.maxHoldMs);
     if (effectiveHold === 0) return poll.send(this.#emptyBatch(session, poll));
@@ -181,14 +208,17 @@ export class SessionHolder {
       if (poll) {
         this.#release(session, poll);
         const advice: Advice = { action: 'resume', delayMs: this.#o.shutdownResumeDelayMs };
-        sendJson(poll.res, poll.origin, 200, terminationBody(this.#sign(session, poll.position), 'shutdown', session.log.head, advice), {
+        const last = session.channel.head - session.base;
+        sendJson(poll.res, poll.origin, 200, terminationBody(this.#sign(session, poll.position), 'shutdown', last, advice), {
           connection: 'close',
         });
       }
       this.#o.wheel.cancel(session.idleTimer);
-      session.producer.stop();
-      session.log.dispose();
-      stopped.push(session.producer.done);
+      session.channel.unwatch(session);
+      if (session.producer) {
+        session.producer.stop();
+        stopped.push(session.producer.done);
+      }
     }
     this.#sessions.clear();
     this.#perClient.clear();
@@ -198,6 +228,9 @@ export class SessionHolder {
     const grace = new Promise<void>((resolve) => (timer = setTimeout(resolve, SHUTDOWN_GRACE_MS)));
     await Promise.race([Promise.allSettled(stopped), grace]);
     clearTimeout(timer);
+    // Channels stay in a durable log (resumable sessions continue after a restart); the
+    // memory log frees them here.
+    await this.#o.log.close();
   }
 
   #assertRunning(): void {
@@ -206,9 +239,9 @@ export class SessionHolder {
     }
   }
 
-  #start(key: SessionKey, stream: RegisteredStream, position: number, client: string): Session {
+  async #start(key: SessionKey, stream: RegisteredStream, position: number, client: string): Promise<Session> {
     const { maxSessions, maxSessionsPerClient, retryAfterMs, limits } = this.#o;
-    if (this.#sessions.size >= maxSessions) {
+    if (this.#sessions.size + this.#reserved >= maxSessions) {
       throw new SspError('too-many-sessions', `session limit (${maxSessions}) reached`, { retryAfterMs });
     }
     // SSP-SECURITY-6: one client cannot take every session.
@@ -220,20 +253,46 @@ export class SessionHolder {
     if (maxConcurrent !== undefined && stream.active >= maxConcurrent) {
       throw new SspError('too-many-sessions', `stream '${stream.name}' runs at most ${maxConcurrent} sessions at once`, { retryAfterMs });
     }
-    const log = this.#o.createLog({ retainEvents: limits.retainEvents, startAt: position });
-    const session = new Session(key, stream, log, client);
+    // Counted before the channel opens (which may wait on a durable log), so concurrent opens
+    // cannot pass the limits together.
+    this.#perClient.set(client, clientSessions + 1);
+    this.#reserved++;
+    let channel: Channel;
+    try {
+      const topic = stream.definition.topic;
+      const opened =
+        topic === undefined
+          ? this.#o.log.channel(sessionChannel(key.sessionId), { readers: 'single', retainEvents: limits.retainEvents, startAt: position })
+          : this.#o.log.channel(topicChannel(topic), { readers: 'shared', retainEvents: limits.retainEvents, startAt: 0 });
+      channel = isPromise(opened) ? await opened : opened;
+      // The server began shutting down while the channel opened.
+      this.#assertRunning();
+    } catch (error) {
+      this.#unreserve(client);
+      throw error;
+    } finally {
+      this.#reserved--;
+    }
+    // A topic session begins at the topic's head: position 0 is that channel seq.
+    const base = stream.definition.topic === undefined ? 0 : channel.head;
+    const session = new Session(key, stream, channel, base, client, this.#wakeSession);
     session.idleTarget = { onTimer: () => this.#checkIdle(session) };
     session.flushTarget = { onTimer: () => this.#flush(session) };
-    log.subscribe(() => this.#wake(session));
-    session.producer = startProducer(stream, key.params, log, position);
+    channel.watch(session);
+    if (stream.definition.produce) session.producer = startProducer(stream, key.params, channel, position);
     this.#sessions.set(key.sessionId, session);
-    this.#perClient.set(client, clientSessions + 1);
     session.idleTimer = this.#o.wheel.schedule(Date.now() + limits.idleTimeoutMs, session.idleTarget);
     return session;
   }
 
+  #unreserve(client: string): void {
+    const clientSessions = (this.#perClient.get(client) ?? 1) - 1;
+    if (clientSessions > 0) this.#perClient.set(client, clientSessions);
+    else this.#perClient.delete(client);
+  }
+
   /** §4: a verified signature of a forgotten session re-creates it if its stream is resumable. */
-  #recreate(state: SignedState, client: string): Session {
+  #recreate(state: SignedState, client: string): Promise<Session> {
     const stream = this.#o.registry.get(state.stream);
     if (!stream?.resumable) throw forgotten();
     let params: Record<string, unknown>;
@@ -242,23 +301,38 @@ export class SessionHolder {
     } catch {
       throw forgotten();
     }
-    return this.#start(this.#o.signer.key(state.sessionId, stream.name, params), stream, state.position, client);
+    // Two polls racing to re-create one session get the same one.
+    const id = state.sessionId;
+    let recreating = this.#recreating.get(id);
+    if (!recreating) {
+      recreating = this.#start(this.#o.signer.key(id, stream.name, params), stream, state.position, client);
+      this.#recreating.set(id, recreating);
+      const done = () => this.#recreating.delete(id);
+      recreating.then(done, done);
+    }
+    return recreating;
   }
 
-  /** The answer a poll can get right now, if any: a batch, or the termination at the end. */
-  #ready(session: Session, poll: Poll): string | undefined {
-    const { log } = session;
+  /** The answer a poll can get now, if any: a batch, or the termination at the end of the channel. */
+  #ready(session: Session, poll: Poll): string | undefined | Promise<string | undefined> {
+    const { channel, base } = session;
     const { maxBatchEvents, maxBatchBytes } = this.#o.limits;
+    const head = channel.head - base;
     // The new signature may be longer than the poll's: position digits grow (base64: ×4/3).
-    const digits = String(log.head).length;
-    const envelope = batchEnvelopeBytes(poll.sigLength + 2 * digits, log.head);
-    const { events, gap } = log.read(poll.position, { maxEvents: maxBatchEvents, maxBytes: maxBatchBytes - envelope });
+    const envelope = batchEnvelopeBytes(poll.sigLength + 2 * digits(head), head);
+    const read = channel.read(base + poll.position, { maxEvents: maxBatchEvents, maxBytes: maxBatchBytes - envelope, base });
+    return isPromise(read) ? read.then((result) => this.#answer(session, poll, result)) : this.#answer(session, poll, read);
+  }
+
+  #answer(session: Session, poll: Poll, { events, gap }: ReadResult): string | undefined {
+    const { channel, base } = session;
     if (events.length > 0 || gap) {
-      const position = events.length > 0 ? events[events.length - 1].seq : (gap as { to: number }).to;
-      return batchBody(this.#sign(session, position), events, gap);
+      const position = (events.length > 0 ? events[events.length - 1].seq : (gap as { to: number }).to) - base;
+      return batchBody(this.#sign(session, position), events, gap && { from: gap.from - base, to: gap.to - base }, base);
     }
     // §7: every remaining event first, then the termination at the end position.
-    if (log.ended && poll.position >= log.head) return this.#terminate(session, log.ended.reason, log.ended);
+    const ended = channel.ended;
+    if (ended && poll.position >= channel.head - base) return this.#terminate(session, ended.reason, ended);
     return undefined;
   }
 
@@ -294,18 +368,29 @@ export class SessionHolder {
 
   /** Empty batch, same position, fresh signature (§6). */
   #emptyBatch(session: Session, poll: Poll): string {
-    return batchBody(this.#sign(session, poll.position), [], undefined);
+    return batchBody(this.#sign(session, poll.position), [], undefined, 0);
   }
 
-  /** The log changed: answer the held poll, after batchDelayMs to fill the batch (§6). */
+  /** The channel changed: answer the held poll, after batchDelayMs to fill the batch (§6). */
   #wake(session: Session): void {
     if (!session.held || session.flushPending) return;
     session.flushPending = true;
     const { batchDelayMs } = this.#o.limits;
     // The wheel fires up to one resolution late, so aim that much early to stay within the delay.
-    if (batchDelayMs > 0 && !session.log.ended) this.#o.wheel.schedule(Date.now() + batchDelayMs - this.#o.wheel.resolution, session.flushTarget);
-    // Without a delay, still let the current burst of appends land first.
-    else setImmediate(flush, session.flushTarget);
+    if (batchDelayMs > 0 && !session.channel.ended) {
+      this.#o.wheel.schedule(Date.now() + batchDelayMs - this.#o.wheel.resolution, session.flushTarget);
+      return;
+    }
+    // Without a delay, still let the current burst of appends land first: one setImmediate
+    // answers every session woken meanwhile (a topic publish wakes all of them at once).
+    if (this.#due.length === 0) setImmediate(this.#flushDue);
+    this.#due.push(session);
+  }
+
+  #flushAll(): void {
+    const due = this.#due;
+    this.#due = [];
+    for (const session of due) this.#flush(session);
   }
 
   #flush(session: Session): void {
@@ -313,10 +398,23 @@ export class SessionHolder {
     const poll = session.held;
     if (!poll) return;
     const body = this.#ready(session, poll);
+    if (isPromise(body)) body.then((text) => this.#deliver(session, poll, text), (error: unknown) => this.#readFailed(session, poll, error));
+    else this.#deliver(session, poll, body);
+  }
+
+  #deliver(session: Session, poll: Poll, body: string | undefined): void {
     // #ready may have terminated the session, which answers the held poll itself.
     if (body === undefined || session.held !== poll) return;
     this.#release(session, poll);
     poll.send(body);
+  }
+
+  /** An asynchronous log failed to read: the held poll gets `unavailable` (retryable), nothing is lost. */
+  #readFailed(session: Session, poll: Poll, error: unknown): void {
+    if (session.held !== poll) return;
+    this.#release(session, poll);
+    console.error('xanjax: event log read failed:', error);
+    sendError(poll.res, poll.origin, new SspError('unavailable', 'the event log is not available', { retryAfterMs: this.#o.retryAfterMs }));
   }
 
   /** §7 idle lifetime: no held poll and no request for idleTimeoutMs → expired. */
@@ -335,13 +433,17 @@ export class SessionHolder {
   #terminate(session: Session, reason: 'complete' | 'error' | 'closed' | 'expired', end?: StreamEnd): string {
     const id = session.key.sessionId;
     this.#sessions.delete(id);
-    const clientSessions = (this.#perClient.get(session.client) ?? 1) - 1;
-    if (clientSessions > 0) this.#perClient.set(session.client, clientSessions);
-    else this.#perClient.delete(session.client);
+    this.#unreserve(session.client);
     this.#o.wheel.cancel(session.idleTimer);
-    session.producer.stop();
-    const last = session.log.head;
-    session.log.dispose();
+    session.producer?.stop();
+    const { channel } = session;
+    const last = channel.head - session.base;
+    channel.unwatch(session);
+    // A session's own channel goes with it (its termination is remembered below); a topic stays.
+    if (session.stream.definition.topic === undefined) {
+      const deleted = this.#o.log.delete(channel.name);
+      if (isPromise(deleted)) deleted.catch((error: unknown) => console.error('xanjax: event log delete failed:', error));
+    }
     // Its signature expires like any other, within the memory of the termination: a signature
     // never outlives it, so a finished resumable session can never be re-created (§4).
     const body = terminationBody(this.#sign(session, last), reason, last, advise(reason, end), end?.reason === 'error' ? end.error : undefined);

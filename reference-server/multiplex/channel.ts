@@ -1,22 +1,32 @@
-// One stream of a multiplexed session: its own event log (per-stream seq, retention and
-// gaps, exactly as an SSP/1 session's) and its producer, or, once it has ended, the
+// One stream of a multiplexed session: the event-log channel it reads at its own cursor
+// (per-stream seq, retention and gaps, exactly as an SSP/1 session's: its own channel, or a
+// topic's shared one read from `base`), and its producer; or, once it has ended, the
 // termination that every later signature naming it gets again (spec §23.5).
-import type { EventLog } from '../event-log/types.ts';
+import type { Channel, ChannelWatcher, EventLog } from '../event-log/types.ts';
+import { isPromise } from '../event-log/types.ts';
 import { canonicalJson } from '../signature.ts';
 import type { RunningProducer } from '../streams/pump.ts';
-import type { RegisteredStream } from '../streams/registry.ts';
 import type { StreamSpec, StreamTermination } from './wire.ts';
 
-export class Channel {
-  /** Set once the stream has ended; the log and producer are gone then. */
+export interface Reading {
+  channel: Channel;
+  /** Channel seq of this stream's position 0 (a topic's head when the stream was added). */
+  base: number;
+  /** Whether the channel is this stream's own (deleted when the stream ends). */
+  own: boolean;
+  producer: RunningProducer | undefined;
+  watcher: ChannelWatcher;
+}
+
+export class MuxStream {
+  /** Set once the stream has ended; the channel is no longer read then. */
   termination: StreamTermination | undefined;
   readonly #paramsJson: string;
 
   constructor(
+    /** As the client sent it: the signature's digest covers exactly this. */
     readonly spec: Required<StreamSpec>,
-    readonly stream: RegisteredStream | undefined,
-    readonly log: EventLog | undefined,
-    readonly producer: RunningProducer | undefined,
+    readonly reading: Reading | undefined,
   ) {
     this.#paramsJson = canonicalJson(spec.params);
   }
@@ -25,23 +35,34 @@ export class Channel {
     return this.spec.id;
   }
 
+  /** Stream position of the newest event (0 before any). */
+  get head(): number {
+    return this.reading ? this.reading.channel.head - this.reading.base : 0;
+  }
+
   /** The same addition again (a retry whose answer was lost), not a clash of ids. */
   sameAs(spec: StreamSpec): boolean {
     return spec.stream === this.spec.stream && canonicalJson(spec.params ?? {}) === this.#paramsJson;
   }
 
-  /** Ends the stream: stops its producer, frees its log, remembers the termination. */
-  end(termination: StreamTermination): void {
+  /** Ends the stream: stops its producer and its reading, frees its own channel. */
+  end(termination: StreamTermination, log: EventLog): void {
     if (this.termination) return;
     this.termination = termination;
-    this.producer?.stop();
-    this.log?.dispose();
+    const reading = this.reading;
+    if (!reading) return;
+    reading.producer?.stop();
+    reading.channel.unwatch(reading.watcher);
+    if (reading.own) {
+      const deleted = log.delete(reading.channel.name);
+      if (isPromise(deleted)) deleted.catch((error: unknown) => console.error('xanjax: cannot free a multiplexed stream channel:', error));
+    }
   }
 
-  /** A stream that was already over when the channel was made (restated, not resumable). */
-  static ended(spec: Required<StreamSpec>, termination: StreamTermination): Channel {
-    const channel = new Channel(spec, undefined, undefined, undefined);
-    channel.termination = termination;
-    return channel;
+  /** A stream that was already over when the session record was made (restated, not resumable). */
+  static ended(spec: Required<StreamSpec>, termination: StreamTermination): MuxStream {
+    const stream = new MuxStream(spec, undefined);
+    stream.termination = termination;
+    return stream;
   }
 }

@@ -1,12 +1,13 @@
-// Multiplexed sessions (spec §23): one session, one held poll, many streams, each with its
-// own event log and producer. Streams are added and removed by `ext.multiplex` on polls;
+// Multiplexed sessions (spec §23): one session, one held poll, many streams, each read from
+// its own event-log channel (or a topic's shared one) at its own cursor, with its producer. Streams are added and removed by `ext.multiplex` on polls;
 // the session record (ids, names, params, ended streams) lives here, in memory, and a
 // restart or another instance re-creates it from a poll that restates the streams (§23.7).
 import { randomBytes } from 'node:crypto';
 import { errorCodeInfo } from '../../schemas/index.ts';
 import type { Advice } from '../../schemas/types.gen.ts';
 import { SspError } from '../errors.ts';
-import type { EventLogFactory, StreamEnd } from '../event-log/types.ts';
+import type { ChannelWatcher, EventLog, ReadResult, StreamEnd } from '../event-log/types.ts';
+import { isPromise, sessionChannel, topicChannel } from '../event-log/types.ts';
 import { sendJson } from '../holder/http.ts';
 import type { SspResponse } from '../holder/http.ts';
 import type { TimerHandle, TimerTarget, TimerWheel } from '../holder/timer-wheel.ts';
@@ -14,8 +15,8 @@ import type { Limits } from '../limits.ts';
 import type { Signer } from '../signature.ts';
 import { startProducer } from '../streams/pump.ts';
 import type { StreamRegistry } from '../streams/registry.ts';
-import { collect, partJson } from './batch.ts';
-import { Channel } from './channel.ts';
+import { assemble, gather, partJson } from './batch.ts';
+import { MuxStream } from './channel.ts';
 import { assertUnexpired, digestOf, signMux, verifyMux } from './signature.ts';
 import type { MuxState } from './signature.ts';
 import { EXTENSION } from './wire.ts';
@@ -25,7 +26,7 @@ export interface MuxHolderOptions {
   limits: Limits;
   registry: StreamRegistry;
   signer: Signer;
-  createLog: EventLogFactory;
+  log: EventLog;
   wheel: TimerWheel;
   /** Most live streams per session (discovery ext.multiplex.maxStreams). */
   maxStreams: number;
@@ -44,9 +45,11 @@ class Poll {
   ) {}
 }
 
-class MuxSession {
-  readonly channels = new Map<string, Channel>();
+class MuxSession implements ChannelWatcher {
+  readonly channels = new Map<string, MuxStream>();
   held: Poll | undefined;
+  /** The newest poll received (an older one finishing an asynchronous read is not held). */
+  latest: Poll | undefined;
   lastActive = Date.now();
   flushPending = false;
   idleTimer: TimerHandle | undefined;
@@ -56,7 +59,13 @@ class MuxSession {
   constructor(
     readonly id: string,
     readonly client: string,
+    readonly wake: (session: MuxSession) => void,
   ) {}
+
+  /** Any of its channels changed: one watcher per session, whatever its streams. */
+  onChannelChange(): void {
+    this.wake(this);
+  }
 
   get live(): number {
     let n = 0;
@@ -80,6 +89,7 @@ export class MuxHolder {
   readonly #memoryMs: number;
   #heldPolls = 0;
   #closing = false;
+  readonly #wakeSession = (session: MuxSession) => this.#wake(session);
 
   constructor(options: MuxHolderOptions) {
     this.#o = options;
@@ -94,7 +104,7 @@ export class MuxHolder {
   }
 
   /** §23.3: open with `multiplex` accepted; the open's own stream fails the open like SSP/1. */
-  open(stream: string, params: Record<string, unknown>, ext: OpenExt | undefined, client: string): string {
+  async open(stream: string, params: Record<string, unknown>, ext: OpenExt | undefined, client: string): Promise<string> {
     this.#assertRunning();
     const first: Required<StreamSpec> = { id: ext?.id ?? '0', stream, params };
     const registered = this.#o.registry.get(stream);
@@ -102,18 +112,18 @@ export class MuxHolder {
     registered.checkParams(structuredClone(params));
     const session = this.#start(randomBytes(16).toString('base64url'), client);
     try {
-      session.channels.set(first.id, this.#channel(session, first, 0));
+      session.channels.set(first.id, await this.#channel(session, first, 0));
     } catch (error) {
       this.#drop(session);
       throw error;
     }
-    const changes = this.#add(session, ext?.add ?? []);
+    const changes = await this.#add(session, ext?.add ?? []);
     const positions = new Map([[first.id, 0], ...changes.added.filter((id) => id !== first.id).map((id) => [id, 0] as [string, number])]);
     const mux = { id: first.id, added: changes.added, refused: changes.refused };
     return JSON.stringify({ ssp: 1, type: 'session', sig: this.#sign(session, positions), stream, position: 0, extensions: [EXTENSION], ext: { [EXTENSION]: mux } });
   }
 
-  poll(sig: string, hold: number | undefined, ext: PollExt | undefined, res: SspResponse, origin: string | undefined, client: string): void {
+  async poll(sig: string, hold: number | undefined, ext: PollExt | undefined, res: SspResponse, origin: string | undefined, client: string): Promise<void> {
     this.#assertRunning();
     const state = verifyMux(this.#o.signer, sig);
     const tombstone = this.#tombstones.get(state.sessionId);
@@ -122,26 +132,33 @@ export class MuxHolder {
     let session = this.#sessions.get(state.sessionId);
     if (!session) {
       if (!ext?.restate) throw restateNeeded();
-      session = this.#restate(state, ext.restate, client);
+      session = await this.#restate(state, ext.restate, client);
     }
     session.lastActive = Date.now();
-    if (session.held) this.#answer(session, session.held, false);
+    // §10: a newer poll supersedes the held one, answered at its own positions.
+    if (session.held) this.#answerEmpty(session, session.held);
     const positions = new Map(state.positions);
     let changes: Changes | undefined;
     if (ext?.add || ext?.remove) {
-      changes = this.#add(session, ext.add ?? []);
+      changes = await this.#add(session, ext.add ?? []);
       for (const id of changes.added) if (!positions.has(id)) positions.set(id, 0);
       for (const id of ext.remove ?? []) {
-        const channel = session.channels.get(id);
-        if (channel && positions.has(id)) channel.end({ reason: 'closed', last: positions.get(id)!, advice: { action: 'none' } });
+        const stream = session.channels.get(id);
+        if (stream && positions.has(id)) stream.end({ reason: 'closed', last: positions.get(id)!, advice: { action: 'none' } }, this.#o.log);
       }
     }
-    for (const [id, position] of positions) session.channels.get(id)?.log?.acknowledge(position);
+    for (const [id, position] of positions) {
+      const reading = session.channels.get(id)?.reading;
+      reading?.channel.acknowledge(reading.base + position);
+    }
     const poll = new Poll(res, origin, positions);
+    session.latest = poll;
     // A poll that changed the session is answered at once, so the client learns the outcome (§23.3).
-    if (this.#answer(session, poll, changes !== undefined, changes)) return;
+    if (await this.#answer(session, poll, changes !== undefined, changes)) return;
+    // Superseded while the log answered: that newer poll is the one to hold.
+    if (session.latest !== poll) return this.#answerEmpty(session, poll);
     const effectiveHold = Math.min(hold ?? this.#o.limits.maxHoldMs, this.#o.limits.maxHoldMs);
-    if (effectiveHold === 0) return void this.#answer(session, poll, true);
+    if (effectiveHold === 0) return void (await this.#answer(session, poll, true));
     this.#hold(session, poll, effectiveHold);
   }
 
@@ -167,7 +184,12 @@ export class MuxHolder {
         sendJson(poll.res, poll.origin, 200, this.#terminationBody(session, 'shutdown', advice, poll.positions, []), { connection: 'close' });
       }
       this.#o.wheel.cancel(session.idleTimer);
-      for (const channel of session.channels.values()) channel.end({ reason: 'shutdown', last: channel.log?.head ?? 0, advice: { action: 'none' } });
+      // A durable log keeps the streams' own channels for the restart; the memory log is closed
+      // by the SSP/1 holder's shutdown after this.
+      for (const stream of session.channels.values()) {
+        stream.reading?.producer?.stop();
+        stream.reading?.channel.unwatch(session);
+      }
     }
     this.#sessions.clear();
     this.#perClient.clear();
@@ -186,7 +208,7 @@ export class MuxHolder {
     if (clientSessions >= maxSessionsPerClient) {
       throw new SspError('too-many-sessions', `session limit per client (${maxSessionsPerClient}) reached`, { retryAfterMs });
     }
-    const session = new MuxSession(id, client);
+    const session = new MuxSession(id, client, this.#wakeSession);
     session.idleTarget = { onTimer: () => this.#checkIdle(session) };
     session.flushTarget = { onTimer: () => this.#flush(session) };
     this.#sessions.set(id, session);
@@ -196,24 +218,30 @@ export class MuxHolder {
   }
 
   /**
-   * Starts one stream at `position`; throws the typed error `open` would answer. `spec` keeps
-   * the params as the client sent them (the digest covers those); the producer gets them
-   * checked, with defaults filled in.
+   * Starts one stream at `position` (its own channel, or a topic's shared one from its head);
+   * throws the typed error `open` would answer. `spec` keeps the params as the client sent
+   * them (the digest covers those); the producer gets them checked, defaults filled in.
    */
-  #channel(session: MuxSession, spec: Required<StreamSpec>, position: number): Channel {
+  async #channel(session: MuxSession, spec: Required<StreamSpec>, position: number): Promise<MuxStream> {
     const stream = this.#o.registry.get(spec.stream)!;
     const params = stream.checkParams(structuredClone(spec.params));
-    const { maxConcurrent } = stream.definition;
+    const { maxConcurrent, topic } = stream.definition;
     if (maxConcurrent !== undefined && stream.active >= maxConcurrent) {
       throw new SspError('too-many-sessions', `stream '${stream.name}' runs at most ${maxConcurrent} sessions at once`, { retryAfterMs: this.#o.retryAfterMs });
     }
-    const log = this.#o.createLog({ retainEvents: this.#o.limits.retainEvents, startAt: position });
-    log.subscribe(() => this.#wake(session));
-    return new Channel(spec, stream, log, startProducer(stream, params, log, position));
+    const { retainEvents } = this.#o.limits;
+    const opening =
+      topic === undefined
+        ? this.#o.log.channel(sessionChannel(`${session.id}/${spec.id}`), { readers: 'single', retainEvents, startAt: position })
+        : this.#o.log.channel(topicChannel(topic), { readers: 'shared', retainEvents, startAt: 0 });
+    const channel = isPromise(opening) ? await opening : opening;
+    channel.watch(session);
+    const producer = stream.definition.produce ? startProducer(stream, params, channel, position) : undefined;
+    return new MuxStream(spec, { channel, base: topic === undefined ? 0 : channel.head, own: topic === undefined, producer, watcher: session });
   }
 
   /** §23.3: each addition accepted or refused on its own; a repeated identical one is accepted again. */
-  #add(session: MuxSession, specs: StreamSpec[]): Changes {
+  async #add(session: MuxSession, specs: StreamSpec[]): Promise<Changes> {
     const changes: Changes = { added: [], refused: [] };
     for (const spec of specs) {
       const existing = session.channels.get(spec.id);
@@ -228,7 +256,7 @@ export class MuxHolder {
           if (!stream) throw new SspError('unknown-stream', `stream '${spec.stream}' is not offered here (see discovery)`);
           const full = { id: spec.id, stream: spec.stream, params: spec.params ?? {} };
           stream.checkParams(structuredClone(full.params));
-          session.channels.set(spec.id, this.#channel(session, full, 0));
+          session.channels.set(spec.id, await this.#channel(session, full, 0));
         }
         changes.added.push(spec.id);
       } catch (error) {
@@ -244,7 +272,7 @@ export class MuxHolder {
    * poll restates the streams it names: resumable streams resume at their positions, the
    * others end with `expired` and advice `reopen`.
    */
-  #restate(state: MuxState, restated: StreamSpec[], client: string): MuxSession {
+  async #restate(state: MuxState, restated: StreamSpec[], client: string): Promise<MuxSession> {
     // The client may restate more streams than the signature names (ones whose termination it
     // has, or is still adding): only the named ones count, and the digest must match them.
     const specs = restated.filter((spec) => state.positions.has(spec.id));
@@ -257,25 +285,29 @@ export class MuxHolder {
       const full: Required<StreamSpec> = { id: spec.id, stream: spec.stream, params: spec.params ?? {} };
       const position = state.positions.get(spec.id)!;
       const stream = this.#o.registry.get(spec.stream);
-      let channel: Channel | undefined;
-      if (stream?.resumable) {
+      let resumed: MuxStream | undefined;
+      if (stream?.resumable && stream.definition.topic === undefined) {
         try {
-          channel = this.#channel(session, full, position);
+          resumed = await this.#channel(session, full, position);
         } catch {
-          channel = undefined;
+          resumed = undefined;
         }
       }
-      session.channels.set(spec.id, channel ?? Channel.ended(full, { reason: 'expired', last: position, advice: { action: 'reopen' } }));
+      session.channels.set(spec.id, resumed ?? MuxStream.ended(full, { reason: 'expired', last: position, advice: { action: 'reopen' } }));
     }
     return session;
   }
 
   /** Answers `poll` if it has something to carry (or `force`); true when answered. */
-  #answer(session: MuxSession, poll: Poll, force: boolean, changes?: Changes): boolean {
-    const { parts, positions } = collect(poll.positions, session.channels, this.#o.limits, session.rotation++, (channel, end) => {
-      const termination = streamTermination(end, channel.log?.head ?? 0);
-      channel.end(termination);
-      return termination;
+  #answer(session: MuxSession, poll: Poll, force: boolean, changes?: Changes): boolean | Promise<boolean> {
+    const reads = gather(poll.positions, session.channels, this.#o.limits);
+    if (!isPromise(reads)) return this.#send(session, poll, force, changes, reads);
+    return reads.then((result) => this.#sessions.get(session.id) === session && this.#send(session, poll, force, changes, result));
+  }
+
+  #send(session: MuxSession, poll: Poll, force: boolean, changes: Changes | undefined, reads: Map<string, ReadResult>): boolean {
+    const { parts, positions } = assemble(poll.positions, session.channels, reads, this.#o.limits, session.rotation++, (stream) => {
+      stream.end(streamTermination(stream.reading!.channel.ended!, stream.head), this.#o.log);
     });
     if (parts.length === 0 && !force) return false;
     if (session.held === poll) this.#release(session, poll);
@@ -286,6 +318,13 @@ export class MuxHolder {
     return true;
   }
 
+  /** Nothing at the poll's own positions, a fresh signature (§10: a superseded poll). */
+  #answerEmpty(session: MuxSession, poll: Poll): void {
+    if (session.held === poll) this.#release(session, poll);
+    const body = `{"ssp":1,"type":"batch","sig":"${this.#sign(session, poll.positions)}","events":[],"ext":{"${EXTENSION}":{"streams":[]}}}`;
+    sendJson(poll.res, poll.origin, 200, body);
+  }
+
   #hold(session: MuxSession, poll: Poll, holdMs: number): void {
     const socket = poll.res.socket;
     if (poll.res.destroyed || !socket || socket.destroyed) return;
@@ -293,7 +332,7 @@ export class MuxHolder {
     this.#heldPolls++;
     poll.timer = this.#o.wheel.schedule(Date.now() + holdMs, {
       onTimer: () => {
-        if (session.held === poll) this.#answer(session, poll, true);
+        if (session.held === poll) void this.#answer(session, poll, true);
       },
     });
     poll.res.once('close', () => {
@@ -318,7 +357,7 @@ export class MuxHolder {
 
   #flush(session: MuxSession): void {
     session.flushPending = false;
-    if (session.held) this.#answer(session, session.held, false);
+    if (session.held) void this.#answer(session, session.held, false);
   }
 
   #checkIdle(session: MuxSession): void {
@@ -332,11 +371,11 @@ export class MuxHolder {
   /** §23.5: the session ends: every stream still live ends with the same reason; remembered. */
   #terminate(session: MuxSession, reason: 'closed' | 'expired', positions: ReadonlyMap<string, number>): string {
     const ended: string[] = [];
-    for (const channel of session.channels.values()) {
-      if (channel.termination) continue;
-      const termination: StreamTermination = { reason, last: positions.get(channel.id) ?? channel.log?.head ?? 0, advice: advise(reason) };
-      channel.end(termination);
-      ended.push(partJson({ id: channel.id, events: [], termination }));
+    for (const stream of session.channels.values()) {
+      if (stream.termination) continue;
+      const termination: StreamTermination = { reason, last: positions.get(stream.id) ?? stream.head, advice: advise(reason) };
+      stream.end(termination, this.#o.log);
+      ended.push(partJson({ id: stream.id, events: [], termination }));
     }
     const body = this.#terminationBody(session, reason, advise(reason), new Map(), ended);
     const poll = session.held;
@@ -368,14 +407,14 @@ export class MuxHolder {
     const left = (this.#perClient.get(session.client) ?? 1) - 1;
     if (left > 0) this.#perClient.set(session.client, left);
     else this.#perClient.delete(session.client);
-    for (const channel of session.channels.values()) channel.end({ reason: 'closed', last: channel.log?.head ?? 0, advice: { action: 'none' } });
+    for (const stream of session.channels.values()) stream.end({ reason: 'closed', last: stream.head, advice: { action: 'none' } }, this.#o.log);
   }
 
   #sign(session: MuxSession, positions: ReadonlyMap<string, number>): string {
     const specs: StreamSpec[] = [];
     for (const id of positions.keys()) {
-      const channel = session.channels.get(id);
-      if (channel) specs.push(channel.spec);
+      const stream = session.channels.get(id);
+      if (stream) specs.push(stream.spec);
     }
     const { idleTimeoutMs, maxHoldMs } = this.#o.limits;
     return signMux(this.#o.signer, session.id, digestOf(specs), positions, Date.now() + idleTimeoutMs + maxHoldMs);

@@ -1,7 +1,8 @@
-// Runs one producer into one event log: the only code that touches both, and it touches
-// the producer only through its generator and the log only through the EventLog interface.
-import type { EventLog } from '../event-log/types.ts';
-import { SerializedData } from '../event-log/types.ts';
+// Runs one producer into one channel of the event log: the only code that touches both, and
+// it touches the producer only through its generator and the log only through the Channel
+// interface. An asynchronous append (file, Redis) is awaited before the next value is pulled.
+import type { Channel } from '../event-log/types.ts';
+import { SerializedData, isPromise } from '../event-log/types.ts';
 import type { RegisteredStream } from './registry.ts';
 import { StreamError } from './types.ts';
 
@@ -12,27 +13,30 @@ export interface RunningProducer {
   readonly done: Promise<void>;
 }
 
-export function startProducer(stream: RegisteredStream, params: Record<string, unknown>, log: EventLog, from: number): RunningProducer {
+export function startProducer(stream: RegisteredStream, params: Record<string, unknown>, channel: Channel, from: number): RunningProducer {
+  const produce = stream.definition.produce;
+  if (!produce) throw new TypeError(`stream '${stream.name}' has no producer`);
   const controller = new AbortController();
   const { signal } = controller;
   stream.active++;
   const done = (async () => {
     try {
-      for await (const value of stream.definition.produce(params, { signal, from })) {
+      for await (const value of produce(params, { signal, from })) {
         if (signal.aborted) break;
-        log.append(SerializedData.of(value));
+        const appended = channel.append(SerializedData.of(value));
+        if (isPromise(appended)) await appended;
       }
-      if (!signal.aborted) log.end({ reason: 'complete' });
+      if (!signal.aborted) await channel.end({ reason: 'complete' });
     } catch (error) {
       if (signal.aborted) return;
       if (error instanceof StreamError) {
-        log.end({ reason: 'error', error: { message: error.message, ...(error.code !== undefined && { code: error.code }) }, advice: error.advice });
+        await channel.end({ reason: 'error', error: { message: error.message, ...(error.code !== undefined && { code: error.code }) }, advice: error.advice });
       } else {
-        log.end({ reason: 'error', error: { message: error instanceof Error ? error.message : String(error) }, advice: 'reopen' });
+        await channel.end({ reason: 'error', error: { message: error instanceof Error ? error.message : String(error) }, advice: 'reopen' });
       }
     } finally {
       stream.active--;
     }
-  })();
+  })().catch((error: unknown) => console.error(`xanjax: stream '${stream.name}' could not record its end:`, error));
   return { stop: () => controller.abort(), done };
 }

@@ -54,6 +54,11 @@ export class StreamRegistry {
   register(name: string, definition: StreamDefinition): void {
     if (!STREAM_NAME.test(name)) throw new TypeError(`stream name '${name}' does not match ${STREAM_NAME}`);
     if (this.#streams.has(name)) throw new TypeError(`stream '${name}' is already registered`);
+    if ((definition.produce === undefined) === (definition.topic === undefined)) {
+      throw new TypeError(`stream '${name}' needs exactly one of produce and topic`);
+    }
+    // A topic session starts at the topic's head, which its signature does not carry.
+    if (definition.topic !== undefined && definition.resumable) throw new TypeError(`topic stream '${name}' cannot be resumable`);
     this.#streams.set(name, new RegisteredStream(name, definition, this.#ajv.compile(definition.params)));
   }
 

@@ -1,74 +1,46 @@
 // Topic streams: the host application calls publish(topic, data) and every session open on
-// that topic receives the event. The data is serialized once per publish, not per session.
-import { SerializedData } from '../event-log/types.ts';
+// that topic receives the event. A topic is one shared channel of the event log: publish
+// serializes and appends the event once, and each session reads it at its own cursor.
+import type { Channel, EventLog, MaybePromise } from '../event-log/types.ts';
+import { SerializedData, isPromise, topicChannel } from '../event-log/types.ts';
 import type { StreamDefinition } from './types.ts';
 
-/** One session's inbox; the producer drains it whenever it is woken. */
-class Inbox {
-  items: SerializedData[] = [];
-  #wake: (() => void) | undefined;
-
-  push(item: SerializedData): void {
-    this.items.push(item);
-    this.wakeUp();
-  }
-
-  wakeUp(): void {
-    const wake = this.#wake;
-    this.#wake = undefined;
-    wake?.();
-  }
-
-  /** Resolves on the next push or abort. */
-  next(signal: AbortSignal): Promise<void> {
-    return new Promise((resolve) => {
-      this.#wake = resolve;
-      if (signal.aborted) this.wakeUp();
-    });
-  }
-}
-
 export class TopicHub {
-  readonly #inboxes = new Map<string, Set<Inbox>>();
+  readonly #channels = new Map<string, MaybePromise<Channel>>();
+
+  constructor(
+    readonly log: EventLog,
+    readonly retainEvents: number,
+  ) {}
 
   has(topic: string): boolean {
-    return this.#inboxes.has(topic);
+    return this.#channels.has(topic);
   }
 
-  /** The stream definition of a topic (to register under the topic's name). */
+  /** The stream definition of a topic (to register under the topic's name); opens its channel. */
   define(topic: string, description = `Topic '${topic}': events published by the host application.`): StreamDefinition<Record<string, never>> {
-    const inboxes = new Set<Inbox>();
-    this.#inboxes.set(topic, inboxes);
-    return {
-      description,
-      params: { type: 'object', additionalProperties: false },
-      async *produce(_params, { signal }) {
-        const inbox = new Inbox();
-        const onAbort = () => inbox.wakeUp();
-        inboxes.add(inbox);
-        signal.addEventListener('abort', onAbort, { once: true });
-        try {
-          while (!signal.aborted) {
-            if (inbox.items.length === 0) await inbox.next(signal);
-            const items = inbox.items;
-            inbox.items = [];
-            yield* items;
-          }
-        } finally {
-          inboxes.delete(inbox);
-          signal.removeEventListener('abort', onAbort);
-        }
-      },
-    };
+    const channel = this.log.channel(topicChannel(topic), { readers: 'shared', retainEvents: this.retainEvents, startAt: 0 });
+    this.#channels.set(topic, channel);
+    if (isPromise(channel)) void channel.then((open) => this.#channels.set(topic, open), () => {});
+    return { description, params: { type: 'object', additionalProperties: false }, topic };
   }
 
-  /** Delivers data to every session open on the topic; returns how many received it. */
+  /**
+   * Appends data to the topic's channel once; returns how many sessions read it now. With
+   * an asynchronous log the append completes later (failures are logged, never thrown here).
+   */
   publish(topic: string, data: unknown): number {
-    const inboxes = this.#inboxes.get(topic);
-    if (!inboxes) throw new TypeError(`unknown topic '${topic}': declare it in the 'topics' option`);
-    if (inboxes.size === 0) return 0;
+    const channel = this.#channels.get(topic);
+    if (!channel) throw new TypeError(`unknown topic '${topic}': declare it in the 'topics' option`);
     const serialized = SerializedData.of(data);
-    for (const inbox of inboxes) inbox.push(serialized);
-    return inboxes.size;
+    if (isPromise(channel)) {
+      channel.then((open) => open.append(serialized)).catch(logFailure(topic));
+      return 0;
+    }
+    const appended = channel.append(serialized);
+    if (isPromise(appended)) appended.catch(logFailure(topic));
+    return channel.readers;
   }
 }
+
+const logFailure = (topic: string) => (error: unknown) => console.error(`xanjax: publish to topic '${topic}' failed:`, error);

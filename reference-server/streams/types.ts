@@ -1,6 +1,7 @@
-// What a stream (event producer) is: an async generator function registered by name.
-// Producers never see HTTP: they yield event data, which the pump appends to the session's
-// event log; the holder reads it from there.
+// What a stream is: an async generator function (a producer, one per session) registered by
+// name, or a topic (one shared channel read by every session). Producers never see HTTP: they
+// yield event data, which the pump appends to the session's own channel of the event log; the
+// holder reads it from there.
 
 export interface ProducerContext {
   /** Aborted when the session closes, expires or the server shuts down: stop producing. */
@@ -24,7 +25,13 @@ export interface StreamDefinition<P = any> {
   resumable?: boolean;
   /** Most sessions producing at once; more opens get too-many-sessions. */
   maxConcurrent?: number;
-  produce: Producer<P>;
+  /** The session's own producer. Exactly one of `produce` and `topic` is given. */
+  produce?: Producer<P>;
+  /**
+   * Instead of a producer: every session of this stream reads the shared event-log channel
+   * of this topic (appended to by publish), from the head at its open.
+   */
+  topic?: string;
 }
 
 /** Thrown by a producer to end its stream with termination `error` and chosen advice. */

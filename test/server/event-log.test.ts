@@ -1,86 +1,122 @@
-// The in-memory event log on its own: seqs, reads within limits, retention and gaps.
+// The in-memory event log on its own: channels, seqs, reads within limits at any cursor,
+// retention (single reader: acknowledgements; shared: retainEvents) and gaps.
 import { describe, expect, it } from 'vitest';
 import { MemoryEventLog } from '../../reference-server/event-log/memory.ts';
-import { SerializedData } from '../../reference-server/event-log/types.ts';
+import type { ChannelOptions, ReadLimits } from '../../reference-server/event-log/types.ts';
+import { SerializedData, eventWireBytes } from '../../reference-server/event-log/types.ts';
+import type { MemoryChannel } from '../../reference-server/event-log/memory.ts';
 
 const data = (value: unknown) => SerializedData.of(value);
-const unlimited = { maxEvents: 1000, maxBytes: 1_000_000 };
-const seqs = (log: MemoryEventLog, position: number, limits = unlimited) => log.read(position, limits).events.map((e) => e.seq);
+const unlimited: ReadLimits = { maxEvents: 1000, maxBytes: 1_000_000 };
+const single = (retainEvents: number, startAt = 0): ChannelOptions => ({ readers: 'single', retainEvents, startAt });
+const shared = (retainEvents: number): ChannelOptions => ({ readers: 'shared', retainEvents, startAt: 0 });
+const seqs = (channel: MemoryChannel, position: number, limits = unlimited) => channel.read(position, limits).events.map((e) => e.seq);
 
 describe('MemoryEventLog', () => {
-  it('numbers events from startAt + 1 and stores their wire JSON with its UTF-8 size', () => {
-    const log = new MemoryEventLog({ retainEvents: 10, startAt: 4 });
-    expect(log.append(data({ a: 'é' }))).toBe(5);
-    const [event] = log.read(4, unlimited).events;
-    expect(event.json).toBe('{"seq":5,"data":{"a":"é"}}');
-    expect(event.bytes).toBe(Buffer.byteLength(event.json));
-    expect(log.head).toBe(5);
+  it('numbers events from startAt + 1 and stores their data with its UTF-8 size', () => {
+    const channel = new MemoryEventLog().channel('session:a', single(10, 4));
+    expect(channel.append(data({ a: 'é' }))).toBe(5);
+    const [event] = channel.read(4, unlimited).events;
+    expect(event.seq).toBe(5);
+    expect(event.data.json).toBe('{"a":"é"}');
+    expect(eventWireBytes(event, 0)).toBe(Buffer.byteLength('{"seq":5,"data":{"a":"é"}}'));
+    expect(eventWireBytes(event, 4)).toBe(Buffer.byteLength('{"seq":1,"data":{"a":"é"}}'));
+    expect(channel.head).toBe(5);
   });
 
-  it('serializes data once however many logs receive it', () => {
-    const shared = data({ big: 'x'.repeat(100) });
-    const a = new MemoryEventLog({ retainEvents: 10, startAt: 0 });
-    const b = new MemoryEventLog({ retainEvents: 10, startAt: 7 });
-    a.append(shared);
-    b.append(shared);
-    expect(SerializedData.of(shared)).toBe(shared);
-    expect(a.read(0, unlimited).events[0].json).toContain(shared.json);
-    expect(b.read(7, unlimited).events[0].json).toBe(`{"seq":8,"data":${shared.json}}`);
+  it('opens a channel once by name; options apply only when it is created', () => {
+    const log = new MemoryEventLog();
+    const a = log.channel('topic:t', shared(10));
+    a.append(data(1));
+    expect(log.channel('topic:t', shared(99))).toBe(a);
+    expect(log.channel('topic:t', shared(99)).head).toBe(1);
+    log.delete('topic:t');
+    expect(log.channel('topic:t', shared(10)).head).toBe(0);
+    expect(log.size).toBe(1);
   });
 
-  it('reads within maxEvents and maxBytes, but always at least one event', () => {
-    const log = new MemoryEventLog({ retainEvents: 100, startAt: 0 });
-    for (let i = 0; i < 10; i++) log.append(data('x'.repeat(50)));
-    expect(seqs(log, 0, { maxEvents: 3, maxBytes: 1e6 })).toEqual([1, 2, 3]);
-    const size = log.read(0, unlimited).events[0].bytes;
-    expect(seqs(log, 2, { maxEvents: 100, maxBytes: size * 2 + 1 })).toEqual([3, 4]);
-    expect(seqs(log, 2, { maxEvents: 100, maxBytes: 1 })).toEqual([3]);
-    expect(seqs(log, 10)).toEqual([]);
+  it('stores an event once for every reader of a shared channel, each reading at its own cursor', () => {
+    const channel = new MemoryEventLog().channel('topic:t', shared(10));
+    const event = data({ big: 'x'.repeat(100) });
+    channel.append(data('before'));
+    channel.append(event);
+    channel.append(data('after'));
+    const [fromOne] = channel.read(1, unlimited).events;
+    const [fromZero, again] = channel.read(0, unlimited).events.slice(1);
+    expect(fromOne).toBe(fromZero);
+    expect(fromOne.data).toBe(event);
+    expect(again.seq).toBe(3);
+    expect(SerializedData.of(event)).toBe(event);
+  });
+
+  it('reads within maxEvents and maxBytes counted in the reader seqs, but always at least one event', () => {
+    const channel = new MemoryEventLog().channel('session:a', single(100));
+    for (let i = 0; i < 10; i++) channel.append(data('x'.repeat(50)));
+    expect(seqs(channel, 0, { maxEvents: 3, maxBytes: 1e6 })).toEqual([1, 2, 3]);
+    const size = eventWireBytes(channel.read(0, unlimited).events[0], 0);
+    expect(seqs(channel, 2, { maxEvents: 100, maxBytes: size * 2 + 1 })).toEqual([3, 4]);
+    expect(seqs(channel, 2, { maxEvents: 100, maxBytes: 1 })).toEqual([3]);
+    expect(seqs(channel, 10)).toEqual([]);
+    // seq 10 is two digits for base 0, one digit for a reader whose position 0 is seq 5.
+    const ten = eventWireBytes(channel.read(9, unlimited).events[0], 0);
+    expect(eventWireBytes(channel.read(9, unlimited).events[0], 5)).toBe(ten - 1);
   });
 
   it('keeps the newest retainEvents and reports evicted ones as a gap', () => {
-    const log = new MemoryEventLog({ retainEvents: 5, startAt: 0 });
-    for (let i = 0; i < 12; i++) log.append(data(i));
-    expect(log.read(0, unlimited)).toMatchObject({ gap: { from: 1, to: 7 } });
-    expect(seqs(log, 0)).toEqual([8, 9, 10, 11, 12]);
-    expect(log.read(9, unlimited).gap).toBeUndefined();
+    const channel = new MemoryEventLog().channel('session:a', single(5));
+    for (let i = 0; i < 12; i++) channel.append(data(i));
+    expect(channel.read(0, unlimited)).toMatchObject({ gap: { from: 1, to: 7 } });
+    expect(seqs(channel, 0)).toEqual([8, 9, 10, 11, 12]);
+    expect(channel.read(9, unlimited).gap).toBeUndefined();
   });
 
-  it('frees acknowledged events but keeps the last acknowledged batch for re-delivery', () => {
-    const log = new MemoryEventLog({ retainEvents: 1000, startAt: 0 });
-    for (let i = 0; i < 10; i++) log.append(data(i));
-    log.acknowledge(4);
-    expect(seqs(log, 0)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
-    log.acknowledge(8);
-    expect(log.read(0, unlimited)).toMatchObject({ gap: { from: 1, to: 4 } });
-    expect(seqs(log, 4)).toEqual([5, 6, 7, 8, 9, 10]);
-    log.acknowledge(10);
-    log.acknowledge(10);
-    expect(log.read(2, unlimited)).toEqual({ gap: { from: 3, to: 8 }, events: log.read(8, unlimited).events });
+  it('frees acknowledged events of a single-reader channel but keeps the last acknowledged batch', () => {
+    const channel = new MemoryEventLog().channel('session:a', single(1000));
+    for (let i = 0; i < 10; i++) channel.append(data(i));
+    channel.acknowledge(4);
+    expect(seqs(channel, 0)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    channel.acknowledge(8);
+    expect(channel.read(0, unlimited)).toMatchObject({ gap: { from: 1, to: 4 } });
+    expect(seqs(channel, 4)).toEqual([5, 6, 7, 8, 9, 10]);
+    channel.acknowledge(10);
+    channel.acknowledge(10);
+    expect(channel.read(2, unlimited)).toEqual({ gap: { from: 3, to: 8 }, events: channel.read(8, unlimited).events });
+  });
+
+  it('ignores acknowledgements on a shared channel: other readers still need the events', () => {
+    const channel = new MemoryEventLog().channel('topic:t', shared(4));
+    for (let i = 0; i < 6; i++) channel.append(data(i));
+    channel.acknowledge(6);
+    expect(channel.read(0, unlimited)).toMatchObject({ gap: { from: 1, to: 2 } });
+    expect(seqs(channel, 0)).toEqual([3, 4, 5, 6]);
   });
 
   it('stays correct across many appends and compactions', () => {
-    const log = new MemoryEventLog({ retainEvents: 50, startAt: 0 });
+    const channel = new MemoryEventLog().channel('session:a', single(50));
     for (let i = 1; i <= 5000; i++) {
-      log.append(data(i));
-      if (i % 7 === 0) log.acknowledge(i - 3);
+      channel.append(data(i));
+      if (i % 7 === 0) channel.acknowledge(i - 3);
     }
-    expect(seqs(log, 4990)).toEqual([4991, 4992, 4993, 4994, 4995, 4996, 4997, 4998, 4999, 5000]);
-    expect(log.read(4990, unlimited).events[0].json).toBe('{"seq":4991,"data":4991}');
+    expect(seqs(channel, 4990)).toEqual([4991, 4992, 4993, 4994, 4995, 4996, 4997, 4998, 4999, 5000]);
+    expect(channel.read(4990, unlimited).events[0].data.json).toBe('4991');
   });
 
-  it('notifies subscribers on append and end, and ignores appends after end or dispose', () => {
-    const log = new MemoryEventLog({ retainEvents: 5, startAt: 0 });
+  it('wakes its watchers on append and end, and ignores appends after end or delete', () => {
+    const log = new MemoryEventLog();
+    const channel = log.channel('session:a', single(5));
     let calls = 0;
-    const unsubscribe = log.subscribe(() => calls++);
-    log.append(data(1));
-    log.end({ reason: 'complete' });
+    const watcher = { onChannelChange: () => calls++ };
+    channel.watch(watcher);
+    expect(channel.readers).toBe(1);
+    channel.append(data(1));
+    channel.end({ reason: 'complete' });
     expect(calls).toBe(2);
-    expect(log.append(data(2))).toBe(1);
-    expect(log.ended).toEqual({ reason: 'complete' });
-    unsubscribe();
-    log.dispose();
-    expect(log.read(0, unlimited).events).toEqual([]);
+    expect(channel.append(data(2))).toBe(1);
+    expect(channel.ended).toEqual({ reason: 'complete' });
+    channel.unwatch(watcher);
+    expect(channel.readers).toBe(0);
+    log.delete('session:a');
+    expect(channel.read(0, unlimited).events).toEqual([]);
   });
 
   it('stores undefined as null', () => {

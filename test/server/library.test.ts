@@ -66,6 +66,31 @@ it('publish() fans a topic event out to every session on the topic', async () =>
   expect((await send(server.url, 'GET')).json.streams.map((s: { name: string }) => s.name)).toEqual(['news', 'sport']);
 });
 
+it('a topic is one shared log: each session numbers from its open, reads at its own cursor, and gaps past retainEvents', async () => {
+  const server: SspServer = await start({ topics: ['news'], limits: { retainEvents: 3 } });
+  cleanups.push(() => server.close());
+  const early = await open(server.url, 'news');
+  server.publish('news', 'a');
+  server.publish('news', 'b');
+  const late = await open(server.url, 'news');
+  server.publish('news', 'c');
+  // The late session starts at the topic's head: its first event is seq 1 (SSP-OPEN-3).
+  expect((await poll(server.url, late, 0)).json.events).toEqual([{ seq: 1, data: 'c' }]);
+  const first = await poll(server.url, early, 0);
+  expect(first.json.events).toEqual([
+    { seq: 1, data: 'a' },
+    { seq: 2, data: 'b' },
+    { seq: 3, data: 'c' },
+  ]);
+  // Four more: the topic keeps the newest three, so the early session, still at 3, misses 4.
+  for (const text of ['d', 'e', 'f', 'g']) server.publish('news', text);
+  const next = await poll(server.url, first.json.sig, 0);
+  expect(next.json.gap).toEqual({ from: 4, to: 4 });
+  expect(next.json.events.map((e: { seq: number }) => e.seq)).toEqual([5, 6, 7]);
+  // An older signature still reads from its own position (re-delivery, SSP-DELIVERY-6).
+  expect((await poll(server.url, first.json.sig, 0)).json.gap).toEqual({ from: 4, to: 4 });
+});
+
 it('runs custom streams: StreamError chooses code and advice, other throws advise reopen', async () => {
   const server = await start({
     streams: {
@@ -99,16 +124,18 @@ it('runs custom streams: StreamError chooses code and advice, other throws advis
   expect(broken.termination).toMatchObject({ reason: 'error', last: 1, error: { message: 'database went away' }, advice: { action: 'reopen' } });
 });
 
-it('uses the event log factory it is given', async () => {
-  let created = 0;
-  const server = await start({
-    conformance: true,
-    eventLog: (options) => {
-      created++;
-      return createMemoryEventLog(options);
-    },
-  });
+it('uses the event log it is given: one channel per session stream, one shared channel per topic', async () => {
+  const log = createMemoryEventLog();
+  const opened: string[] = [];
+  const channel = log.channel.bind(log);
+  log.channel = (name, options) => {
+    opened.push(`${name} ${options.readers}`);
+    return channel(name, options);
+  };
+  const server = await start({ conformance: true, topics: ['news'], eventLog: log });
   cleanups.push(() => server.close());
-  await open(server.url, 'ssp.counter', { count: 1 });
-  expect(created).toBe(1);
+  const counter = await open(server.url, 'ssp.counter', { count: 1 });
+  await open(server.url, 'news');
+  await open(server.url, 'news');
+  expect(opened).toEqual(['topic:news shared', `session:${JSON.parse(Buffer.from(counter.split('.')[0], 'base64url').toString())[2]} single`, 'topic:news shared', 'topic:news shared']);
 });
