@@ -29,6 +29,11 @@ export interface SubscribeOptions {
   signal?: AbortSignal;
   /** Source of jitter in [0, 1). Default Math.random. */
   random?: () => number;
+  /**
+   * Share one session with the other subscriptions to this endpoint when the server offers the
+   * `multiplex` extension (spec §23; one held poll for all). Default true; plain sessions otherwise.
+   */
+  multiplex?: boolean;
 }
 
 /** The server advised `reopen` (§12): a new session of the same stream follows; its seq restarts at 1 and events may repeat or be lost across it. */
@@ -71,7 +76,7 @@ export class Subscription implements AsyncIterable<SspEvent> {
   readonly termination: Promise<TerminationMessage>;
 
   #fetch: FetchLike;
-  #options: Required<Omit<SubscribeOptions, 'holdMs' | 'signal' | 'retry'>> & { holdMs?: number; retry: RetryOptions };
+  #options: Required<Omit<SubscribeOptions, 'holdMs' | 'signal' | 'retry' | 'multiplex'>> & { holdMs?: number; retry: RetryOptions };
   #sig: string | undefined;
   #lastSeq = 0;
   #listeners = new Map<keyof SubscriptionEventMap, Set<(value: never) => void>>();
