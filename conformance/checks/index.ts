@@ -10,6 +10,7 @@ import { errorChecks } from './error.ts';
 import { holdChecks } from './hold.ts';
 import { lifetimeChecks } from './lifetime.ts';
 import { messageChecks } from './message.ts';
+import { multiplexChecks } from './multiplex.ts';
 import { openChecks } from './open.ts';
 import { signatureChecks } from './signature.ts';
 import { terminationChecks } from './termination.ts';
@@ -30,4 +31,5 @@ export const allChecks: readonly Check[] = [
   ...lifetimeChecks,
   ...errorChecks,
   ...annexChecks,
+  ...multiplexChecks,
 ];

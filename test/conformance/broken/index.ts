@@ -3,7 +3,8 @@ import { annexVariants } from './annex-variants.ts';
 import { deliveryVariants } from './delivery-variants.ts';
 import { httpVariants } from './http-variants.ts';
 import { issueExampleVariants } from './issue-examples.ts';
+import { multiplexVariants } from './multiplex-variants.ts';
 import type { Variant } from './proxy.ts';
 import { sessionVariants } from './session-variants.ts';
 
-export const allVariants: readonly Variant[] = [...issueExampleVariants, ...httpVariants, ...sessionVariants, ...deliveryVariants, ...annexVariants];
+export const allVariants: readonly Variant[] = [...issueExampleVariants, ...httpVariants, ...sessionVariants, ...deliveryVariants, ...annexVariants, ...multiplexVariants];
