@@ -3,10 +3,18 @@ import { defineConfig } from 'vitest/config';
 // The conformance proofs judge timing (holds, expiry) against the reference server in the
 // same process, so they run alone, after everything else: on two shared cores, running them
 // beside Chromium or other servers would make a slow event loop look like a broken server.
-const timing = ['test/conformance/reference.test.ts', 'test/conformance/reference-limits.test.ts', 'test/conformance/broken-variants.test.ts', 'test/conformance/reference-http2.test.ts'];
+const timing = [
+  'test/conformance/reference.test.ts',
+  'test/conformance/reference-limits.test.ts',
+  'test/conformance/broken-variants.test.ts',
+  'test/conformance/reference-http2.test.ts',
+  // Builds, packs and installs the package, then runs the conformance runner from it.
+  'test/package/package.test.ts',
+];
 
 export default defineConfig({
   test: {
+    globalSetup: ['test/global-setup.ts'],
     testTimeout: 30_000,
     hookTimeout: 60_000,
     // Tests start real servers, child processes and Chromium: two cores, so keep parallelism modest.

@@ -5,7 +5,7 @@ type Command = { summary: string; load: () => Promise<{ main(argv: string[]): Pr
 const commands: Record<string, Command> = {
   types: {
     summary: 'write the SSP/1 TypeScript types and bundled JSON Schemas (--out DIR)',
-    load: () => import('../scripts/types-command.ts'),
+    load: () => import('../schemas/cli.ts'),
   },
   serve: {
     summary: 'run the reference SSP/1 server (--port, --conformance, --demo, --exec CMD, ...)',
@@ -24,11 +24,22 @@ const commands: Record<string, Command> = {
 export function usage(): string {
   const width = Math.max(...Object.keys(commands).map((name) => name.length));
   const lines = Object.entries(commands).map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`);
-  return ['Usage: xanjax <command> [options]', '', 'Commands:', ...lines, '', 'Run `xanjax <command> --help` for a command\'s options.'].join('\n');
+  return [
+    'Usage: xanjax <command> [options]',
+    '',
+    'Commands:',
+    ...lines,
+    '',
+    'Run `xanjax <command> --help` for a command\'s options; `xanjax --version` prints the version.',
+  ].join('\n');
 }
 
 export async function run(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
+  if (name === '--version' || name === '-v') {
+    console.log((await import('../schemas/package-root.ts')).packageVersion);
+    return 0;
+  }
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
     console.log(usage());
     return name === undefined ? 2 : 0;

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
-// Launcher: lets the TypeScript sources run directly (no build step) through tsx.
+// Development launcher: runs the command from the TypeScript sources through tsx (a dev
+// dependency), so tests and a checkout need no build. The package's `bin` is the compiled
+// dist/bin/xanjax.js.
 import { register } from 'tsx/esm/api';
 
 register();
-const { run } = await import('./cli.ts');
-process.exitCode = await run(process.argv.slice(2));
+await import('./xanjax.ts');

@@ -10,7 +10,7 @@ export interface AgentOptions {
    * PEM certificate(s) to trust besides Node's bundled roots (a test CA, a self-signed server
    * certificate). Without it, Node's roots plus NODE_EXTRA_CA_CERTS are trusted.
    */
-  ca?: string | Buffer;
+  ca?: string | Buffer | undefined;
 }
 
 export function createAgent(options: AgentOptions = {}): Agent {

@@ -8,24 +8,24 @@ import { isReporterName, type ReporterName } from './reporters/index.ts';
 export interface ReporterTarget {
   name: ReporterName;
   /** Output file; undefined = stdout. */
-  file?: string;
+  file?: string | undefined;
 }
 
 export interface CliOptions {
   help: boolean;
   list: boolean;
-  endpoint?: string;
+  endpoint?: string | undefined;
   reporters: ReporterTarget[];
   only: string[];
   skip: string[];
   strict: boolean;
   headers: Record<string, string>;
-  origin?: string;
-  expectedFailures?: string;
-  timeoutScale?: number;
-  concurrency?: number;
+  origin?: string | undefined;
+  expectedFailures?: string | undefined;
+  timeoutScale?: number | undefined;
+  concurrency?: number | undefined;
   /** --ca FILE: PEM certificate(s) to trust for an https: endpoint. */
-  ca?: string;
+  ca?: string | undefined;
 }
 
 export const usage = `Usage: xanjax conformance <endpoint-url> [options]

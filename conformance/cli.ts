@@ -8,6 +8,7 @@ import { DiscoveryError, UsageError } from './errors.ts';
 import { exitCodeOf, type RunSummary } from './report.ts';
 import { wantsColor } from './reporters/ansi.ts';
 import { reporters } from './reporters/index.ts';
+import { verdictLine } from './reporters/pretty.ts';
 import { progressLine } from './reporters/progress.ts';
 import { runChecks } from './runner.ts';
 import { selectChecks } from './select.ts';
@@ -45,6 +46,11 @@ async function writeReports(report: RunSummary, options: CliOptions, stdout: Out
     } catch (error) {
       throw new UsageError(`--reporter ${name}: cannot write ${file}: ${(error as Error).message}`);
     }
+  }
+  // With every report in a file, the terminal still learns the verdict.
+  const files = options.reporters.flatMap(({ file }) => (file === undefined ? [] : [file]));
+  if (files.length === options.reporters.length) {
+    stdout.write(`${verdictLine(report, { color: wantsColor(stdout.isTTY, env) })}; reports: ${files.join(', ')}\n`);
   }
 }
 

@@ -96,7 +96,7 @@ export function createContext(options: ContextOptions): CheckContext {
         method: method as Dispatcher.HttpMethod,
         // A streamed body declares its length itself (else HTTP/1.1 would send it chunked).
         headers: init.body !== undefined && headers['content-length'] === undefined ? { ...headers, 'content-length': String(Buffer.byteLength(init.body)) } : headers,
-        body: requestBody(method, init.body),
+        ...(init.body === undefined ? {} : { body: requestBody(method, init.body) }),
         signal: AbortSignal.any([timeout, checkSignal]),
         ...(dispatcher ? { dispatcher } : {}),
       });
@@ -195,7 +195,7 @@ export function createContext(options: ContextOptions): CheckContext {
  * (DELETE, OPTIONS…: "buffer body must have content length"); the same bytes as a one-chunk
  * iterable go through on HTTP/2 and HTTP/1.1 alike.
  */
-function requestBody(method: string, body: RawRequest['body']): RawRequest['body'] | Readable {
-  if (body === undefined || method === 'POST' || method === 'PUT' || method === 'PATCH') return body;
+function requestBody(method: string, body: string | Uint8Array): string | Uint8Array | Readable {
+  if (method === 'POST' || method === 'PUT' || method === 'PATCH') return body;
   return Readable.from([typeof body === 'string' ? Buffer.from(body, 'utf8') : body]);
 }

@@ -7,9 +7,9 @@ import { DiscoveryError } from './errors.ts';
 import { lowerCaseHeaders } from './evidence.ts';
 
 export interface DiscoveryOptions {
-  headers?: Record<string, string>;
-  timeoutScale?: number;
-  dispatcher?: Dispatcher;
+  headers?: Record<string, string> | undefined;
+  timeoutScale?: number | undefined;
+  dispatcher?: Dispatcher | undefined;
 }
 
 /** Limits are unknown before discovery, so its timeout is a fixed 10 s (scaled). */

@@ -30,13 +30,13 @@ export interface CheckEnvironment {
 export interface EnvironmentOptions {
   endpoint: URL;
   discovery: DiscoveryDocument;
-  headers?: Record<string, string>;
-  origin?: string;
+  headers?: Record<string, string> | undefined;
+  origin?: string | undefined;
   timeoutScale: number;
-  strict?: boolean;
+  strict?: boolean | undefined;
   dispatcher: Dispatcher;
-  ca?: string | Buffer;
-  checkTimeoutMs?: number;
+  ca?: string | Buffer | undefined;
+  checkTimeoutMs?: number | undefined;
   baseline: readonly string[];
 }
 

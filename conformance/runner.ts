@@ -13,28 +13,28 @@ import { selectChecks } from './select.ts';
 export interface RunOptions {
   endpoint: string | URL;
   /** Extra request headers (the CLI's -H), sent with every request. */
-  headers?: Record<string, string>;
+  headers?: Record<string, string> | undefined;
   /** The Origin the CORS checks send (--origin), e.g. one a server with an allow-list allows. */
-  origin?: string;
+  origin?: string | undefined;
   /** SHOULD failures count as failures. */
-  strict?: boolean;
+  strict?: boolean | undefined;
   /** Multiplies every wait and timeout derived from the server's limits (default 1). */
-  timeoutScale?: number;
+  timeoutScale?: number | undefined;
   /** Non-exclusive checks run at most this many at a time (default 8). */
-  concurrency?: number;
+  concurrency?: number | undefined;
   /** Tokens as for --only / --skip (select.ts). */
-  only?: string[];
-  skip?: string[];
+  only?: string[] | undefined;
+  skip?: string[] | undefined;
   /** Baseline IDs (baseline.ts); checked against all of `checks`, not just the selected ones. */
-  expectedFailures?: string[];
+  expectedFailures?: string[] | undefined;
   /** PEM certificate(s) to trust for an `https:` endpoint (the CLI's --ca); see agent.ts. */
-  ca?: string | Buffer;
+  ca?: string | Buffer | undefined;
   /** Overrides the per-check time bound derived from the limits (timing.ts). */
-  checkTimeoutMs?: number;
+  checkTimeoutMs?: number | undefined;
   /** Called once the checks to run are known, before the first one starts. */
   onStart?(checks: readonly Check[]): void;
   /** Called as each check finishes (in completion order). */
-  onResult?(result: CheckResult, done: number, total: number): void;
+  onResult?: ((result: CheckResult, done: number, total: number) => void) | undefined;
 }
 
 export const defaultConcurrency = 8;

@@ -6,8 +6,8 @@ import type { Check } from './check.ts';
 import { UsageError } from './errors.ts';
 
 export interface Selection {
-  only?: string[];
-  skip?: string[];
+  only?: string[] | undefined;
+  skip?: string[] | undefined;
 }
 
 export function matches(check: Check, token: string): boolean {

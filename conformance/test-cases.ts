@@ -13,14 +13,14 @@ import { selectChecks, type Selection } from './select.ts';
 import { checkTimeoutMs } from './timing.ts';
 
 export interface ConformanceTestOptions extends Selection {
-  headers?: Record<string, string>;
+  headers?: Record<string, string> | undefined;
   /** The Origin the CORS checks send (RunOptions.origin). */
-  origin?: string;
-  strict?: boolean;
-  timeoutScale?: number;
-  expectedFailures?: string[];
+  origin?: string | undefined;
+  strict?: boolean | undefined;
+  timeoutScale?: number | undefined;
+  expectedFailures?: string[] | undefined;
   /** PEM certificate(s) to trust for an `https:` endpoint (RunOptions.ca). */
-  ca?: string | Buffer;
+  ca?: string | Buffer | undefined;
 }
 
 export interface ConformanceTest {

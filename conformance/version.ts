@@ -1,6 +1,4 @@
 // The tool identity written into every report (`tool` in conformance-report.schema.json).
-import { readFileSync } from 'node:fs';
+import { packageVersion } from '../schemas/package-root.ts';
 
-const packageJson = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
-
-export const tool = { name: 'xanjax', version: packageJson.version } as const;
+export const tool = { name: 'xanjax', version: packageVersion } as const;

@@ -7,7 +7,7 @@ import { closeOnPageHide } from './page-hide.ts';
 
 export interface BrowserSubscribeOptions extends SubscribeOptions {
   /** Close the subscription on the page's `pagehide` (SSP-CLIENT-14). Default true. */
-  closeOnPageHide?: boolean;
+  closeOnPageHide?: boolean | undefined;
 }
 
 const subscribeWithPageFetch = createSubscribe((url, init) => globalThis.fetch(url, init));

@@ -1,5 +1,5 @@
-// Browser entry point, an ES module with no build step for its users (the reference server
-// bundles it with esbuild and serves it as /xanjax-client.js): the core bound to the page's
+// Browser entry point, an ES module with no build step for its users (`npm run build` bundles
+// it into dist/xanjax-client.js, which the reference server serves as /xanjax-client.js): the core bound to the page's
 // fetch and closed with the page, and pushlet() to connect a stream to a DOM element.
 export { subscribe } from './browser-subscribe.ts';
 export type { BrowserSubscribeOptions } from './browser-subscribe.ts';

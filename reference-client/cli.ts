@@ -2,7 +2,7 @@
 import { parseArgs } from 'node:util';
 import type { StreamParams } from '../schemas/types.gen.ts';
 import { SspProtocolError, SspTerminationError, SspTransportError, subscribe } from './node.ts';
-import type { SspEvent, TerminationMessage } from './node.ts';
+import type { SspError, SspEvent, TerminationMessage } from './node.ts';
 
 export const usage = `Usage: xanjax tail <endpoint-url> <stream> [--params JSON] [--format json|pretty] [--retries N]
 
@@ -12,7 +12,8 @@ Options:
   --params JSON    stream parameters, a JSON object, e.g. '{"count":5}'
   --format FORMAT  json (default): one {"seq":…,"data":…} object per line, ready for jq
                    pretty: time, seq and data, for people
-  --retries N      retries of a failed request before giving up (default 12, with backoff)
+  --retries N      retries of a failed request of a live session before giving up (default
+                   12, with backoff); opening the session is not retried
   -h, --help       show this help
 
 Notices (retries, gaps, reopened sessions) and the end of the stream go to stderr.
@@ -54,7 +55,15 @@ export async function tail(argv: string[], io: TailIo): Promise<number> {
 
   const retry = retries === undefined ? {} : { maxAttempts: retries };
   const subscription = subscribe(endpoint, stream, params, { gaps: 'continue', retry });
-  subscription.on('retry', ({ delayMs, error }) => say(`${error.message}; retrying in ${delayMs} ms`));
+  // Retries keep a session alive. Before one exists nothing can be lost by stopping, and a
+  // wrong or unreachable endpoint is reported at once (exit status 2) instead of after minutes.
+  let openFailed: SspError | undefined;
+  subscription.on('retry', ({ delayMs, error }) => {
+    if (subscription.signature !== undefined) return say(`${error.message}; retrying in ${delayMs} ms`);
+    openFailed = error;
+    stopped();
+    void subscription.close();
+  });
   subscription.on('gap', (gap) => say(`warning: ${gap.message}`));
   subscription.on('reopened', ({ termination }) => say(`session ended (${termination.reason}); opened a new one: events may repeat`));
 
@@ -75,6 +84,10 @@ export async function tail(argv: string[], io: TailIo): Promise<number> {
   };
   io.signals.once('SIGINT', onSigint);
   io.stdout.on('error', onWriteError);
+  const failure = (error: unknown): number => {
+    say(error instanceof Error ? error.message : String(error));
+    return error instanceof SspTransportError || error instanceof SspProtocolError ? 2 : 1;
+  };
   try {
     for await (const event of subscription) {
       if (outputClosed) break;
@@ -86,13 +99,14 @@ export async function tail(argv: string[], io: TailIo): Promise<number> {
       say('interrupted: session closed');
       return 130;
     }
+    if (openFailed) return failure(openFailed);
     if (outputClosed) return 0;
     return ended(await subscription.termination, say, format);
   } catch (error) {
     if (interrupted) return 130;
+    if (openFailed) return failure(openFailed);
     if (error instanceof SspTerminationError) return ended(error.termination, say, format);
-    say(error instanceof Error ? error.message : String(error));
-    return error instanceof SspTransportError || error instanceof SspProtocolError ? 2 : 1;
+    return failure(error);
   } finally {
     io.signals.off('SIGINT', onSigint);
     io.stdout.off('error', onWriteError);
@@ -155,5 +169,5 @@ function parse(argv: string[]): Options | 'help' {
   }
   const retries = values.retries === undefined ? undefined : Number(values.retries);
   if (retries !== undefined && !(Number.isInteger(retries) && retries >= 0)) throw new Error(`--retries must be an integer >= 0, not '${values.retries}'`);
-  return { endpoint, stream, params: params as StreamParams, format: values.format, retries };
+  return { endpoint, stream, params: params as StreamParams, format: values.format, ...(retries === undefined ? {} : { retries }) };
 }

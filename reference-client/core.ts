@@ -19,7 +19,7 @@ export function createSubscribe(fetch: FetchLike): Subscribe {
 }
 
 export { Subscription };
-export type { ReopenedNotice, RetryNotice, SubscribeOptions, SubscriptionEventMap } from './subscription.ts';
+export type { ReopenedNotice, RetryNotice, StreamRestartNotice, SubscribeOptions, SubscriptionEventMap, SubscriptionItem } from './subscription.ts';
 export type { RetryOptions } from './retry.ts';
 export type { FetchLike } from './transport.ts';
 export * from './errors.ts';

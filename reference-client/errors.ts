@@ -9,7 +9,7 @@ export abstract class SspError extends Error {
   /** How long the server asked the client to wait before retrying, if it said. */
   readonly retryAfterMs: number | undefined;
 
-  constructor(message: string, options: { retryable?: boolean; retryAfterMs?: number; cause?: unknown } = {}) {
+  constructor(message: string, options: { retryable?: boolean; retryAfterMs?: number | undefined; cause?: unknown } = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = new.target.name;
     this.retryable = options.retryable ?? false;
@@ -31,6 +31,28 @@ export class SspServerError extends SspError {
   }
 }
 
+/**
+ * The server, or an authentication gateway in front of it, refused the credentials (SSP-CLIENT-20):
+ * 401 `unauthorized` or 403 `forbidden`, whether or not the body is an SSP error. Never retried:
+ * new credentials make a new request (subscribe again, or supply `headers` as a function).
+ */
+export class SspAuthError extends SspError {
+  readonly code: 'unauthorized' | 'forbidden';
+  readonly status: number;
+  /** The `WWW-Authenticate` challenge of a 401, if the browser lets the client read it. */
+  readonly challenge: string | undefined;
+  /** The SSP error message, when the answer was one (a gateway's own page is not). */
+  readonly body: ErrorMessage | undefined;
+
+  constructor(code: 'unauthorized' | 'forbidden', status: number, challenge: string | undefined, body: ErrorMessage | undefined, detail: string) {
+    super(`${code} (HTTP ${status}): ${detail}`);
+    this.code = code;
+    this.status = status;
+    this.challenge = challenge;
+    this.body = body;
+  }
+}
+
 /** No HTTP answer: connection refused or dropped, DNS failure, or the request timed out. */
 export class SspTransportError extends SspError {
   readonly code = 'transport';
@@ -40,7 +62,10 @@ export class SspTransportError extends SspError {
   }
 }
 
-/** An HTTP answer that is not a valid SSP/1 message for the request (or an unexpected status). */
+/**
+ * An invalid answer (SSP-CLIENT-19: not a valid SSP/1 answer to the request, or status and body
+ * disagree), once retries ran out or at once for a 4xx; or events skipped without a gap (SSP-CLIENT-7).
+ */
 export class SspProtocolError extends SspError {
   readonly code = 'protocol';
   readonly status: number;

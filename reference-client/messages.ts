@@ -1,13 +1,33 @@
-// Structural checks of server messages (SSP/1 §6). Hand-written rather than ajv so the
-// browser bundle stays a few kilobytes; they check every field the client relies on and
-// ignore unknown extra fields (a later minor revision may add some).
+// Structural checks of server messages (SSP/1 §6 and the schemas). Hand-written rather than ajv so
+// the browser bundle stays a few kilobytes. Messages are closed (§6.1): a member not defined for
+// the type makes the answer invalid (SSP-CLIENT-19), except inside `ext`, the extension point,
+// whose members a client ignores when it does not understand them (SSP-CLIENT-21). Error codes,
+// termination reasons and advice actions are open registries: unknown values are accepted here
+// and given their meaning by the subscription (SSP-CLIENT-22, SSP-CLIENT-23).
 import type { ServerMessage } from '../schemas/types.gen.ts';
 
 export type Parsed = { ok: true; message: ServerMessage } | { ok: false; problem: string };
 
 const signaturePattern = /^[A-Za-z0-9_.~-]{16,2048}$/;
-const reasons = new Set(['complete', 'closed', 'expired', 'error', 'shutdown']);
-const actions = new Set(['none', 'resume', 'reopen']);
+
+// The members each message type defines (schemas/*.schema.json), plus `ext` (every message may carry it).
+const members: Record<string, Set<string>> = {
+  session: new Set(['ssp', 'type', 'sig', 'stream', 'position', 'extensions', 'ext']),
+  batch: new Set(['ssp', 'type', 'sig', 'gap', 'events', 'ext']),
+  termination: new Set(['ssp', 'type', 'sig', 'reason', 'last', 'advice', 'error', 'ext']),
+  error: new Set(['ssp', 'type', 'code', 'message', 'retryable', 'retryAfterMs', 'details', 'versions', 'ext']),
+  event: new Set(['seq', 'data', 'ext']),
+  gap: new Set(['from', 'to']),
+  advice: new Set(['action', 'delayMs']),
+  'termination error': new Set(['message', 'code']),
+};
+
+/** The first member of `value` that `kind` does not define, as a problem. */
+function extraMember(kind: string, value: Json): string | undefined {
+  const allowed = members[kind]!;
+  const extra = Object.keys(value).find((key) => !allowed.has(key));
+  return extra === undefined ? undefined : `${kind} has a member ${JSON.stringify(extra)} not defined for it (extensions go in "ext")`;
+}
 
 type Json = Record<string, unknown>;
 
@@ -15,6 +35,7 @@ const isObject = (value: unknown): value is Json =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
 const isCount = (value: unknown, min: number): value is number =>
   typeof value === 'number' && Number.isInteger(value) && value >= min;
+const isName = (value: unknown): value is string => typeof value === 'string' && value.length > 0;
 
 export function parseServerMessage(text: string): Parsed {
   let value: unknown;
@@ -30,18 +51,23 @@ export function parseServerMessage(text: string): Parsed {
 }
 
 function problemOf(m: Json): string | undefined {
-  switch (m.type) {
+  const type = typeof m.type === 'string' ? m.type : '';
+  const allowed = members[type];
+  if (!allowed) return `unknown message type ${JSON.stringify(m.type)}`;
+  const extra = extraMember(type, m);
+  if (extra !== undefined) return extra;
+  if (m.ext !== undefined && !isObject(m.ext)) return `${type} "ext" is not an object`;
+  switch (type) {
     case 'session':
       if (typeof m.stream !== 'string') return 'session "stream" is not a string';
+      if (m.extensions !== undefined && !(Array.isArray(m.extensions) && m.extensions.every(isName))) return 'session "extensions" is not a list of names';
       return sigProblem(m) ?? (isCount(m.position, 0) ? undefined : 'session "position" is not an integer >= 0');
     case 'batch':
       return sigProblem(m) ?? batchProblem(m);
     case 'termination':
       return sigProblem(m) ?? terminationProblem(m);
-    case 'error':
-      return errorProblem(m);
     default:
-      return `unknown message type ${JSON.stringify(m.type)}`;
+      return errorProblem(m);
   }
 }
 
@@ -49,33 +75,39 @@ function sigProblem(m: Json): string | undefined {
   return typeof m.sig === 'string' && signaturePattern.test(m.sig) ? undefined : `${m.type} "sig" is not a valid signature`;
 }
 
-// §9: seq values within a batch increase by exactly 1; a gap has from <= to.
+// §9: each event is {seq, data}; a gap has from <= to and the batch goes on at gap.to + 1
+// (SSP-DELIVERY-10). Non-consecutive seqs are not checked here: they are a skip (SSP-CLIENT-7).
 function batchProblem(m: Json): string | undefined {
   if (!Array.isArray(m.events)) return 'batch "events" is not an array';
-  let previous: number | undefined;
   for (const event of m.events as unknown[]) {
     if (!isObject(event) || !isCount(event.seq, 1) || !('data' in event)) return 'batch event lacks an integer "seq" >= 1 or "data"';
-    if (previous !== undefined && event.seq !== previous + 1) return `batch seq ${event.seq} follows ${previous}`;
-    previous = event.seq;
+    const extra = extraMember('event', event);
+    if (extra !== undefined) return extra;
   }
   if (m.gap === undefined) return undefined;
   const gap = m.gap;
-  if (!isObject(gap) || !isCount(gap.from, 1) || !isCount(gap.to, 1) || gap.from > gap.to) return 'batch "gap" is not {from <= to}';
+  if (!isObject(gap) || !isCount(gap.from, 1) || !isCount(gap.to, 1)) return 'batch "gap" is not {from, to}';
+  const extra = extraMember('gap', gap);
+  if (extra !== undefined) return extra;
+  if (gap.from > gap.to) return `batch "gap" has from ${gap.from} > to ${gap.to}`;
+  const first = (m.events as Json[])[0];
+  if (first && first.seq !== gap.to + 1) return `batch with gap to ${gap.to} begins at seq ${String(first.seq)}, not ${gap.to + 1}`;
   return undefined;
 }
 
 function terminationProblem(m: Json): string | undefined {
-  if (typeof m.reason !== 'string' || !reasons.has(m.reason)) return `termination "reason" ${JSON.stringify(m.reason)} is unknown`;
+  if (!isName(m.reason)) return 'termination "reason" is not a name';
   if (!isCount(m.last, 0)) return 'termination "last" is not an integer >= 0';
   const advice = m.advice;
-  if (!isObject(advice) || typeof advice.action !== 'string' || !actions.has(advice.action)) return 'termination "advice" is invalid';
+  if (!isObject(advice) || !isName(advice.action)) return 'termination "advice" is invalid';
   if (advice.delayMs !== undefined && !isCount(advice.delayMs, 0)) return 'termination "advice.delayMs" is not an integer >= 0';
-  if (m.error !== undefined && !(isObject(m.error) && typeof m.error.message === 'string')) return 'termination "error" lacks a message';
-  return undefined;
+  if (m.error === undefined) return extraMember('advice', advice);
+  if (!(isObject(m.error) && typeof m.error.message === 'string')) return 'termination "error" lacks a message';
+  return extraMember('advice', advice) ?? extraMember('termination error', m.error);
 }
 
 function errorProblem(m: Json): string | undefined {
-  if (typeof m.code !== 'string' || typeof m.message !== 'string' || typeof m.retryable !== 'boolean') {
+  if (!isName(m.code) || typeof m.message !== 'string' || typeof m.retryable !== 'boolean') {
     return 'error message lacks "code", "message" or "retryable"';
   }
   if (m.retryAfterMs !== undefined && !isCount(m.retryAfterMs, 0)) return 'error "retryAfterMs" is not an integer >= 0';

@@ -13,7 +13,7 @@ import { SspError, SspServerError } from './errors.ts';
 import { defaultRetryOptions, retryDelayMs } from './retry.ts';
 import { sleep } from './sleep.ts';
 import { send } from './transport.ts';
-import type { Answer, FetchLike } from './transport.ts';
+import type { Answer, FetchLike, RequestSettings } from './transport.ts';
 
 const EXTENSION = 'multiplex';
 /** Longest wait of a virtual poll before it answers an empty batch (the Subscription then polls again). */
@@ -70,6 +70,8 @@ class Hub {
   #abort = new AbortController();
   #generation = 0;
   #nextId = 0;
+  #headers: Record<string, string> = {};
+  readonly #settings: RequestSettings = { headers: () => this.#headers, init: {} };
 
   constructor(
     readonly fetch: FetchLike,
@@ -80,9 +82,13 @@ class Hub {
   virtualFetch(): FetchLike {
     let lane: Lane | undefined;
     return async (url, init) => {
+      // Discovery (GET) and everything of a plain session go to the real fetch, untouched.
+      if (init.body === undefined || this.mode === 'plain') return this.fetch(url, init);
       const message = JSON.parse(init.body) as ClientMessage;
-      // Plain mode, or a close/poll of a plain session: the real fetch, untouched.
-      if (this.mode === 'plain' || (message.type !== 'open' && !message.sig.startsWith('xmux.'))) return this.fetch(url, init);
+      if (message.type !== 'open' && !(message.sig as string).startsWith('xmux.')) return this.fetch(url, init);
+      // The hub's own requests carry the subscriptions' credentials (SSP-CLIENT-28).
+      this.#headers = Object.fromEntries(Object.entries(init.headers).filter(([name]) => name.toLowerCase() !== 'content-type'));
+      if (init.credentials !== undefined) this.#settings.init = { credentials: init.credentials };
       if (message.type === 'open') {
         const opened = await this.#open(message, init);
         if (opened.plain) return opened.plain;
@@ -195,7 +201,7 @@ class Hub {
     this.mode = undefined;
     if (sig === undefined) return;
     const signal = new AbortController().signal;
-    send(this.fetch, this.endpoint, { ssp: 1, type: 'close', sig }, { signal, timeoutMs: 5_000, keepalive }).catch(() => {});
+    send(this.fetch, this.endpoint, { ssp: 1, type: 'close', sig }, { signal, timeoutMs: 5_000, keepalive, settings: this.#settings }).catch(() => {});
   }
 
   #start(): void {
@@ -227,7 +233,7 @@ class Hub {
       this.#wake = () => superseded.abort();
       let answer: Answer;
       try {
-        answer = await send(this.fetch, this.endpoint, message, { signal: AbortSignal.any([signal, superseded.signal]), timeoutMs: 45_000 });
+        answer = await send(this.fetch, this.endpoint, message, { signal: AbortSignal.any([signal, superseded.signal]), timeoutMs: 45_000, settings: this.#settings });
         attempt = 0;
         restate = false;
       } catch (error) {

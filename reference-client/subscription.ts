@@ -1,42 +1,62 @@
-// One subscription to one SSP/1 stream: open, then keep exactly one poll outstanding,
-// always sending the newest signature (§8), until a termination without further advice
-// (§12), a typed error, or close().
+// One subscription to one SSP/1 stream (§16): open, then keep exactly one poll outstanding,
+// always sending the newest signature, until a termination without further advice (§12), a
+// typed error, or close(). A subscription spans the sessions that `reopen` advice or a lost
+// session create for it; each new session is reported as a stream restart (SSP-CLIENT-29).
 import type { BatchMessage, ClientMessage, SspEvent, StreamParams, TerminationMessage } from '../schemas/types.gen.ts';
-import { SspAbortedError, SspError, SspGapError, SspProtocolError, SspTerminationError } from './errors.ts';
+import { readLimits } from './discovery.ts';
+import type { KnownLimits } from './discovery.ts';
+import { SspAbortedError, SspError, SspGapError, SspProtocolError, SspServerError, SspTerminationError } from './errors.ts';
 import { EventQueue } from './event-queue.ts';
 import { defaultRetryOptions, retryDelayMs } from './retry.ts';
 import type { RetryOptions } from './retry.ts';
 import { sleep } from './sleep.ts';
 import { send } from './transport.ts';
-import type { Answer, FetchLike } from './transport.ts';
+import type { Answer, FetchLike, RequestSettings } from './transport.ts';
 
 export interface SubscribeOptions {
-  /** `hold` sent with each poll; absent lets the server use its `limits.maxHoldMs`. */
-  holdMs?: number;
-  /** Backoff for network failures, 5xx, malformed answers and retryable error codes. */
-  retry?: Partial<RetryOptions>;
+  /** `hold` sent with each poll. Default: none when discovery gave `maxHoldMs` (the server's maximum applies), else 25 000 (SSP-CLIENT-27). */
+  holdMs?: number | undefined;
+  /** Backoff for failed requests (SSP-CLIENT-17) and for advice that brings no event (SSP-CLIENT-24). */
+  retry?: Partial<RetryOptions> | undefined;
   /** Least time from sending a poll to sending the next one when it brought no new event. Default 1000 (SSP-CLIENT-9). */
-  minPollIntervalMs?: number;
-  /** A request with no complete answer after this long is abandoned and retried. Default: hold (or 25 000) + 15 000. */
-  requestTimeoutMs?: number;
+  minPollIntervalMs?: number | undefined;
+  /** How long to wait for an answer beyond what the server may take (a poll's effective hold + batchDelayMs, SSP-CLIENT-26). Default 10 000. */
+  requestTimeoutMs?: number | undefined;
   /** How long close() waits for the server to confirm. Default 5 000. */
-  closeTimeoutMs?: number;
-  /** The async iterator stops polling while this many events wait unread. Default 100. */
-  highWaterMark?: number;
+  closeTimeoutMs?: number | undefined;
+  /** The async iterator stops polling while this many items wait unread. Default 100. */
+  highWaterMark?: number | undefined;
   /** 'fail' (default): a gap ends the subscription with SspGapError. 'continue': report it on 'gap' and go on. */
-  gaps?: 'fail' | 'continue';
+  gaps?: 'fail' | 'continue' | undefined;
+  /** Read the discovery document first, for the limits (§16.1). Default true; failures are ignored. */
+  discovery?: boolean | undefined;
+  /** Headers sent with every request (credentials, SSP-CLIENT-28); a function is called per request, so refreshed tokens apply at once. */
+  headers?: (Record<string, string> | (() => Record<string, string> | Promise<Record<string, string>>)) | undefined;
+  /** fetch's `credentials`: 'include' sends cookies to an endpoint on another origin (browsers). */
+  credentials?: 'omit' | 'same-origin' | 'include' | undefined;
   /** Aborting it closes the subscription. */
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
   /** Source of jitter in [0, 1). Default Math.random. */
-  random?: () => number;
+  random?: (() => number) | undefined;
   /**
    * Share one session with the other subscriptions to this endpoint when the server offers the
    * `multiplex` extension (spec §23; one held poll for all). Default true; plain sessions otherwise.
    */
-  multiplex?: boolean;
+  multiplex?: boolean | undefined;
 }
 
-/** The server advised `reopen` (§12): a new session of the same stream follows; its seq restarts at 1 and events may repeat or be lost across it. */
+/** A new session of the stream replaced the old one (SSP-CLIENT-29): seq restarts at 1, events may repeat, events in between may be lost. */
+export interface StreamRestartNotice {
+  code: 'restart';
+  /** The termination whose `reopen` advice ended the old session, or the error that showed it was gone (SSP-CLIENT-25). */
+  cause: { termination: TerminationMessage } | { error: SspServerError };
+  /** Highest seq accepted from the old session. */
+  lastSeq: number;
+  /** How many sessions this subscription has opened before the new one. */
+  sessions: number;
+}
+
+/** The server advised `reopen` (§12). Kept for existing listeners; 'restart' also covers lost sessions. */
 export interface ReopenedNotice {
   code: 'reopened';
   termination: TerminationMessage;
@@ -52,8 +72,14 @@ export interface RetryNotice {
   error: SspError;
 }
 
+/** What items() yields: events, reported gaps and stream restarts, in the order they happened. */
+export type SubscriptionItem =
+  | { kind: 'event'; event: SspEvent }
+  | { kind: 'gap'; gap: SspGapError }
+  | { kind: 'restart'; restart: StreamRestartNotice };
+
 export interface SubscriptionEventMap {
-  /** Each event exactly once, in seq order. */
+  /** Each event exactly once per session, in seq order. */
   event: SspEvent;
   /** Events that will never arrive; with gaps 'fail' an 'error' follows. */
   gap: SspGapError;
@@ -61,12 +87,19 @@ export interface SubscriptionEventMap {
   termination: TerminationMessage;
   /** The subscription failed and has stopped. */
   error: SspError;
+  /** A new session replaced the old one; emitted before its first event. */
+  restart: StreamRestartNotice;
   reopened: ReopenedNotice;
   retry: RetryNotice;
 }
 
 type Listener<K extends keyof SubscriptionEventMap> = (value: SubscriptionEventMap[K]) => void;
 type Outcome = { termination: TerminationMessage } | { error: SspError };
+type Settings = { [K in Exclude<keyof SubscribeOptions, 'holdMs' | 'signal' | 'retry' | 'headers' | 'credentials' | 'multiplex'>]-?: Exclude<SubscribeOptions[K], undefined> } & { holdMs?: number | undefined; retry: RetryOptions };
+
+const actions = new Set(['none', 'resume', 'reopen']);
+// Sent as `hold` when the server's maximum is unknown (SSP-CLIENT-27): the §5 recommended maximum.
+const defaultHoldMs = 25_000;
 
 export class Subscription implements AsyncIterable<SspEvent> {
   readonly endpoint: string;
@@ -76,12 +109,22 @@ export class Subscription implements AsyncIterable<SspEvent> {
   readonly termination: Promise<TerminationMessage>;
 
   #fetch: FetchLike;
-  #options: Required<Omit<SubscribeOptions, 'holdMs' | 'signal' | 'retry' | 'multiplex'>> & { holdMs?: number; retry: RetryOptions };
+  #options: Settings;
+  #request: RequestSettings;
+  #limits: KnownLimits | undefined;
   #sig: string | undefined;
+  /** Position of #sig (§16 "position of a signature"): newest is decided by position, never by arrival. */
+  #sigPosition = 0;
   #lastSeq = 0;
+  #sessions = 0;
+  /** n of SSP-CLIENT-17: consecutive failed requests. */
+  #failures = 0;
+  #failingSince = 0;
+  /** r of SSP-CLIENT-24: consecutive resume/reopen/new sessions without an accepted event. */
+  #restarts = 0;
   #listeners = new Map<keyof SubscriptionEventMap, Set<(value: never) => void>>();
   #abort = new AbortController();
-  #queue: EventQueue<SspEvent> | undefined;
+  #queue: EventQueue<SubscriptionItem> | undefined;
   #delivered = false;
   #outcome: Outcome | undefined;
   #settle!: (outcome: Outcome) => void;
@@ -99,12 +142,17 @@ export class Subscription implements AsyncIterable<SspEvent> {
       retry: { ...defaultRetryOptions, ...options.retry },
       // SSP-CLIENT-9: after an empty batch, no poll earlier than 1 s after the answered one was sent.
       minPollIntervalMs: options.minPollIntervalMs ?? 1_000,
-      // §5: servers SHOULD hold at most 25 s; the margin covers a slow network and batchDelayMs.
-      requestTimeoutMs: options.requestTimeoutMs ?? (options.holdMs ?? 25_000) + 15_000,
+      requestTimeoutMs: options.requestTimeoutMs ?? 10_000,
       closeTimeoutMs: options.closeTimeoutMs ?? 5_000,
       highWaterMark: options.highWaterMark ?? 100,
       gaps: options.gaps ?? 'fail',
+      discovery: options.discovery ?? true,
       random: options.random ?? Math.random,
+    };
+    const headers = options.headers;
+    this.#request = {
+      headers: () => (typeof headers === 'function' ? headers() : { ...headers }),
+      init: options.credentials === undefined ? {} : { credentials: options.credentials },
     };
     this.termination = new Promise((resolve, reject) => {
       this.#settle = (outcome) => ('error' in outcome ? reject(outcome.error) : resolve(outcome.termination));
@@ -126,7 +174,7 @@ export class Subscription implements AsyncIterable<SspEvent> {
     return this.#sig;
   }
 
-  /** seq of the newest event delivered to the application (0 before any). */
+  /** seq of the newest event delivered to the application from the current session (0 before any). */
   get lastSeq(): number {
     return this.#lastSeq;
   }
@@ -140,9 +188,10 @@ export class Subscription implements AsyncIterable<SspEvent> {
   }
 
   /**
-   * Aborts the outstanding poll and sends `close` with the newest signature (§12); resolves when done.
-   * `keepalive: true` is for a page that is going away (`pagehide`): the close request starts
-   * before close() returns and is sent with fetch's `keepalive`, so it outlives the page.
+   * Aborts the outstanding poll and sends `close` with the newest signature (§13); resolves when done.
+   * The termination answering the close is the one reported (SSP-CLIENT-30). `keepalive: true` is
+   * for a page that is going away (`pagehide`): the close request starts before close() returns
+   * and is sent with fetch's `keepalive`, so it outlives the page.
    */
   close(options: { keepalive?: boolean } = {}): Promise<void> {
     this.#closing ??= this.#shutdown(options.keepalive === true);
@@ -152,17 +201,20 @@ export class Subscription implements AsyncIterable<SspEvent> {
   /**
    * The events, each once and in order. Ends after a `complete` or `closed` termination; throws
    * the typed error (or SspTerminationError) otherwise. Breaking out of the loop closes the
-   * subscription. Start iterating before the first event arrives (right after subscribe()):
-   * events are buffered for the iterator only once it exists, so a late start throws rather
-   * than silently missing some.
+   * subscription. Across a stream restart seq starts again at 1: use items() or on('restart')
+   * to see restarts. Start iterating right after subscribe(): a late start throws rather than
+   * silently missing events.
    */
   [Symbol.asyncIterator](): AsyncIterator<SspEvent> {
-    if (this.#queue) throw new TypeError('a Subscription can be iterated only once');
-    if (this.#delivered) throw new TypeError('events were delivered before iteration started: iterate right after subscribe()');
-    const queue = (this.#queue = new EventQueue<SspEvent>(this.#options.highWaterMark));
-    if (this.#outcome) this.#endQueue(this.#outcome);
+    const items = this.items()[Symbol.asyncIterator]();
     return {
-      next: () => queue.next(),
+      next: async () => {
+        for (;;) {
+          const result = await items.next();
+          if (result.done) return result;
+          if (result.value.kind === 'event') return { value: result.value.event, done: false };
+        }
+      },
       return: async () => {
         await this.close();
         return { value: undefined, done: true };
@@ -170,8 +222,28 @@ export class Subscription implements AsyncIterable<SspEvent> {
     };
   }
 
+  /** Like iterating the subscription, but also yields the gaps and stream restarts reported, in order. */
+  items(): AsyncIterable<SubscriptionItem> {
+    if (this.#queue) throw new TypeError('a Subscription can be iterated only once');
+    if (this.#delivered) throw new TypeError('events were delivered before iteration started: iterate right after subscribe()');
+    const queue = (this.#queue = new EventQueue<SubscriptionItem>(this.#options.highWaterMark));
+    if (this.#outcome) this.#endQueue(this.#outcome);
+    const iterator: AsyncIterator<SubscriptionItem> = {
+      next: () => queue.next(),
+      return: async () => {
+        await this.close();
+        return { value: undefined, done: true };
+      },
+    };
+    return { [Symbol.asyncIterator]: () => iterator };
+  }
+
   async #run(): Promise<void> {
     try {
+      if (this.#options.discovery) {
+        const { requestTimeoutMs } = this.#options;
+        this.#limits = await readLimits(this.#fetch, this.endpoint, this.#request, this.#abort.signal, requestTimeoutMs);
+      }
       for (;;) {
         this.#abort.signal.throwIfAborted(); // a listener may have called close()
         if (this.#sig === undefined) await this.#open();
@@ -181,15 +253,17 @@ export class Subscription implements AsyncIterable<SspEvent> {
       if (this.#abort.signal.aborted) return; // close() settles the subscription
       const failure = error instanceof SspError ? error : new SspAbortedError('client failure', error);
       this.#finish({ error: failure });
-      // A gap or a skipped event ends a session the server still holds: free it (§12 close).
-      if (failure instanceof SspGapError || failure instanceof SspProtocolError) await this.#sendClose().catch(() => {});
+      // A gap or a skip ends a session the server still holds: free it (SSP-CLIENT-14, -16).
+      if (failure instanceof SspGapError || (failure instanceof SspProtocolError && this.#sig !== undefined)) await this.#sendClose().catch(() => {});
     }
   }
 
   async #open(): Promise<void> {
-    const answer = await this.#request({ ssp: 1, type: 'open', stream: this.stream, params: this.params });
-    if (answer.type !== 'session') throw unexpected(answer, 'open');
+    const answer = await this.#send({ ssp: 1, type: 'open', stream: this.stream, params: this.params }, this.#options.requestTimeoutMs);
+    if (answer.type !== 'session') throw new TypeError('unreachable: send() checks the answer type');
+    this.#sessions += 1;
     this.#sig = answer.sig;
+    this.#sigPosition = answer.position;
     this.#lastSeq = answer.position;
   }
 
@@ -199,11 +273,31 @@ export class Subscription implements AsyncIterable<SspEvent> {
     // Backpressure: no new poll while the iterator's reader is behind.
     await this.#queue?.room(signal);
     const sentAt = Date.now();
-    const hold = this.#options.holdMs;
-    const answer = await this.#request({ ssp: 1, type: 'poll', sig: this.#sig!, ...(hold === undefined ? {} : { hold }) });
-    if (answer.type === 'session') throw unexpected(answer, 'poll');
-    this.#sig = answer.sig;
-    if (answer.type === 'termination') return this.#terminated(answer);
+    const position = this.#sigPosition;
+    const maxHold = this.#limits?.maxHoldMs;
+    // SSP-CLIENT-27: without the server's maximum, the client bounds the hold itself.
+    const hold = this.#options.holdMs ?? (maxHold === undefined ? defaultHoldMs : undefined);
+    // SSP-CLIENT-26: never give up before the effective hold plus batchDelayMs have passed.
+    const effectiveHold = Math.min(hold ?? Number.POSITIVE_INFINITY, maxHold ?? Number.POSITIVE_INFINITY);
+    const deadline = effectiveHold + (this.#limits?.batchDelayMs ?? 0) + this.#options.requestTimeoutMs;
+    let answer: Answer;
+    try {
+      answer = await this.#send({ ssp: 1, type: 'poll', sig: this.#sig!, ...(hold === undefined ? {} : { hold }) }, deadline);
+    } catch (error) {
+      // SSP-CLIENT-25: the session is gone (expired, or its key is), the subscription is not.
+      if (error instanceof SspServerError && (error.code === 'session-expired' || error.code === 'invalid-signature')) {
+        await this.#restart({ error }, 'reopen', 0);
+        return false;
+      }
+      throw error;
+    }
+    if (answer.type === 'termination') {
+      this.#adopt(answer.sig, answer.reason === 'shutdown' ? position : answer.last);
+      return this.#terminated(answer);
+    }
+    if (answer.type !== 'batch') throw new TypeError('unreachable: send() checks the answer type');
+    const last = answer.events.at(-1);
+    this.#adopt(answer.sig, last ? last.seq : (answer.gap?.to ?? position));
     if (this.#deliver(answer) === 0) {
       // An empty (or all-duplicate) batch answered early must not turn into a hot loop.
       const wait = this.#options.minPollIntervalMs - (Date.now() - sentAt);
@@ -212,23 +306,35 @@ export class Subscription implements AsyncIterable<SspEvent> {
     return false;
   }
 
+  /** §16 "newest signature": the highest position wins, the later arrival among equals; a late answer never rewinds. */
+  #adopt(sig: string, position: number): void {
+    if (position < this.#sigPosition) return;
+    this.#sig = sig;
+    this.#sigPosition = position;
+  }
+
   /** Hands new events to the application; returns how many there were. */
   #deliver(batch: BatchMessage): number {
+    const next = this.#lastSeq + 1;
+    const gap = batch.gap;
+    // SSP-CLIENT-15: only the part of a gap after what the client has is lost; a gap behind it is old news.
+    if (gap && gap.to >= next) {
+      if (gap.from > next) throw skipped(next, gap.from - 1);
+      this.#gap(next > gap.from ? next : gap.from, gap.to);
+    }
     let fresh = 0;
-    if (batch.gap && batch.gap.to > this.#lastSeq) this.#gap(Math.max(batch.gap.from, this.#lastSeq + 1), batch.gap.to);
     for (const event of batch.events) {
-      if (this.#abort.signal.aborted) break; // a listener called close()
-      // §9: delivery is at-least-once on the wire; dropping seen seqs makes it exactly-once.
+      if (this.#abort.signal.aborted) break; // close() was called: nothing after it (SSP-CLIENT-30)
+      // SSP-CLIENT-5: delivery is at-least-once on the wire; dropping seen seqs makes it exactly-once.
       if (event.seq <= this.#lastSeq) continue;
       // SSP-CLIENT-7: a skip the server did not announce with `gap` is a protocol error.
-      if (event.seq > this.#lastSeq + 1) {
-        throw new SspProtocolError(`events ${this.#lastSeq + 1}..${event.seq - 1} were skipped without a gap signal`, 200, false);
-      }
+      if (event.seq > this.#lastSeq + 1) throw skipped(this.#lastSeq + 1, event.seq - 1);
       this.#lastSeq = event.seq;
+      this.#restarts = 0;
       fresh += 1;
       this.#delivered = true;
       this.#emit('event', event);
-      this.#queue?.push(event);
+      this.#queue?.push({ kind: 'event', event });
     }
     return fresh;
   }
@@ -237,42 +343,78 @@ export class Subscription implements AsyncIterable<SspEvent> {
     const gap = new SspGapError(from, to);
     this.#lastSeq = to;
     this.#emit('gap', gap);
+    this.#queue?.push({ kind: 'gap', gap });
     if (this.#options.gaps === 'fail') throw gap;
   }
 
   /** §12: follow the termination's advice; true when the subscription has ended. */
   async #terminated(termination: TerminationMessage): Promise<boolean> {
-    const { action, delayMs = 0 } = termination.advice;
+    const { delayMs = 0 } = termination.advice;
+    // SSP-CLIENT-23: an unknown action is `none`; an unknown reason keeps its advice, like `error`.
+    const action = actions.has(termination.advice.action) ? termination.advice.action : 'none';
     if (action === 'none') {
       // A complete stream whose last seq we never saw lost events without a gap signal.
       if (termination.reason === 'complete' && termination.last > this.#lastSeq) this.#gap(this.#lastSeq + 1, termination.last);
       this.#finish({ termination });
       return true;
     }
-    if (action === 'reopen') {
-      const notice: ReopenedNotice = { code: 'reopened', termination, lastSeq: this.#lastSeq };
-      this.#sig = undefined;
-      this.#lastSeq = 0;
-      this.#emit('reopened', notice);
+    if (action === 'reopen') return this.#restart({ termination }, 'reopen', delayMs);
+    return this.#restart({ termination }, 'resume', delayMs);
+  }
+
+  /**
+   * SSP-CLIENT-24: resume, reopen, or a new session after a lost one, waiting at least the advised
+   * delay and a backoff that grows while such advice brings no event. False: the subscription goes on.
+   */
+  async #restart(cause: StreamRestartNotice['cause'], action: 'resume' | 'reopen', delayMs: number): Promise<boolean> {
+    const { retry, random, minPollIntervalMs } = this.#options;
+    this.#restarts += 1;
+    if (this.#restarts > retry.maxAttempts) {
+      // Advice that never brings an event: give up with what the server last said.
+      this.#finish('termination' in cause ? { termination: cause.termination } : { error: cause.error });
+      return true;
     }
-    // 'resume' polls again with termination.sig (already the newest signature).
-    await sleep(Math.max(delayMs, this.#options.minPollIntervalMs), this.#abort.signal);
+    // A resumed session is live: its wait is capped like a retry's (SSP-CLIENT-17) so that it does not expire.
+    const cap = action === 'resume' ? this.#liveCapMs() : Number.POSITIVE_INFINITY;
+    const wait = Math.max(delayMs, minPollIntervalMs, retryDelayMs(this.#restarts, undefined, retry, random, cap));
+    if (action === 'reopen') {
+      // SSP-CLIENT-29: the restart is reported before any event of the new session.
+      const restart: StreamRestartNotice = { code: 'restart', cause, lastSeq: this.#lastSeq, sessions: this.#sessions };
+      this.#sig = undefined;
+      this.#sigPosition = 0;
+      this.#lastSeq = 0;
+      this.#emit('restart', restart);
+      if ('termination' in cause) this.#emit('reopened', { code: 'reopened', termination: cause.termination, lastSeq: restart.lastSeq });
+      this.#queue?.push({ kind: 'restart', restart });
+    }
+    await sleep(wait, this.#abort.signal);
     return false;
   }
 
-  /** Sends `message` (built once: a retry carries the same, newest signature), retrying transient failures. */
-  async #request(message: ClientMessage): Promise<Answer> {
-    const { retry, random, requestTimeoutMs } = this.#options;
+  /** SSP-CLIENT-17's cap for a live session: half the idle lifetime, 1 s when it is unknown. */
+  #liveCapMs(): number {
+    const idle = this.#limits?.idleTimeoutMs;
+    return idle === undefined ? 1_000 : idle / 2;
+  }
+
+  /** Sends `message` (built once: a retry carries the same, newest signature), repeating failed requests (SSP-CLIENT-17/18). */
+  async #send(message: ClientMessage, timeoutMs: number): Promise<Answer> {
+    const { retry, random } = this.#options;
     const signal = this.#abort.signal;
-    const started = Date.now();
-    for (let attempt = 1; ; attempt += 1) {
+    for (;;) {
       try {
-        return await send(this.#fetch, this.endpoint, message, { signal, timeoutMs: requestTimeoutMs });
+        const answer = await send(this.#fetch, this.endpoint, message, { signal, timeoutMs, settings: this.#request });
+        this.#failures = 0;
+        return answer;
       } catch (error) {
-        if (!(error instanceof SspError) || !error.retryable || attempt > retry.maxAttempts) throw error;
-        const delayMs = retryDelayMs(attempt, error.retryAfterMs, retry, random);
-        if (Date.now() - started + delayMs > retry.maxElapsedMs) throw error;
-        this.#emit('retry', { code: 'retry', attempt, delayMs, error });
+        if (!(error instanceof SspError) || !error.retryable) throw error;
+        const now = Date.now();
+        this.#failures += 1;
+        if (this.#failures === 1) this.#failingSince = now;
+        const cap = message.type === 'open' ? Number.POSITIVE_INFINITY : this.#liveCapMs();
+        const delayMs = retryDelayMs(this.#failures, error.retryAfterMs, retry, random, cap);
+        if (this.#failures > retry.maxAttempts || now - this.#failingSince + delayMs > retry.maxElapsedMs) throw error;
+        this.#emit('retry', { code: 'retry', attempt: this.#failures, delayMs, error });
         await sleep(delayMs, signal);
       }
     }
@@ -300,16 +442,13 @@ export class Subscription implements AsyncIterable<SspEvent> {
     );
   }
 
-  /** One `close` request with the newest signature; not retried (close must be quick). */
+  /** One `close` request with the newest signature; not repeated (close must be quick; the session would expire anyway). */
   async #sendClose(keepalive = false): Promise<TerminationMessage> {
-    const answer = await send(
-      this.#fetch,
-      this.endpoint,
-      { ssp: 1, type: 'close', sig: this.#sig! },
-      { signal: new AbortController().signal, timeoutMs: this.#options.closeTimeoutMs, keepalive },
-    );
-    if (answer.type !== 'termination') throw unexpected(answer, 'close');
-    this.#sig = answer.sig;
+    const message: ClientMessage = { ssp: 1, type: 'close', sig: this.#sig! };
+    const options = { signal: new AbortController().signal, timeoutMs: this.#options.closeTimeoutMs, keepalive, settings: this.#request };
+    const answer = await send(this.#fetch, this.endpoint, message, options);
+    if (answer.type !== 'termination') throw new TypeError('unreachable: send() checks the answer type');
+    this.#adopt(answer.sig, answer.last);
     return answer;
   }
 
@@ -349,6 +488,8 @@ export class Subscription implements AsyncIterable<SspEvent> {
   }
 }
 
-function unexpected(answer: Answer, request: string): SspProtocolError {
-  return new SspProtocolError(`a ${answer.type} message does not answer ${request}`, 200, false);
+function skipped(from: number, to: number): SspProtocolError {
+  const which = from === to ? `event ${from} was` : `events ${from}..${to} were`;
+  return new SspProtocolError(`${which} skipped without a gap signal`, 200, false);
 }
+

@@ -36,6 +36,7 @@ Options:
   -h, --help          show this help
 
 Streams: 'ticker' (a live demo feed) always; ssp.* with --conformance; exec with --exec.
+The browser client is served as an ES module at /xanjax-client.js in every mode.
 SIGINT/SIGTERM shut down gracefully: held polls are answered with termination 'shutdown'
 advising to resume, which a restart with the same --secret honours.
 Key rotation: restart with --secret NEW --previous-secret OLD. New signatures use NEW and

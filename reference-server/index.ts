@@ -2,16 +2,19 @@
 // http.createServer, Express-style middleware, anything with Node req/res) and a helper that
 // listens. See README "Reference server".
 import type http from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type http2 from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import { createValidator } from '../schemas/index.ts';
 import type { DiscoveryDocument } from '../schemas/types.gen.ts';
 import { clientKeyFromForwardedFor, clientKeyFromSocket } from './client-key.ts';
 import type { ClientKey } from './client-key.ts';
+import { CLIENT_MODULE_PATH, createClientModuleRoute } from './client-module.ts';
 import { createDemo } from './demo/serve.ts';
 import { createMemoryEventLog } from './event-log/memory.ts';
 import type { EventLog } from './event-log/types.ts';
 import { createEndpoint } from './holder/endpoint.ts';
+import { framingServerOptions, handleClientErrors } from './holder/framing.ts';
 import { writeHead } from './holder/http.ts';
 import type { SspRequest, SspResponse } from './holder/http.ts';
 import { SessionHolder } from './holder/sessions.ts';
@@ -47,56 +50,64 @@ export { SerializedData, eventWireBytes, sessionChannel, topicChannel } from './
 export { MemoryEventLog } from './event-log/memory.ts';
 export { StreamError } from './streams/types.ts';
 export type { Producer, ProducerContext, StreamDefinition } from './streams/types.ts';
+export { framingServerOptions, handleClientErrors } from './holder/framing.ts';
+export type { FramingOptions } from './holder/framing.ts';
 export { annexStreams, clientKeyFromForwardedFor, clientKeyFromSocket, conformanceLimits, defaultLimits, demoTicker };
 export type { ClientKey, Limits, Secrets, SspRequest, SspResponse, TlsOptions };
 
 export interface SspServerOptions {
   /** Path of the SSP endpoint. Default '/ssp'. */
-  path?: string;
+  path?: string | undefined;
   /** Overrides of the advertised limits (defaults: spec §5, or the short conformance ones). */
-  limits?: Partial<Limits>;
+  limits?: Partial<Limits> | undefined;
   /**
    * HMAC secret. Without one a random secret is used: signatures die with the process. To
    * rotate, give a list, newest first: new signatures use the first, any verifies (until the
    * unexpired signatures of a retired secret are gone: idleTimeoutMs + maxHoldMs).
    */
-  secret?: Secrets;
+  secret?: Secrets | undefined;
   /** Your streams, by name. */
-  streams?: Record<string, StreamDefinition>;
+  streams?: Record<string, StreamDefinition> | undefined;
   /** Topic streams fed by `handler.publish(topic, data)`. */
-  topics?: string[];
+  topics?: string[] | undefined;
   /** Offer the annex streams (ssp.counter, ssp.ticker, ssp.burst, ssp.fail) and short limits. */
-  conformance?: boolean;
-  /** Serve the demo page at '/' (with the bundled browser client at '/xanjax-client.js'). */
-  demo?: boolean;
+  conformance?: boolean | undefined;
+  /**
+   * Where the handler serves the reference browser client as one ES module, for pages without
+   * a bundler (`import { pushlet } from '/xanjax-client.js'`). Default '/xanjax-client.js';
+   * false serves none.
+   */
+  clientModule?: string | false | undefined;
+  /** Serve the demo page at '/' (it imports the client module). */
+  demo?: boolean | undefined;
   /** Offer stream `exec`: this shell command runs once per session, one event per stdout line. */
-  exec?: string;
+  exec?: string | undefined;
   /** Most exec processes at once. Default 16. */
-  maxExec?: number;
+  maxExec?: number | undefined;
   /** Most live sessions. Default 10 000. */
-  maxSessions?: number;
+  maxSessions?: number | undefined;
   /** Most live sessions per client (see clientKey). Default 100. */
-  maxSessionsPerClient?: number;
+  maxSessionsPerClient?: number | undefined;
   /**
    * Names a request's client for maxSessionsPerClient. Default: the socket's peer address.
    * Behind one trusted proxy, use clientKeyFromForwardedFor (the address the proxy appended
    * to X-Forwarded-For); without a proxy in front, a client could write that header itself.
    */
-  clientKey?: ClientKey;
+  clientKey?: ClientKey | undefined;
   /** retryAfterMs for too-many-sessions and unavailable. Default 2000. */
-  retryAfterMs?: number;
-  /** A request body must arrive within this long. Default 10 000. */
-  bodyTimeoutMs?: number;
+  retryAfterMs?: number | undefined;
+  /** A request body must arrive within this long after its headers. Default 10 000. */
+  bodyTimeoutMs?: number | undefined;
   /**
    * Where producers and the holder meet: each session's own channel and each topic's shared
    * channel. Default: a new in-memory log. The handler closes it at shutdown.
    */
-  eventLog?: EventLog;
+  eventLog?: EventLog | undefined;
   /**
    * Offer the `multiplex` extension (spec §23): many streams in one session and one held
    * poll. Default true; `{ maxStreams }` sets the live streams per session (default 32).
    */
-  multiplex?: boolean | { maxStreams?: number };
+  multiplex?: boolean | { maxStreams?: number } | undefined;
 }
 
 export interface SspStats {
@@ -162,7 +173,7 @@ export function createSspHandler(options: SspServerOptions = {}): SspHandler {
   const mux = maxStreams > 0 ? new MuxHolder({ ...shared, maxStreams }) : undefined;
   const endpoint = createEndpoint({
     holder,
-    mux,
+    ...(mux && { mux }),
     validator: createValidator(),
     discoveryBody: JSON.stringify(discovery),
     maxBodyBytes: limits.maxBodyBytes,
@@ -171,17 +182,19 @@ export function createSspHandler(options: SspServerOptions = {}): SspHandler {
     clientKey: options.clientKey ?? clientKeyFromSocket,
   });
   const demo = options.demo ? createDemo(path) : undefined;
+  const clientModule = options.clientModule === false ? undefined : createClientModuleRoute(options.clientModule ?? CLIENT_MODULE_PATH);
 
   const handler = ((req, res, next) => {
     // Express-style mounts rewrite req.url; originalUrl keeps the full path.
     const url = (req as SspRequest & { originalUrl?: string }).originalUrl ?? req.url ?? '/';
-    const query = url.indexOf('?');
-    const pathname = query < 0 ? url : url.slice(0, query);
+    const pathname = pathnameOf(url);
     if (pathname === path) {
       void endpoint(req, res);
       return;
     }
-    if (demo?.(req, res, pathname)) return;
+    // The static routes use only what node:http and node:http2's compatibility API share.
+    const [plainReq, plainRes] = [req as IncomingMessage, res as ServerResponse];
+    if (clientModule?.(plainReq, plainRes, pathname) || demo?.(plainReq, plainRes, pathname)) return;
     if (next) return next();
     writeHead(res, 404, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' });
     res.end(`not found; the SSP/1 endpoint is ${path}\n`);
@@ -218,16 +231,31 @@ function multiplexStreams(option: SspServerOptions['multiplex']): number {
   return maxStreams;
 }
 
+/** The path of an origin-form or absolute-form target (RFC 9112 §3.2.2: servers accept both). */
+function pathnameOf(target: string): string {
+  if (!target.startsWith('/')) {
+    try {
+      return new URL(target).pathname;
+    } catch {
+      return target;
+    }
+  }
+  const query = target.indexOf('?');
+  return query < 0 ? target : target.slice(0, query);
+}
+
 export interface ListenOptions extends SspServerOptions {
   /** Default 127.0.0.1. */
-  host?: string;
+  host?: string | undefined;
   /** Default 8080; 0 picks a free port. */
-  port?: number;
+  port?: number | undefined;
+  /** The request line and headers must arrive within this long. Default 10 000. */
+  headersTimeoutMs?: number | undefined;
   /**
    * Serve HTTPS: HTTP/2 and HTTP/1.1 on one port, chosen by ALPN (node:http2 with allowHTTP1).
    * Browsers then carry every held poll of a page over one connection (spec §18.2).
    */
-  tls?: TlsOptions;
+  tls?: TlsOptions | undefined;
 }
 
 export interface SspServer {
@@ -245,7 +273,11 @@ const CLOSE_GRACE_MS = 3000;
 
 export async function createServer(options: ListenOptions = {}): Promise<SspServer> {
   const handler = createSspHandler(options);
-  const listener = createListener(handler, options.tls);
+  // Slow or idle clients cannot hold a connection: headers and body have real deadlines
+  // (a held poll is not affected: it has been received), and what Node's parser rejects
+  // gets the spec's JSON error (HTTP/1.1; node:http2 frames requests itself).
+  const framing = framingServerOptions({ headersTimeoutMs: options.headersTimeoutMs ?? 10_000, bodyTimeoutMs: options.bodyTimeoutMs ?? 10_000 });
+  const listener = createListener(handler, options.tls, framing);
   const { server } = listener;
   const host = options.host ?? '127.0.0.1';
   await new Promise<void>((resolve, reject) => {

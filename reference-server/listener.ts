@@ -6,6 +6,7 @@ import http from 'node:http';
 import http2 from 'node:http2';
 import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
+import { handleClientErrors } from './holder/framing.ts';
 import type { SspHandler } from './index.ts';
 
 export interface TlsOptions {
@@ -22,16 +23,15 @@ export interface Listener {
   close(graceMs: number): Promise<void>;
 }
 
-/** How long the headers of a request may take (slow clients cannot hold a connection). */
-const HEADERS_TIMEOUT_MS = 10_000;
-
-export function createListener(handler: SspHandler, tls: TlsOptions | undefined): Listener {
-  // A held poll is legitimately long: the whole-request timeout must exceed the longest hold.
-  const requestTimeout = handler.limits.maxHoldMs + 30_000;
+/**
+ * `framing`: node:http's header and request deadlines (holder/framing.ts); what its parser
+ * rejects gets the spec's JSON error. HTTP/2 frames requests itself: its streams get an idle
+ * timeout beyond the longest hold instead.
+ */
+export function createListener(handler: SspHandler, tls: TlsOptions | undefined, framing: http.ServerOptions): Listener {
   if (!tls) {
-    const server = http.createServer(handler);
-    server.headersTimeout = HEADERS_TIMEOUT_MS;
-    server.requestTimeout = requestTimeout;
+    const server = http.createServer(framing, handler);
+    handleClientErrors(server);
     return {
       server,
       scheme: 'http',
@@ -40,8 +40,8 @@ export function createListener(handler: SspHandler, tls: TlsOptions | undefined)
     };
   }
   const server = http2.createSecureServer({ cert: tls.cert, key: tls.key, allowHTTP1: true }, handler);
-  // Neither a stream nor an HTTP/1.1 fallback connection may sit idle beyond the longest request.
-  server.setTimeout(requestTimeout);
+  // Neither a stream nor an HTTP/1.1 fallback connection may sit idle beyond the longest hold.
+  server.setTimeout(handler.limits.maxHoldMs + 30_000);
   const sockets = new Set<TLSSocket>();
   server.on('secureConnection', (socket: TLSSocket) => {
     sockets.add(socket);

@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import type { ErrorObject, ValidateFunction } from 'ajv/dist/2020.js';
 import ajvFormats from 'ajv-formats';
+import { packageFile } from './package-root.ts';
 import type { ErrorCode } from './types.gen.ts';
 
 export const schemaBaseId = 'https://xanjax.dev/schemas/ssp-1/';
@@ -32,13 +33,13 @@ export type ClientMessageType = 'open' | 'poll' | 'close';
 export type JsonSchema = { $id: string; title: string; [keyword: string]: unknown };
 
 function load<T>(file: string): T {
-  return JSON.parse(readFileSync(new URL(file, import.meta.url), 'utf8')) as T;
+  return JSON.parse(readFileSync(packageFile(`schemas/${file}`), 'utf8')) as T;
 }
 
-export const defsSchema = load<JsonSchema>('./defs.schema.json');
+export const defsSchema = load<JsonSchema>('defs.schema.json');
 
 export const schemas = Object.fromEntries(
-  schemaKinds.map((kind) => [kind, load<JsonSchema>(`./${kind}.schema.json`)]),
+  schemaKinds.map((kind) => [kind, load<JsonSchema>(`${kind}.schema.json`)]),
 ) as Record<SchemaKind, JsonSchema>;
 
 /** File name of every schema (defs first), in a stable order. */
@@ -56,14 +57,24 @@ export interface ErrorCodeInfo {
 }
 
 /** The error-code registry, exactly `schemas/error-codes.json`. */
-export const errorCodes: readonly ErrorCodeInfo[] = load<ErrorCodeInfo[]>('./error-codes.json');
+export const errorCodes: readonly ErrorCodeInfo[] = load<ErrorCodeInfo[]>('error-codes.json');
 
 export const errorCodeInfo = Object.fromEntries(errorCodes.map((info) => [info.code, info])) as Record<
   ErrorCode,
   ErrorCodeInfo
 >;
 
-export type ValidationResult = { ok: true } | { ok: false; errors: string[] };
+/** One schema violation: `path`, a JSON Pointer into the value ('' for the whole value), and what is wrong there. */
+export interface SchemaProblem {
+  path: string;
+  message: string;
+}
+
+/**
+ * `problems` has the shape of an SSP error's `details.errors` (spec §6.2, SSP-OPEN-11);
+ * `errors` says the same as one line per problem (`/hold must be >= 0`).
+ */
+export type ValidationResult = { ok: true } | { ok: false; errors: string[]; problems: SchemaProblem[] };
 
 export interface Validator {
   validate(kind: SchemaKind, value: unknown): ValidationResult;
@@ -76,12 +87,11 @@ export interface Validator {
 const serverTypes: readonly ServerMessageType[] = ['session', 'batch', 'termination', 'error'];
 const clientTypes: readonly ClientMessageType[] = ['open', 'poll', 'close'];
 
-/** `/path message (detail)`: one line per ajv error; `if` wrappers are dropped, their branch error is kept. */
-function describe(errors: ErrorObject[] | null | undefined): string[] {
+/** One problem per ajv error, the message with its detail; `if` wrappers are dropped, their branch error is kept. */
+function describe(errors: ErrorObject[] | null | undefined): SchemaProblem[] {
   return (errors ?? [])
     .filter((error) => error.keyword !== 'if')
     .map((error) => {
-      const path = error.instancePath || '/';
       const params = error.params as Record<string, unknown>;
       const detail =
         error.keyword === 'additionalProperties'
@@ -93,12 +103,16 @@ function describe(errors: ErrorObject[] | null | undefined): string[] {
               : '';
       // A `false` subschema is how the schemas forbid a property in some cases (e.g. termination `error`).
       const message = error.keyword === 'false schema' ? 'must not be present here' : (error.message ?? error.keyword);
-      return `${path} ${message}${detail}`;
+      return { path: error.instancePath, message: `${message}${detail}` };
     });
 }
 
+function failed(problems: SchemaProblem[]): ValidationResult {
+  return { ok: false, problems, errors: problems.map(({ path, message }) => `${path || '/'} ${message}`) };
+}
+
 function run(validateFn: ValidateFunction, value: unknown): ValidationResult {
-  return validateFn(value) ? { ok: true } : { ok: false, errors: describe(validateFn.errors) };
+  return validateFn(value) ? { ok: true } : failed(describe(validateFn.errors));
 }
 
 function byType(
@@ -107,11 +121,11 @@ function byType(
   value: unknown,
 ): ValidationResult {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    return { ok: false, errors: ['/ must be object'] };
+    return failed([{ path: '', message: 'must be object' }]);
   }
   const type = (value as { type?: unknown }).type;
   if (typeof type !== 'string' || !types.includes(type)) {
-    return { ok: false, errors: [`/type must be one of ${types.map((t) => JSON.stringify(t)).join(', ')}`] };
+    return failed([{ path: '/type', message: `must be one of ${types.map((t) => JSON.stringify(t)).join(', ')}` }]);
   }
   return run(validators[type as SchemaKind], value);
 }

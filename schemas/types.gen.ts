@@ -51,7 +51,9 @@ export type ErrorCode =
   | 'session-expired'
   | 'too-many-sessions'
   | 'unavailable'
-  | 'internal-error';
+  | 'internal-error'
+  | 'request-timeout'
+  | 'headers-too-large';
 /**
  * Protocol versions the server supports.
  *
@@ -311,7 +313,7 @@ export interface ErrorMessage {
    */
   message: string;
   /**
-   * True only for too-many-sessions, unavailable and internal-error.
+   * True only for too-many-sessions, unavailable, internal-error and request-timeout.
    */
   retryable: boolean;
   /**
@@ -319,7 +321,7 @@ export interface ErrorMessage {
    */
   retryAfterMs?: number;
   /**
-   * Code-specific details, e.g. `errors` for invalid-params.
+   * Code-specific details. `errors`, where a code carries it (invalid-params, bad-request), is an array of {path, message}: a JSON Pointer into the params (invalid-params) or into the client message (bad-request), and what is wrong there.
    */
   details?: {
     [k: string]: unknown | undefined;

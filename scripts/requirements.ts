@@ -10,6 +10,8 @@ export interface Requirement {
   binds: 'server' | 'client';
   observable: boolean;
   reason?: string;
+  /** How the requirement is checked (client requirements: the conformance-client kit, the reference client's tests). */
+  checkedBy?: string;
   /** Present on withdrawn IDs only: an ID never changes meaning, it is retired instead. */
   status?: 'obsolete';
   /** The IDs that took over a withdrawn requirement's meaning. */

@@ -52,7 +52,13 @@ export function renderPretty(report: RunSummary, options: { color?: boolean } = 
   for (const [section, results] of bySection(report.results)) {
     out.push('', paint('bold', section), ...results.map((result) => renderResult(result, paint)));
   }
-  const [mark, style, verdict] = verdicts[exitCodeOf(report.summary)];
-  out.push('', `${paint(style, `${mark} ${verdict}`)}  ${summaryLine(report.summary)} ${paint('dim', `in ${(report.durationMs / 1000).toFixed(1)} s`)}`);
+  out.push('', verdictLine(report, options));
   return `${out.join('\n')}\n`;
+}
+
+/** The verdict and counts on one line (the pretty report's last; alone when every report goes to a file). */
+export function verdictLine(report: RunSummary, options: { color?: boolean } = {}): string {
+  const paint = painter(options.color ?? false);
+  const [mark, style, verdict] = verdicts[exitCodeOf(report.summary)];
+  return `${paint(style, `${mark} ${verdict}`)}  ${summaryLine(report.summary)} ${paint('dim', `in ${(report.durationMs / 1000).toFixed(1)} s`)}`;
 }

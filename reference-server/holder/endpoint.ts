@@ -1,11 +1,12 @@
 // The SSP/1 endpoint: GET → discovery, OPTIONS → preflight, POST → one client message
 // (spec §4, §6). Every failure becomes the spec's typed error; nothing throws out.
-import type { OutgoingHttpHeaders } from 'node:http';
+import type { IncomingMessage, OutgoingHttpHeaders } from 'node:http';
 import type { Validator } from '../../schemas/index.ts';
 import type { ClientMessage } from '../../schemas/types.gen.ts';
 import type { ClientKey } from '../client-key.ts';
 import { SspError } from '../errors.ts';
-import { ALLOWED_METHODS, checkMediaType, readBody, sendError, sendJson, sendPreflight } from './http.ts';
+import { lingerAfterResponse } from './framing.ts';
+import { ALLOWED_METHODS, checkMediaType, discardBody, isHttp2, readBody, sendError, sendJson, sendPreflight } from './http.ts';
 import type { SspRequest, SspResponse } from './http.ts';
 import type { MuxHolder } from '../multiplex/holder.ts';
 import { isMuxSignature } from '../multiplex/signature.ts';
@@ -25,6 +26,12 @@ export interface EndpointOptions {
   clientKey: ClientKey;
 }
 
+/**
+ * Largest unneeded body read and discarded before a 405 or 415 so the connection stays
+ * open; a larger one gets `Connection: close` and a lingering close instead.
+ */
+const DISCARD_MAX_BYTES = 65_536;
+
 export type Endpoint = (req: SspRequest, res: SspResponse) => Promise<void>;
 
 export function createEndpoint(options: EndpointOptions): Endpoint {
@@ -32,23 +39,22 @@ export function createEndpoint(options: EndpointOptions): Endpoint {
 
   return async function endpoint(req, res) {
     const origin = req.headers.origin;
-    let extra: OutgoingHttpHeaders | undefined;
+    let extra: OutgoingHttpHeaders = {};
     try {
+      // RFC 9112 §3.2: an HTTP/1.1 request without Host is a bad request.
+      if (req.headers.host === undefined && req.httpVersion === '1.1') {
+        extra = { connection: 'close' };
+        throw new SspError('bad-request', 'HTTP/1.1 request without a Host header');
+      }
       if (req.method === 'GET') return sendJson(res, origin, 200, discoveryBody);
       if (req.method === 'OPTIONS') return sendPreflight(req, res);
       if (req.method !== 'POST') {
-        extra = { allow: ALLOWED_METHODS };
+        extra.allow = ALLOWED_METHODS;
         throw new SspError('method-not-allowed', `method ${req.method} is not allowed; use GET, POST or OPTIONS`);
       }
       checkMediaType(req.headers['content-type']);
       let text: string;
-      try {
-        text = await readBody(req, maxBodyBytes, bodyTimeoutMs, wheel);
-      } catch (error) {
-        // The rest of the body was left unread: this connection cannot carry another request.
-        extra = { connection: 'close' };
-        throw error;
-      }
+      text = await readBody(req, maxBodyBytes, bodyTimeoutMs, wheel);
       const message = parse(text, validator);
       // §6.5: an extension changes a session only when the client asked for it and we offer it.
       const { ext, extensions } = message as { ext?: unknown; extensions?: unknown };
@@ -63,10 +69,25 @@ export function createEndpoint(options: EndpointOptions): Endpoint {
       // A poll may re-create a forgotten session (§4), which then counts against its client.
       if (message.type === 'poll') return await holder.poll(message.sig, message.hold, res, origin, clientKey(req));
       return sendJson(res, origin, 200, holder.close(message.sig));
-    } catch (error) {
-      if (error instanceof SspError) return sendError(res, origin, error, extra);
-      console.error('xanjax: internal error:', error);
-      sendError(res, origin, new SspError('internal-error', 'unexpected server fault'), extra);
+    } catch (thrown) {
+      let error = thrown;
+      if (!(error instanceof SspError)) {
+        console.error('xanjax: internal error:', error);
+        error = new SspError('internal-error', 'unexpected server fault');
+      }
+      const sspError = error as SspError;
+      // HTTP/2: an unread body ends with its stream alone (RST_STREAM); the connection carries on.
+      if (!req.complete && !isHttp2(res)) {
+        const plain = req as IncomingMessage;
+        // The body is not (all) read. A small one is discarded first (405, 415); after a 413
+        // or a timeout, or for a large body, the connection closes, lingering, not reset.
+        const readable = sspError.code !== 'payload-too-large' && sspError.code !== 'request-timeout';
+        if (!(readable && (await discardBody(plain, DISCARD_MAX_BYTES, bodyTimeoutMs, wheel)))) {
+          extra.connection = 'close';
+          lingerAfterResponse(plain.socket);
+        }
+      }
+      sendError(res, origin, sspError, extra);
     }
   };
 }
@@ -92,6 +113,7 @@ function parse(text: string, validator: Validator): ClientMessage {
   // invalid-signature (§6.4 step 7, SSP-SIGNATURE-5).
   if (result.ok) return value as ClientMessage;
   throw new SspError('bad-request', `not a valid SSP/1 client message: ${result.errors.join('; ')}`, {
-    details: { errors: result.errors },
+    // The same {path, message} entries as invalid-params (SSP-OPEN-11), pointers into the message.
+    details: { errors: result.problems },
   });
 }

@@ -31,7 +31,8 @@ function baseHeaders(origin: string | undefined): OutgoingHttpHeaders {
 }
 
 export function sendJson(res: SspResponse, origin: string | undefined, status: number, body: string, extra?: OutgoingHttpHeaders): void {
-  if (res.headersSent || res.destroyed) return;
+  // A connection cut below us (framing error, peer reset) takes no answer.
+  if (res.headersSent || res.destroyed || res.socket?.writable === false) return;
   const headers = baseHeaders(origin);
   headers['content-type'] = JSON_TYPE;
   headers['content-length'] = Buffer.byteLength(body);
@@ -122,8 +123,37 @@ export function readBody(req: SspRequest, maxBytes: number, timeoutMs: number, w
     const onEnd = () => finish();
     const onAbort = () => finish(new SspError('bad-request', 'request body ended before it was complete'));
     const timer = wheel.schedule(Date.now() + timeoutMs, {
-      onTimer: () => finish(new SspError('bad-request', `request body was not received within ${timeoutMs} ms`)),
+      onTimer: () => finish(new SspError('request-timeout', `request body was not received within ${timeoutMs} ms`)),
     });
     req.on('data', onData).on('end', onEnd).on('error', onAbort).on('close', onAbort);
+  });
+}
+
+/**
+ * Reads and discards a body the answer does not need (405, 415 before reading), so that the
+ * connection stays usable and nothing unread makes its close a reset. Resolves true once the
+ * whole body is gone; false (the caller then closes the connection, lingering) when it is
+ * larger than maxBytes or not received within timeoutMs.
+ */
+export function discardBody(req: IncomingMessage, maxBytes: number, timeoutMs: number, wheel: TimerWheel): Promise<boolean> {
+  if (req.complete) return Promise.resolve(true);
+  if (req.destroyed) return Promise.resolve(false);
+  const declared = req.headers['content-length'];
+  if (declared !== undefined && Number(declared) > maxBytes) return Promise.resolve(false);
+  return new Promise((resolve) => {
+    let size = 0;
+    const finish = (drained: boolean) => {
+      req.off('data', onData).off('end', onEnd).off('error', onFail).off('close', onFail);
+      wheel.cancel(timer);
+      resolve(drained);
+    };
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > maxBytes) finish(false);
+    };
+    const onEnd = () => finish(true);
+    const onFail = () => finish(false);
+    const timer = wheel.schedule(Date.now() + timeoutMs, { onTimer: () => finish(false) });
+    req.on('data', onData).on('end', onEnd).on('error', onFail).on('close', onFail);
   });
 }

@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
@@ -15,6 +16,15 @@ describe('xanjax command dispatcher', () => {
     const { code, stdout } = await run('--help');
     expect(code).toBe(0);
     for (const name of ['types', 'serve', 'conformance', 'tail']) expect(stdout).toMatch(new RegExp(`^  ${name} `, 'm'));
+  });
+
+  it('prints the package version for --version and -v', async () => {
+    const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+    for (const flag of ['--version', '-v']) {
+      const { code, stdout } = await run(flag);
+      expect(code).toBe(0);
+      expect(stdout).toBe(`${version}\n`);
+    }
   });
 
   it('rejects an unknown command with usage and exit 2', async () => {

@@ -75,9 +75,17 @@ describe('xanjax tail', () => {
     expect(missing.stderr).toContain('HTTP 404');
     await server!.close();
     server = undefined;
-    const { code, stderr } = await run([url, 'counter', '--retries', '1']);
+    const { code, stderr } = await run([url, 'counter']);
     expect(code).toBe(2);
     expect(stderr).toMatch(/request to .* failed/);
+    expect(stderr).not.toContain('retrying');
+  });
+
+  it('opening is not retried: a 503 to the open exits 1 at once, without waiting', async () => {
+    const { code, stderr } = await run([await start([{ retryAfterMs: 60_000 }]), 'counter']);
+    expect(code).toBe(1);
+    expect(stderr).toContain('unavailable');
+    expect(stderr).not.toContain('retrying');
   });
 
   it.each([[[]], [['http://x/ssp']], [['ftp://x/ssp', 's']], [['http://x/ssp', 's', '--params', '{']], [['http://x/ssp', 's', '--params', '[]']], [['http://x/ssp', 's', '--format', 'xml']], [['http://x/ssp', 's', '--bogus']]])(

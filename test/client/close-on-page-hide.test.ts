@@ -22,7 +22,7 @@ afterEach(async () => {
 function recordingSubscribe() {
   const sent: Sent[] = [];
   const recording: FetchLike = (url, init) => {
-    sent.push({ message: JSON.parse(init.body), keepalive: init.keepalive });
+    if (init.body !== undefined) sent.push({ message: JSON.parse(init.body), keepalive: init.keepalive });
     return fetch(url, init);
   };
   return { sent, subscribe: createSubscribe(recording) };
@@ -55,7 +55,7 @@ describe('close({ keepalive: true })', () => {
   it('sends nothing when no session exists yet', async () => {
     server = await startFaultServer({ events: 3, faults: [{ delayMs: 200 }] });
     const { sent, subscribe } = recordingSubscribe();
-    const subscription = subscribe(server.url, 'counter', {}, fast);
+    const subscription = subscribe(server.url, 'counter', {}, { ...fast, discovery: false });
     await subscription.close({ keepalive: true });
     expect(sent.map((r) => r.message.type)).toEqual(['open']);
     expect(server.closes).toEqual([]);

@@ -21,11 +21,21 @@ export type Fault =
   | 'empty' // an empty batch at once, position unchanged
   | 'gap' // a batch that skips two events, announced by `gap`
   | 'skip' // a batch that skips two events without announcing them (a server bug)
+  | 'stale' // an answer sent earlier, arriving late: events p-2..p-1 and a signature at p-1 (needs p >= 3)
+  | 'overlap-gap' // a gap from p-1 to p+1 (overlapping events the client has), then events from p+2
+  | 'behind-gap' // a re-delivered gap from 1 to p-1 and event p again, signature at p (needs p >= 2)
+  | 'inverted-gap' // a batch whose gap has from > to (invalid answer)
+  | 'wrong-type' // a session message answering a poll (invalid answer)
+  | 'error-as-200' // an SSP error body with status 200 (status and body disagree)
+  | 'not-found' // 404 with an HTML page, as a gateway sends for a wrong path
+  | 'gateway-401' // 401 with an HTML page and WWW-Authenticate, as an authentication gateway sends
+  | 'ext' // the correct answer, carrying unknown ext members at the top level and in every event
   | { delayMs: number } // hold the headers back, then answer correctly
   | { retryAfterSeconds: number } // 503 plain text with Retry-After
   | { retryAfterMs: number } // 503 SSP `unavailable` error with retryAfterMs (+ Retry-After)
   | { error: ErrorCode } // an SSP error message with the code's status
-  | { terminate: TerminationMessage['reason']; action: 'none' | 'resume' | 'reopen'; delayMs?: number };
+  | { error: string; status: number; retryable: boolean; retryAfterSeconds?: number } // any code, e.g. one this client does not know
+  | { terminate: string; action: string; delayMs?: number };
 
 export interface FaultServerOptions {
   /** Name of the one stream offered. Default 'counter'. */
@@ -39,6 +49,8 @@ export interface FaultServerOptions {
   batchSize?: number;
   holdMs?: number;
   faults?: Fault[];
+  /** Serve a discovery document with these limits on GET /ssp (default: 404, no discovery). */
+  limits?: Record<string, number>;
   /** Extra GET routes (path → content), for pages in browser tests. */
   files?: Record<string, { type: string; body: string }>;
 }
@@ -48,16 +60,18 @@ export interface LoggedRequest {
   session?: number;
   position?: number;
   contentType: string | undefined;
+  authorization: string | undefined;
+  hold?: number;
   fault: Fault;
   at: number;
 }
 
 interface Session {
   closed?: TerminationMessage;
-  held?: { position: number; answer(body: ServerMessage): void; wake(): void };
+  held?: { position: number; answer(body: ServerMessage): void; wake(): void } | undefined;
 }
 
-type Message = { type?: unknown; stream?: unknown; sig?: unknown };
+type Message = { type?: unknown; stream?: unknown; sig?: unknown; hold?: unknown };
 
 const codes = new Map(errorCodes.map((entry) => [entry.code, entry]));
 
@@ -75,26 +89,29 @@ export async function startFaultServer(options: FaultServerOptions) {
   const closes: string[] = [];
   let nextSession = 1;
   let abandonedPolls = 0;
+  let gets = 0;
 
   const dataOf = options.data ?? ((n: number) => ({ n }));
   const event = (n: number) => ({ seq: n, data: dataOf(n) });
   const range = (from: number, to: number) => Array.from({ length: Math.max(0, to - from + 1) }, (_, i) => event(from + i));
   type Reason = TerminationMessage['reason'];
   type Action = TerminationMessage['advice']['action'];
-  const termination = (id: number, position: number, reason: Reason, action: Action, delayMs?: number): TerminationMessage => ({
-    ssp: 1,
-    type: 'termination',
-    sig: sig(id, position),
-    reason,
-    last: Math.min(available, total),
-    advice: delayMs === undefined ? { action } : { action, delayMs },
-  });
+  // Any reason and action: unknown ones test the client's forward compatibility (SSP-CLIENT-23).
+  const termination = (id: number, position: number, reason: Reason | string, action: Action | string, delayMs?: number): TerminationMessage =>
+    ({
+      ssp: 1,
+      type: 'termination',
+      sig: sig(id, position),
+      reason,
+      last: Math.min(available, total),
+      advice: delayMs === undefined ? { action } : { action, delayMs },
+    }) as TerminationMessage;
   const errorBody = (code: ErrorCode, extra: object = {}) => ({
     ssp: 1,
     type: 'error',
     code,
     message: `fault server: ${code}`,
-    retryable: codes.get(code)!.retryable,
+    retryable: codes.get(code)?.retryable ?? false,
     ...extra,
   });
 
@@ -157,6 +174,11 @@ export async function startFaultServer(options: FaultServerOptions) {
 
   async function handle(req: IncomingMessage, res: ServerResponse) {
     const path = new URL(req.url ?? '/', 'http://x').pathname;
+    if (req.method === 'GET' && path === '/ssp' && options.limits) {
+      gets += 1;
+      const discovery = { ssp: 1, type: 'discovery', versions: [1], limits: options.limits, streams: [{ name: stream, resumable: true }] };
+      return send(res, 200, { 'content-type': 'application/json; charset=utf-8' }, JSON.stringify(discovery));
+    }
     if (req.method === 'GET' || path !== '/ssp') {
       const file = req.method === 'GET' ? options.files?.[path] : undefined;
       if (!file) return send(res, 404, { 'content-type': 'text/plain' }, 'not found');
@@ -171,6 +193,8 @@ export async function startFaultServer(options: FaultServerOptions) {
       type: String(message.type),
       ...(match ? { session: Number(match[1]), position: Number(match[2]) } : {}),
       contentType: req.headers['content-type'],
+      authorization: req.headers.authorization,
+      ...(typeof message.hold === 'number' ? { hold: message.hold } : {}),
       fault,
       at: Date.now(),
     });
@@ -187,7 +211,33 @@ export async function startFaultServer(options: FaultServerOptions) {
       const body = errorBody('unavailable', { retryAfterMs: fault.retryAfterMs });
       return send(res, 503, { ...json, 'retry-after': String(Math.ceil(fault.retryAfterMs / 1000)) }, JSON.stringify(body));
     }
-    if (typeof fault === 'object' && 'error' in fault) return send(res, codes.get(fault.error)!.status, json, JSON.stringify(errorBody(fault.error)));
+    if (typeof fault === 'object' && 'error' in fault && 'status' in fault) {
+      const body = { ssp: 1, type: 'error', code: fault.error, message: `fault server: ${fault.error}`, retryable: fault.retryable };
+      const after: Record<string, string> = fault.retryAfterSeconds === undefined ? {} : { 'retry-after': String(fault.retryAfterSeconds) };
+      return send(res, fault.status, { ...json, ...after }, JSON.stringify(body));
+    }
+    if (typeof fault === 'object' && 'error' in fault) {
+      const challenge: Record<string, string> = fault.error === ('unauthorized' as ErrorCode) ? { 'www-authenticate': 'Bearer realm="ssp"' } : {};
+      return send(res, codes.get(fault.error)?.status ?? 400, { ...json, ...challenge }, JSON.stringify(errorBody(fault.error)));
+    }
+    if (fault === 'not-found') return send(res, 404, { 'content-type': 'text/html' }, '<html><body>404 Not Found</body></html>');
+    if (fault === 'gateway-401') {
+      return send(res, 401, { 'content-type': 'text/html', 'www-authenticate': 'Bearer realm="gateway"' }, '<html><body>401 Authorization Required</body></html>');
+    }
+    if (fault === 'error-as-200') return send(res, 200, json, JSON.stringify(errorBody('internal-error')));
+    if (fault === 'wrong-type' && match) {
+      return send(res, 200, json, JSON.stringify({ ssp: 1, type: 'session', sig: message.sig, stream, position: Number(match[2]) }));
+    }
+    if (match && (fault === 'stale' || fault === 'overlap-gap' || fault === 'behind-gap' || fault === 'inverted-gap')) {
+      const [id, p] = [Number(match[1]), Number(match[2])];
+      const bodies = {
+        stale: { events: range(p - 2, p - 1), sig: sig(id, p - 1) },
+        'overlap-gap': { gap: { from: p - 1, to: p + 1 }, events: range(p + 2, Math.min(p + 4, available)), sig: sig(id, Math.min(p + 4, available)) },
+        'behind-gap': { gap: { from: 1, to: p - 1 }, events: range(p, p), sig: sig(id, p) },
+        'inverted-gap': { gap: { from: p + 3, to: p + 1 }, events: range(p + 2, p + 2), sig: sig(id, p + 2) },
+      };
+      return send(res, 200, json, JSON.stringify({ ssp: 1, type: 'batch', ...bodies[fault] }));
+    }
     if (typeof fault === 'object' && 'terminate' in fault && match) {
       const body = termination(Number(match[1]), Number(match[2]), fault.terminate, fault.action, fault.delayMs);
       return send(res, 200, json, JSON.stringify(body));
@@ -209,7 +259,7 @@ export async function startFaultServer(options: FaultServerOptions) {
       if (!res.writableEnded) abandonedPolls += 1;
     });
     const [status, body] = await answer(message, fault === 'duplicate');
-    const text = JSON.stringify(body);
+    const text = JSON.stringify(fault === 'ext' ? withExt(body) : body);
     if (fault !== 'drop') return send(res, status, json, text);
     res.writeHead(status, { ...json, 'content-length': Buffer.byteLength(text) });
     res.write(text.slice(0, text.length >> 1), () => res.socket?.destroy());
@@ -238,6 +288,10 @@ export async function startFaultServer(options: FaultServerOptions) {
     url: `http://127.0.0.1:${port}/ssp`,
     requests,
     closes,
+    /** Discovery documents served. */
+    get discoveryReads() {
+      return gets;
+    },
     /** Held polls whose connection the client closed before the answer. */
     get abandonedPolls() {
       return abandonedPolls;
@@ -257,6 +311,13 @@ export async function startFaultServer(options: FaultServerOptions) {
       return new Promise((resolve) => server.close(() => resolve()));
     },
   };
+}
+
+/** `body` with extension members no client understands (D1: a receiver ignores them, SSP-CLIENT-21). */
+function withExt(body: ServerMessage): object {
+  const ext = { 'com.example.trace': { id: 'abc' }, future: [1, 2] };
+  if (body.type !== 'batch') return { ...body, ext };
+  return { ...body, ext, events: body.events.map((event) => ({ ...event, ext })) };
 }
 
 export type FaultServer = Awaited<ReturnType<typeof startFaultServer>>;

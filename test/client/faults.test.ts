@@ -14,11 +14,19 @@ afterEach(async () => {
 });
 
 // Faults after which the client must send the very same poll again (§8: the newest signature it holds).
-const failures: Fault[] = ['drop', 'reset', 'bad-gateway', 'unavailable', 'malformed', 'invalid', { retryAfterSeconds: 0 }, { error: 'internal-error' }];
+// SSP-CLIENT-19: invalid answers with status 200 or 5xx (schema-invalid, wrong type, status and body
+// disagreeing, an inverted gap) are failed requests, repeated like network errors.
+const failures: Fault[] = [
+  'drop', 'reset', 'bad-gateway', 'unavailable', 'malformed', 'invalid', 'wrong-type', 'error-as-200', 'inverted-gap',
+  { retryAfterSeconds: 0 }, { error: 'internal-error' }, { error: 'unavailable', status: 500, retryable: true },
+];
 // Faults answered correctly (or with a harmless variation) that the client must take in its stride.
-const variations: Fault[] = ['restart', 'duplicate', 'empty', { delayMs: 200 }, { terminate: 'shutdown', action: 'resume', delayMs: 30 }];
+// 'stale' and 'behind-gap' are late answers (SSP-CLIENT-3, -15); 'ext' carries unknown extension members (SSP-CLIENT-21).
+const variations: Fault[] = [
+  'restart', 'duplicate', 'empty', 'stale', 'behind-gap', 'ext', { delayMs: 200 }, { terminate: 'shutdown', action: 'resume', delayMs: 30 },
+];
 
-async function run(faults: Fault[], events = 10) {
+async function run(faults: Fault[], events = 13) {
   server = await startFaultServer({ events, batchSize: 3, faults });
   const subscription = subscribe(server.url, 'counter', {}, fast);
   const retries: RetryNotice[] = [];
@@ -29,10 +37,10 @@ async function run(faults: Fault[], events = 10) {
 
 describe('every event exactly once, in order, under each fault', () => {
   it.each([...failures, ...variations].map((fault) => [JSON.stringify(fault), fault] as const))('%s', async (_, fault) => {
-    const { seqs, error, termination, requests, retries } = await run(['ok', 'ok', fault, 'ok', fault, fault]);
+    const { seqs, error, termination, requests, retries } = await run(['ok', 'ok', 'ok', fault, 'ok', fault, fault]);
     expect(error).toBeUndefined();
-    expect(seqs).toEqual(oneTo(10));
-    expect(termination).toMatchObject({ reason: 'complete', last: 10 });
+    expect(seqs).toEqual(oneTo(13));
+    expect(termination).toMatchObject({ reason: 'complete', last: 13 });
     expect(requests.filter((r) => r.fault === fault)).toHaveLength(3);
     if (failures.includes(fault)) {
       expect(retries).toHaveLength(3);
@@ -44,7 +52,7 @@ describe('every event exactly once, in order, under each fault', () => {
   });
 
   it('retries a failed open', async () => {
-    const { seqs, termination, requests } = await run(['reset', 'bad-gateway', { error: 'too-many-sessions' }, 'ok']);
+    const { seqs, termination, requests } = await run(['reset', 'bad-gateway', { error: 'too-many-sessions' }, 'ok'], 10);
     expect(seqs).toEqual(oneTo(10));
     expect(termination.reason).toBe('complete');
     expect(requests.slice(0, 4).map((r) => r.type)).toEqual(['open', 'open', 'open', 'open']);
@@ -60,7 +68,8 @@ describe('every event exactly once, in order, under each fault', () => {
 
   it('abandons an answer slower than requestTimeoutMs and polls again with the same signature', async () => {
     server = await startFaultServer({ events: 6, batchSize: 3, faults: ['ok', { delayMs: 1_000 }] });
-    const subscription = subscribe(server.url, 'counter', {}, { ...fast, requestTimeoutMs: 200 });
+    // Deadline: the hold asked for, plus requestTimeoutMs (no discovery, so batchDelayMs counts as 0).
+    const subscription = subscribe(server.url, 'counter', {}, { ...fast, holdMs: 100, requestTimeoutMs: 200 });
     const { seqs } = await drain(subscription);
     expect(seqs).toEqual(oneTo(6));
     expect(server.requests[2]).toMatchObject({ type: 'poll', position: 0, fault: 'ok' });

@@ -9,12 +9,10 @@ import { parseRetryAfter, retryDelayMs, defaultRetryOptions } from '../../refere
 type Vector = { description: string; data: unknown; valid: boolean };
 const vectors = (kind: string): Vector[] => JSON.parse(readFileSync(new URL(`../../schemas/vectors/${kind}.json`, import.meta.url), 'utf8'));
 
-// Forward compatibility (extra fields, newer codes) and cross-field rules of no use to a client.
+// Rules the client does not rely on (cross-field rules of no use to it), and the open registries:
+// error codes, termination reasons and advice actions that this client does not know are
+// accepted and given a meaning by SSP-CLIENT-22 and -23, not rejected.
 const tolerated = new Set([
-  'unknown top-level property',
-  'event with an unknown property',
-  'gap with an unknown property',
-  'advice with an unknown property',
   'invalid stream name',
   'error object with a reason other than error',
   'unknown error code',
@@ -27,13 +25,17 @@ const tolerated = new Set([
   'unsupported-version with empty versions',
   'versions on another code',
   'details is a string',
+  'unknown reason',
+  'unknown advice action',
 ]);
 
-// Rules a schema cannot express but the client checks (§9): gap from <= to, consecutive seqs.
+// Rules a schema cannot express but the client checks (§16 "invalid answer"): gap from <= to, a
+// batch with gap beginning at gap.to + 1. (Seqs that skip are SSP-CLIENT-7's, checked on delivery.)
 function breaksProtocol(data: unknown): boolean {
   const batch = data as { gap?: { from: number; to: number }; events?: { seq: number }[] };
-  const skips = batch.events?.some((event, i) => i > 0 && event.seq !== batch.events![i - 1]!.seq + 1) ?? false;
-  return (batch.gap !== undefined && batch.gap.from > batch.gap.to) || skips;
+  if (batch.gap === undefined) return false;
+  const first = batch.events?.[0];
+  return batch.gap.from > batch.gap.to || (first !== undefined && first.seq !== batch.gap.to + 1);
 }
 
 describe('parseServerMessage() against schemas/vectors', () => {
@@ -46,17 +48,25 @@ describe('parseServerMessage() against schemas/vectors', () => {
     }
   }
 
-  it('rejects non-JSON and seq numbers that do not increase by one within a batch', () => {
+  it('rejects non-JSON, inverted gaps and members outside ext; ignores what ext holds (SSP-CLIENT-19, -21)', () => {
     expect(parseServerMessage('{"ssp":1,')).toEqual({ ok: false, problem: 'body is not JSON' });
+    const batch = { ssp: 1, type: 'batch', sig: 'abcdefghijklmnop', events: [] };
+    expect(parseServerMessage(JSON.stringify({ ...batch, gap: { from: 5, to: 4 } }))).toEqual({ ok: false, problem: 'batch "gap" has from 5 > to 4' });
+    expect(parseServerMessage(JSON.stringify({ ...batch, trace: 'x' })).ok).toBe(false);
+    expect(parseServerMessage(JSON.stringify({ ...batch, ext: { 'com.example.trace': { id: 1 }, multiplex: [1] } })).ok).toBe(true);
+    expect(parseServerMessage(JSON.stringify({ ...batch, ext: 'x' })).ok).toBe(false);
+  });
+
+  it('leaves seqs that skip within a batch to delivery, where they are SSP-CLIENT-7 protocol errors', () => {
     const batch = { ssp: 1, type: 'batch', sig: 'abcdefghijklmnop', events: [{ seq: 2, data: 0 }, { seq: 4, data: 0 }] };
-    expect(parseServerMessage(JSON.stringify(batch))).toEqual({ ok: false, problem: 'batch seq 4 follows 2' });
+    expect(parseServerMessage(JSON.stringify(batch)).ok).toBe(true);
   });
 });
 
 describe('retry timing', () => {
   const options = { ...defaultRetryOptions, initialDelayMs: 100, maxDelayMs: 1_000 };
 
-  it('SSP-CLIENT-10: a random delay between d/2 and d, d doubling per attempt up to maxDelayMs', () => {
+  it('SSP-CLIENT-17: a random delay between d/2 and d, d doubling per attempt up to maxDelayMs', () => {
     expect(retryDelayMs(1, undefined, options, () => 0)).toBe(50);
     expect(retryDelayMs(1, undefined, options, () => 0.999_999)).toBe(99);
     expect(retryDelayMs(3, undefined, options, () => 0.5)).toBe(300);
@@ -71,8 +81,15 @@ describe('retry timing', () => {
     expect(retryDelayMs(30, undefined, defaultRetryOptions, () => 0.999_999)).toBe(29_999);
   });
 
-  it('never sooner than the server advised', () => {
+  it('never sooner than the server advised (SSP-CLIENT-18: the longer wait wins)', () => {
     expect(retryDelayMs(1, 5_000, options, () => 0.5)).toBe(5_000);
+    expect(retryDelayMs(4, 10, options, () => 0.5)).toBe(600);
+  });
+
+  it('caps d for a live session (SSP-CLIENT-17): half the idle timeout', () => {
+    expect(retryDelayMs(20, undefined, defaultRetryOptions, () => 0.999_999, 1_000)).toBe(999);
+    expect(retryDelayMs(20, undefined, defaultRetryOptions, () => 0, 1_000)).toBe(500);
+    expect(retryDelayMs(20, 3_000, defaultRetryOptions, () => 0, 1_000)).toBe(3_000);
   });
 
   it('reads Retry-After as delta-seconds or an HTTP-date', () => {

@@ -157,6 +157,13 @@ describe('reporters and output', () => {
     expect(await readFile(html, 'utf8')).toContain('&quot;type&quot;:&quot;poll&quot;');
   });
 
+  test('file reporters alone still print the verdict on one line', async () => {
+    const html = join(dir, 'out', 'only.html');
+    const { code, stdout } = await cli([server.url, '--reporter', `html:${html}`], [fake.passing, fake.failingMust]);
+    expect(code).toBe(1);
+    expect(stdout).toMatch(/^✗ NOT CONFORMING {2}2 checks: .+; reports: .+only\.html\n$/);
+  });
+
   test('json to stdout is the only output there', async () => {
     const { stdout } = await cli([server.url, '--reporter', 'json'], [fake.passing]);
     expect(JSON.parse(stdout)).toMatchObject({ conforming: true, summary: { total: 1, pass: 1 } });

@@ -6,7 +6,7 @@ import { Ajv2020 } from 'ajv/dist/2020.js';
 import ajvFormats from 'ajv-formats';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { schemaFiles } from '../../schemas/index.ts';
-import { bundleFile, main, typesOutFile } from '../../scripts/types-command.ts';
+import { bundleFile, main, typesOutFile } from '../../schemas/cli.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'xanjax-types-command-'));
 const out = join(dir, 'nested', 'ssp-types');

@@ -21,7 +21,7 @@ export async function post(url: string, body: unknown, headers: Record<string, s
 }
 
 export async function send(url: string, method: string, headers: Record<string, string> = {}, body?: string): Promise<Reply> {
-  return reply(await request(url, { method: method as 'GET', headers, body }));
+  return reply(await request(url, { method: method as 'GET', headers, ...(body === undefined ? {} : { body }) }));
 }
 
 async function reply(res: Awaited<ReturnType<typeof request>>): Promise<Reply> {

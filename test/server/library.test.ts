@@ -37,6 +37,30 @@ it('mounts as middleware: answers its path, hands other paths to next()', async 
   expect((await drain(`${base}/ssp`, sig)).events.length).toBe(2);
 });
 
+it('serves the browser client module in every mode, at /xanjax-client.js or the path given, or not at all', async () => {
+  const plain = createSspHandler();
+  const moved = createSspHandler({ clientModule: '/static/ssp.js' });
+  const none = createSspHandler({ clientModule: false });
+  cleanups.push(() => plain.close(), () => moved.close(), () => none.close());
+  const app = (handler: typeof plain) => http.createServer((req, res) => handler(req, res, () => res.writeHead(404).end()));
+  const [a, b, c] = await Promise.all([listen(app(plain)), listen(app(moved)), listen(app(none))]);
+  const module = await send(`${a}/xanjax-client.js`, 'GET');
+  expect(module.status).toBe(200);
+  expect(module.headers['content-type']).toBe('text/javascript; charset=utf-8');
+  expect(module.text).toMatch(/export\s*\{[^}]*pushlet/);
+  expect((await send(`${b}/static/ssp.js`, 'GET')).text).toBe(module.text);
+  expect((await send(`${b}/xanjax-client.js`, 'GET')).status).toBe(404);
+  expect((await send(`${c}/xanjax-client.js`, 'GET')).status).toBe(404);
+  expect((await send(`${a}/xanjax-client.js`, 'POST')).status).toBe(405);
+});
+
+it('createServer() listens on 127.0.0.1 unless told otherwise', async () => {
+  const server = await start({ port: 0 });
+  cleanups.push(() => server.close());
+  expect(server.server.address()).toMatchObject({ address: '127.0.0.1' });
+  expect(server.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/ssp$/);
+});
+
 it('matches Express sub-mounts by originalUrl', async () => {
   const handler = createSspHandler({ path: '/api/ssp' });
   cleanups.push(() => handler.close());

@@ -160,6 +160,13 @@ describe('bad input gets the typed error and the server stays healthy', () => {
     expect(missing.json.details.errors).toEqual([{ path: '/count', message: expect.any(String) }]);
   });
 
+  it('lists a malformed message\'s problems in details the same way, pointers into the message', async () => {
+    const r = await post(url, { ssp: 1, type: 'poll', sig: 'abcdefghijklmnop', hold: -1 });
+    expect(r.json.code).toBe('bad-request');
+    expect(r.json.details.errors).toEqual([{ path: '/hold', message: 'must be >= 0' }]);
+    expect(r.json.message).toContain('/hold must be >= 0');
+  });
+
   it('names the supported versions', async () => {
     const r = await post(url, { ssp: 7, type: 'open', stream: 'ssp.counter' });
     expect(r.json.versions).toEqual([1]);
@@ -179,10 +186,11 @@ describe('bad input gets the typed error and the server stays healthy', () => {
     expect(chunked).toContain('payload-too-large');
   });
 
-  it('answers a body that never arrives within the body timeout', async () => {
+  it('answers a body that never arrives within the body timeout with 408 request-timeout', async () => {
     const started = Date.now();
     const answer = await rawRequest(`POST /ssp HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"ssp":1,`);
-    expect(answer).toMatch(/^HTTP\/1\.1 400/);
+    expect(answer).toMatch(/^HTTP\/1\.1 408/);
+    expect(answer).toContain('"code":"request-timeout"');
     expect(answer).toContain('not received within 300 ms');
     expect(Date.now() - started).toBeLessThan(5000);
   });

@@ -148,7 +148,7 @@ describe('requirements registry (spec/requirements.json)', () => {
 
   it('has exactly the registry fields, with allowed values', () => {
     for (const requirement of fullRegistry) {
-      const allowed = ['id', 'level', 'section', 'text', 'binds', 'observable', 'reason', 'status', 'replacedBy'];
+      const allowed = ['id', 'level', 'section', 'text', 'binds', 'observable', 'reason', 'status', 'replacedBy', 'checkedBy'];
       expect(Object.keys(requirement).filter((key) => !allowed.includes(key)), requirement.id).toEqual([]);
       expect(['MUST', 'SHOULD', 'MAY'], requirement.id).toContain(requirement.level);
       expect(['server', 'client'], requirement.id).toContain(requirement.binds);

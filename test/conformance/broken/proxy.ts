@@ -12,7 +12,7 @@ export interface ProxyRequest {
   headers: Record<string, string>;
   body: Buffer;
   /** The body parsed as JSON when it is a JSON object. */
-  message?: Record<string, unknown>;
+  message?: Record<string, unknown> | undefined;
 }
 
 export interface ProxyResponse {
@@ -20,7 +20,7 @@ export interface ProxyResponse {
   headers: Record<string, string>;
   body: Buffer;
   /** The body parsed as JSON when it is a JSON object; a variant edits this and the body follows. */
-  message?: Record<string, unknown>;
+  message?: Record<string, unknown> | undefined;
 }
 
 export interface ProxyTools {

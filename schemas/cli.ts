@@ -1,9 +1,10 @@
 // `xanjax types [--out DIR]`: hands SSP/1 implementers in any language the
 // checked-in TypeScript types, every schema file, and one bundled schema document.
-import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { allSchemas, schemaBaseId, schemaFiles } from '../schemas/index.ts';
+import { allSchemas, schemaBaseId, schemaFiles } from './index.ts';
+import { packageFile, packageVersion } from './package-root.ts';
 
 export const bundleFile = 'ssp-1.schemas.json';
 export const typesOutFile = 'ssp-types.ts';
@@ -34,6 +35,17 @@ export function schemaBundle(): Record<string, unknown> {
   };
 }
 
+/**
+ * The generated message types: schemas/types.gen.ts in this repository; the package ships no
+ * TypeScript sources, only its declaration file (the same types), which serves instead.
+ */
+function messageTypes(): string {
+  const source = packageFile('schemas/types.gen.ts');
+  if (existsSync(source)) return readFileSync(source, 'utf8');
+  const declarations = readFileSync(new URL('types.gen.d.ts', import.meta.url), 'utf8').replace(/\/\/# sourceMappingURL=.*\s*$/, '');
+  return `// SSP/1 message types from xanjax ${packageVersion}, generated from the JSON Schemas — do not edit\n\n${declarations}`;
+}
+
 export async function main(argv: string[]): Promise<number> {
   let out: string;
   try {
@@ -54,11 +66,10 @@ export async function main(argv: string[]): Promise<number> {
     console.error(`xanjax types: ${(error as Error).message}\n\n${usage}`);
     return 2;
   }
-  const schemasDir = new URL('../schemas/', import.meta.url);
   mkdirSync(out, { recursive: true });
-  copyFileSync(new URL('types.gen.ts', schemasDir), resolve(out, typesOutFile));
-  copyFileSync(new URL('error-codes.json', schemasDir), resolve(out, 'error-codes.json'));
-  for (const file of schemaFiles) copyFileSync(new URL(file, schemasDir), resolve(out, file));
+  writeFileSync(resolve(out, typesOutFile), messageTypes());
+  copyFileSync(packageFile('schemas/error-codes.json'), resolve(out, 'error-codes.json'));
+  for (const file of schemaFiles) copyFileSync(packageFile(`schemas/${file}`), resolve(out, file));
   writeFileSync(resolve(out, bundleFile), `${JSON.stringify(schemaBundle(), null, 2)}\n`);
   console.log(`wrote ${typesOutFile}, ${bundleFile}, error-codes.json and ${schemaFiles.length} schema files to ${out}`);
   return 0;

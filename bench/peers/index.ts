@@ -1,0 +1,15 @@
+// Every benchmark peer by name, in the order the report lists them (bare first: ratios are to it).
+import type { Peer } from '../types.ts';
+import { bare } from './bare.ts';
+import { engineio } from './engineio.ts';
+import { fayePeer } from './faye.ts';
+import { nchan, nchanMultipart } from './nchan.ts';
+import { reference } from './reference.ts';
+
+export const peers: Peer[] = [bare, reference, engineio, fayePeer, nchan, nchanMultipart];
+
+export function peerNamed(name: string): Peer {
+  const peer = peers.find((p) => p.name === name);
+  if (!peer) throw new Error(`unknown peer '${name}' (one of ${peers.map((p) => p.name).join(', ')})`);
+  return peer;
+}

@@ -1,0 +1,237 @@
+// The benchmark's outputs: a Markdown table (medians, and ratios to bare measured in the same
+// run), the targets of issue 12 marked met or not, and an SVG chart of the ratios.
+import type { Capacity, LoadPhase, Measurement, Phases } from './scenario.ts';
+import { median } from './stats.ts';
+
+export interface Row {
+  peer: string;
+  label: string;
+  log?: string;
+}
+
+export interface BenchReport {
+  date: string;
+  commit: string;
+  machine: Record<string, unknown>;
+  quick: boolean;
+  settings: { ns: number[]; runs: number; phases: Phases; holdMs: number; maxBatch: number; capacity: number };
+  rows: string[];
+  /** One array of measurements per interleaved run. */
+  runs: Measurement[][];
+  capacity: Capacity[];
+  durationS: number;
+}
+
+interface Metric {
+  key: string;
+  label: string;
+  unit: string;
+  get(m: Measurement): number | null;
+  /** Lower is better (costs, latencies) or higher (rates). */
+  better: 'lower' | 'higher';
+}
+
+const phase = (name: 'burst' | 'sustained' | 'overload', field: keyof LoadPhase) => (m: Measurement) => m[name][field];
+
+export const METRICS: Metric[] = [
+  { key: 'holdAll', label: 'time to hold all N', unit: 'ms', get: (m) => m.holdAllMs, better: 'lower' },
+  { key: 'heap', label: 'heap per held session', unit: 'B', get: (m) => m.heapBytesPerSession, better: 'lower' },
+  { key: 'rss', label: 'RSS per held session', unit: 'B', get: (m) => m.rssBytesPerSession, better: 'lower' },
+  { key: 'burstCpu', label: 'server CPU per delivery, broadcast', unit: 'µs', get: phase('burst', 'cpuMicrosPerDelivery'), better: 'lower' },
+  { key: 'burstP50', label: 'broadcast p50', unit: 'ms', get: phase('burst', 'p50'), better: 'lower' },
+  { key: 'burstP99', label: 'broadcast p99', unit: 'ms', get: phase('burst', 'p99'), better: 'lower' },
+  { key: 'burstLast', label: 'broadcast: last session has it', unit: 'ms', get: phase('burst', 'lastMs'), better: 'lower' },
+  { key: 'sustainedRate', label: 'deliveries/s, sustained', unit: '/s', get: phase('sustained', 'deliveriesPerS'), better: 'higher' },
+  { key: 'sustainedP99', label: 'p99 latency, sustained', unit: 'ms', get: phase('sustained', 'p99'), better: 'lower' },
+  { key: 'sustainedCpu', label: 'server CPU per delivery, sustained', unit: 'µs', get: phase('sustained', 'cpuMicrosPerDelivery'), better: 'lower' },
+  { key: 'overloadRate', label: 'deliveries/s, overload', unit: '/s', get: phase('overload', 'deliveriesPerS'), better: 'higher' },
+  { key: 'overloadP99', label: 'p99 latency, overload', unit: 'ms', get: phase('overload', 'p99'), better: 'lower' },
+  { key: 'overloadCpu', label: 'server CPU per delivery, overload', unit: 'µs', get: phase('overload', 'cpuMicrosPerDelivery'), better: 'lower' },
+  { key: 'loadgenCpu', label: 'load generator CPU per delivery, overload', unit: 'µs', get: phase('overload', 'loadgenCpuMicrosPerDelivery'), better: 'lower' },
+];
+
+function find(run: Measurement[], peer: string, n: number): Measurement | undefined {
+  return run.find((m) => m.peer === peer && m.n === n);
+}
+
+/** Median over runs of the metric, and median over runs of its ratio to bare in the same run. */
+export function figure(report: BenchReport, peer: string, n: number, metric: Metric): { value: number; ratio: number } {
+  const values: number[] = [];
+  const ratios: number[] = [];
+  for (const run of report.runs) {
+    const m = find(run, peer, n);
+    const b = find(run, 'bare', n);
+    const v = m ? metric.get(m) : null;
+    if (v === null || v === undefined || !Number.isFinite(v)) continue;
+    values.push(v);
+    const bv = b ? metric.get(b) : null;
+    if (bv !== null && bv !== undefined && Number.isFinite(bv) && bv !== 0) ratios.push(v / bv);
+  }
+  return { value: median(values), ratio: median(ratios) };
+}
+
+function format(value: number, unit: string): string {
+  if (!Number.isFinite(value)) return '–';
+  if (unit === 'B') return value >= 1024 ? `${(value / 1024).toFixed(1)} KiB` : `${Math.round(value)} B`;
+  if (unit === '/s') return value >= 1000 ? `${Math.round(value / 1000)}k/s` : `${Math.round(value)}/s`;
+  if (unit === 'ms') return value >= 100 ? `${Math.round(value)} ms` : `${value.toFixed(1)} ms`;
+  return `${value.toFixed(2)} ${unit}`;
+}
+
+const ratioText = (r: number) => (Number.isFinite(r) ? `${r.toFixed(2)}x` : '–');
+
+interface Target {
+  text: string;
+  measured: string;
+  met: boolean | undefined;
+}
+
+/** Issue 12's targets, for the reference (memory log) row at the largest N. */
+export function targets(report: BenchReport): Target[] {
+  const n = Math.max(...report.settings.ns);
+  const small = Math.min(...report.settings.ns);
+  const metric = (key: string) => METRICS.find((m) => m.key === key) as Metric;
+  const ref = (key: string, at = n) => figure(report, 'reference', at, metric(key));
+  const eio = (key: string) => figure(report, 'engine.io', n, metric(key));
+  const list: Target[] = [];
+  const ratioAtMost = (text: string, key: string, limit: number, belowEngine: boolean) => {
+    const r = ref(key);
+    const e = eio(key);
+    const engineOk = !belowEngine || !Number.isFinite(e.value) || r.value < e.value;
+    list.push({
+      text,
+      measured: `${ratioText(r.ratio)} bare${belowEngine ? `; engine.io ${ratioText(e.ratio)}` : ''}`,
+      met: Number.isFinite(r.ratio) ? r.ratio <= limit && engineOk : undefined,
+    });
+  };
+  ratioAtMost('server CPU per delivery, broadcast: <= 1.15x bare and below engine.io', 'burstCpu', 1.15, true);
+  ratioAtMost('server CPU per delivery, overload: <= 1.15x bare and below engine.io', 'overloadCpu', 1.15, true);
+  ratioAtMost('heap per held session: <= 1.3x bare', 'heap', 1.3, false);
+  ratioAtMost('broadcast p99: <= 1.15x bare', 'burstP99', 1.15, false);
+  ratioAtMost('broadcast, last session has it: <= 1.15x bare', 'burstLast', 1.15, false);
+  const rate = ref('overloadRate');
+  const engineRate = eio('overloadRate');
+  list.push({
+    text: 'deliveries/s under overload: >= 0.9x bare and >= engine.io',
+    measured: `${ratioText(rate.ratio)} bare; engine.io ${ratioText(engineRate.ratio)}`,
+    met: Number.isFinite(rate.ratio) ? rate.ratio >= 0.9 && (!Number.isFinite(engineRate.value) || rate.value >= engineRate.value) : undefined,
+  });
+  if (small !== n) {
+    const growth = ref('overloadCpu').value / ref('overloadCpu', small).value;
+    list.push({
+      text: `overload CPU per delivery at N=${n} within 1.3x of N=${small}`,
+      measured: `${ratioText(growth)}`,
+      met: Number.isFinite(growth) ? growth <= 1.3 : undefined,
+    });
+  }
+  const cap = report.capacity.find((c) => c.peer === 'reference');
+  if (report.settings.capacity > 0) {
+    list.push({
+      text: `${report.settings.capacity} sessions held through a hold expiry and re-poll`,
+      measured: cap ? `${cap.heldAfterCycle} held after the cycle, ${cap.repolled} re-polls, ${cap.delivered} delivered` : 'not measured',
+      met: cap ? cap.heldAfterCycle >= cap.n && cap.delivered >= cap.n && cap.lost === 0 : false,
+    });
+  }
+  const all = [...report.runs.flat(), ...report.capacity];
+  const lost = all.reduce((s, m) => s + m.lost, 0);
+  const duplicated = all.reduce((s, m) => s + m.duplicated, 0);
+  list.push({ text: 'zero lost, zero duplicated events everywhere', measured: `lost ${lost}, duplicated ${duplicated}`, met: lost === 0 && duplicated === 0 });
+  return list;
+}
+
+export function renderMarkdown(report: BenchReport): string {
+  const lines: string[] = [];
+  const m = report.machine;
+  lines.push(`# Benchmark: ${report.date} (commit ${report.commit})`, '');
+  lines.push(
+    `Machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, Node ${m.node}, Linux ${m.kernel}; load average at start ${(m.loadAverageAtStart as number[]).join(' ')}; open-files limit ${m.openFilesLimit}.`,
+  );
+  const s = report.settings;
+  lines.push(
+    `Settings: N = ${s.ns.join(', ')}; ${s.runs} interleaved run(s), medians shown; ${s.phases.broadcasts} broadcasts; sustained ${s.phases.sustainedDeliveriesPerS} and overload ${s.phases.overloadDeliveriesPerS} deliveries/s asked for, ${s.phases.seconds} s each; hold ${s.holdMs} ms; at most ${s.maxBatch} events per answer where the server has a limit. ${report.quick ? '**Quick mode** (CI): only loss and duplication are meaningful.' : ''} Took ${report.durationS} s.`,
+    '',
+  );
+  for (const n of s.ns) {
+    lines.push(`## N = ${n.toLocaleString('en-US')}`, '');
+    lines.push(`| metric | ${report.rows.join(' | ')} |`);
+    lines.push(`|---|${report.rows.map(() => '---').join('|')}|`);
+    for (const metric of METRICS) {
+      const cells = report.rows.map((peer) => {
+        const f = figure(report, peer, n, metric);
+        return peer === 'bare' || !Number.isFinite(f.ratio) ? format(f.value, metric.unit) : `${format(f.value, metric.unit)} (${ratioText(f.ratio)})`;
+      });
+      lines.push(`| ${metric.label} | ${cells.join(' | ')} |`);
+    }
+    const loss = report.rows.map((peer) => {
+      const all = report.runs.flat().filter((x) => x.peer === peer && x.n === n);
+      const lost = all.reduce((a, x) => a + x.lost, 0);
+      const dup = all.reduce((a, x) => a + x.duplicated, 0);
+      const errors = all.reduce((a, x) => a + x.errors, 0);
+      return `${lost} / ${dup}${errors ? ` (${errors} errors)` : ''}`;
+    });
+    lines.push(`| lost / duplicated events | ${loss.join(' | ')} |`, '');
+    const failures = report.runs.flat().filter((x) => x.n === n && x.firstError);
+    for (const f of failures) lines.push(`- ${f.peer}: ${f.firstError}`);
+    if (failures.length) lines.push('');
+  }
+  if (report.capacity.length > 0) {
+    lines.push(`## Hold capacity: ${s.capacity.toLocaleString('en-US')} sessions, one hold expiry and re-poll, then a broadcast`, '');
+    lines.push('| peer | time to hold all | heap / session | RSS / session | re-polls after expiry | held after the cycle | delivered | lost / duplicated |');
+    lines.push('|---|---|---|---|---|---|---|---|');
+    for (const c of report.capacity) {
+      lines.push(
+        `| ${c.peer} | ${format(c.holdAllMs, 'ms')} | ${format(c.heapBytesPerSession ?? Number.NaN, 'B')} | ${format(c.rssBytesPerSession, 'B')} | ${c.repolled} | ${c.heldAfterCycle} | ${c.delivered} | ${c.lost} / ${c.duplicated} |`,
+      );
+    }
+    lines.push('');
+  }
+  if (!report.quick && report.rows.includes('reference')) {
+    lines.push(`## Targets (issue 12), reference server with the memory log at N = ${Math.max(...s.ns).toLocaleString('en-US')}`, '');
+    lines.push('| target | measured | met |', '|---|---|---|');
+    for (const t of targets(report)) lines.push(`| ${t.text} | ${t.measured} | ${t.met === undefined ? 'not measured' : t.met ? 'yes' : '**no**'} |`);
+    lines.push('');
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+/** Grouped bars: ratio to bare per metric (largest N), one bar per peer; the 1.0 line is bare. */
+export function renderSvg(report: BenchReport): string {
+  const n = Math.max(...report.settings.ns);
+  const keys = ['burstCpu', 'overloadCpu', 'heap', 'burstP99', 'burstLast', 'overloadRate'];
+  const metrics = keys.map((k) => METRICS.find((m) => m.key === k) as Metric);
+  const peers = report.rows.filter((p) => p !== 'bare');
+  const colors = ['#2563eb', '#f59e0b', '#10b981', '#ef4444', '#8b5cf6', '#64748b', '#0ea5e9'];
+  const width = 900;
+  const height = 420;
+  const left = 60;
+  const top = 40;
+  const plotH = 280;
+  const groupW = (width - left - 20) / metrics.length;
+  const barW = Math.min(28, (groupW - 20) / Math.max(1, peers.length));
+  const maxRatio = 3;
+  const y = (r: number) => top + plotH - (Math.min(r, maxRatio) / maxRatio) * plotH;
+  const parts: string[] = [];
+  parts.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif" font-size="12">`);
+  parts.push(`<rect width="100%" height="100%" fill="white"/>`);
+  parts.push(`<text x="${left}" y="20" font-size="14">Ratio to a bare node:http hold loop, same run, N = ${n} (median of ${report.settings.runs}; lower is better except deliveries/s)</text>`);
+  for (const r of [0, 0.5, 1, 1.5, 2, 2.5, 3]) {
+    parts.push(`<line x1="${left}" x2="${width - 20}" y1="${y(r)}" y2="${y(r)}" stroke="${r === 1 ? '#000' : '#ddd'}"/>`);
+    parts.push(`<text x="${left - 8}" y="${y(r) + 4}" text-anchor="end">${r}x</text>`);
+  }
+  metrics.forEach((metric, g) => {
+    const x0 = left + g * groupW + 10;
+    peers.forEach((peer, i) => {
+      const { ratio } = figure(report, peer, n, metric);
+      if (!Number.isFinite(ratio)) return;
+      const x = x0 + i * barW;
+      parts.push(`<rect x="${x}" y="${y(ratio)}" width="${barW - 2}" height="${top + plotH - y(ratio)}" fill="${colors[i % colors.length]}"><title>${peer}: ${ratio.toFixed(2)}x</title></rect>`);
+    });
+    parts.push(`<text x="${x0 + (groupW - 20) / 2}" y="${top + plotH + 16}" text-anchor="middle">${metric.label.replace('server CPU per delivery', 'CPU/delivery')}</text>`);
+  });
+  peers.forEach((peer, i) => {
+    const x = left + i * 150;
+    parts.push(`<rect x="${x}" y="${height - 40}" width="12" height="12" fill="${colors[i % colors.length]}"/><text x="${x + 18}" y="${height - 30}">${peer}</text>`);
+  });
+  parts.push('</svg>');
+  return `${parts.join('\n')}\n`;
+}

@@ -1,0 +1,157 @@
+// `npm run bench [-- options]`: the reference server against a bare node:http hold loop,
+// engine.io (polling), faye and nginx+nchan, interleaved, in one run. See docs/bench.md.
+//
+//   --quick            CI mode: N=100, one run, short phases, no capacity scenario; exits 1 on
+//                      any lost or duplicated event (it asserts nothing about time)
+//   --n 1000,10000     session counts (default 1000,10000)
+//   --runs 3           interleaved runs; figures are medians, ratios to bare of the same run
+//   --peers a,b        subset of: bare, reference, engine.io, faye, nchan, nchan-multipart
+//   --log SPEC         another reference-server row with that event log (repeatable)
+//   --seconds 4        length of the sustained and overload phases
+//   --capacity 18000   sessions in the hold-capacity scenario (0: skip)
+//   --out DIR          where bench.md, bench.json and bench.svg go (default bench/results)
+import { execFileSync } from 'node:child_process';
+import { mkdir, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { peers } from './peers/index.ts';
+import { renderMarkdown, renderSvg } from './report.ts';
+import type { BenchReport, Row } from './report.ts';
+import { capacity, measure } from './scenario.ts';
+import type { Capacity, Measurement, Phases } from './scenario.ts';
+
+const { values } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    n: { type: 'string' },
+    runs: { type: 'string' },
+    peers: { type: 'string' },
+    log: { type: 'string', multiple: true, default: [] },
+    seconds: { type: 'string' },
+    capacity: { type: 'string' },
+    out: { type: 'string', default: 'bench/results' },
+  },
+});
+
+const quick = values.quick ?? false;
+const ns = (values.n ?? (quick ? '100' : '1000,10000')).split(',').map(Number);
+const runs = Number(values.runs ?? (quick ? 1 : 3));
+const capacityN = Number(values.capacity ?? (quick ? 0 : 18_000));
+const phases: Phases = {
+  broadcasts: quick ? 2 : 5,
+  sustainedDeliveriesPerS: quick ? 2_000 : 50_000,
+  overloadDeliveriesPerS: quick ? 10_000 : 500_000,
+  seconds: Number(values.seconds ?? (quick ? 1 : 4)),
+  concurrency: 256,
+  drainMs: quick ? 20_000 : 60_000,
+};
+const HOLD_MS = 25_000;
+const MAX_BATCH = 100;
+
+const wanted = values.peers?.split(',');
+const rows: Row[] = [];
+for (const peer of peers) {
+  if (wanted && !wanted.includes(peer.name)) continue;
+  const why = peer.unavailable?.();
+  if (why) {
+    console.error(`bench: skipping ${peer.name}: ${why}`);
+    continue;
+  }
+  rows.push({ peer: peer.name, label: peer.name });
+  if (peer.name === 'reference') for (const log of values.log ?? []) rows.push({ peer: 'reference', label: `reference (${log})`, log });
+}
+if (!rows.some((r) => r.peer === 'bare')) rows.unshift({ peer: 'bare', label: 'bare' });
+
+const tty = process.stderr.isTTY;
+let lastLine = '';
+const progress = (text: string) => {
+  const line = `bench ${new Date().toISOString().slice(11, 19)} ${text}`;
+  if (tty) process.stderr.write(`\r\x1b[K${line.slice(0, process.stderr.columns - 1)}`);
+  else if (line !== lastLine) process.stderr.write(`${line}\n`);
+  lastLine = line;
+};
+
+function commit(): string {
+  try {
+    return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
+  } catch {
+    return 'unknown';
+  }
+}
+
+const measurements: Measurement[][] = [];
+const started = Date.now();
+for (let run = 0; run < runs; run++) {
+  const results: Measurement[] = [];
+  for (const n of ns) {
+    // Interleaved: every peer once per run, in a rotated order, so drift on a shared machine
+    // spreads over all of them rather than favouring whoever ran first.
+    const order = rows.map((_, i) => rows[(i + run) % rows.length]);
+    for (const row of order) {
+      const label = `run ${run + 1}/${runs} N=${n} ${row.label}`;
+      const options = { holdMs: HOLD_MS, maxBatch: MAX_BATCH, ...(row.log !== undefined && { log: row.log }) };
+      try {
+        results.push({ ...(await measure(row.peer, label, n, options, phases, progress)), peer: row.label });
+      } catch (error) {
+        progress(`${label}: failed: ${(error as Error).message}`);
+        if (tty) process.stderr.write('\n');
+        results.push(failed(row.label, n, (error as Error).message));
+      }
+    }
+  }
+  measurements.push(results);
+}
+
+const capacities: Capacity[] = [];
+if (capacityN > 0) {
+  for (const row of rows.filter((r) => r.peer === 'bare' || r.peer === 'reference')) {
+    const label = `capacity N=${capacityN} ${row.label}`;
+    // A short hold, so the scenario sees every session's hold expire and re-poll.
+    const options = { holdMs: 5000, maxBatch: MAX_BATCH, ...(row.log !== undefined && { log: row.log }) };
+    try {
+      capacities.push({ ...(await capacity(row.peer, label, capacityN, options, phases.concurrency, progress)), peer: row.label });
+    } catch (error) {
+      progress(`${label}: failed: ${(error as Error).message}`);
+      if (tty) process.stderr.write('\n');
+    }
+  }
+}
+if (tty) process.stderr.write('\n');
+
+const report: BenchReport = {
+  date: new Date(started).toISOString(),
+  commit: commit(),
+  machine: {
+    cpu: os.cpus()[0]?.model ?? 'unknown',
+    cores: os.cpus().length,
+    memoryGiB: Math.round(os.totalmem() / 2 ** 30),
+    node: process.version,
+    kernel: os.release(),
+    loadAverageAtStart: os.loadavg().map((l) => Math.round(l * 100) / 100),
+    openFilesLimit: execFileSync('/bin/sh', ['-c', 'ulimit -Hn'], { encoding: 'utf8' }).trim(),
+  },
+  quick,
+  settings: { ns, runs, phases, holdMs: HOLD_MS, maxBatch: MAX_BATCH, capacity: capacityN },
+  rows: rows.map((r) => r.label),
+  runs: measurements,
+  capacity: capacities,
+  durationS: Math.round((Date.now() - started) / 1000),
+};
+await mkdir(values.out, { recursive: true });
+await writeFile(join(values.out, 'bench.json'), `${JSON.stringify(report, null, 2)}\n`);
+await writeFile(join(values.out, 'bench.md'), renderMarkdown(report));
+await writeFile(join(values.out, 'bench.svg'), renderSvg(report));
+console.log(renderMarkdown(report));
+console.error(`bench: wrote ${join(values.out, 'bench.md')}, bench.json and bench.svg`);
+
+const bad = [...measurements.flat(), ...capacities].filter((m) => m.lost > 0 || m.duplicated > 0 || m.holdAllMs < 0);
+if (bad.length > 0) {
+  console.error(`bench: LOST OR DUPLICATED EVENTS: ${bad.map((m) => `${m.peer} N=${m.n}: lost ${m.lost}, duplicated ${m.duplicated}`).join('; ')}`);
+  process.exitCode = 1;
+}
+
+function failed(peer: string, n: number, error: string): Measurement {
+  const none = { deliveries: 0, deliveriesPerS: Number.NaN, cpuMicrosPerDelivery: Number.NaN, loadgenCpuMicrosPerDelivery: Number.NaN, p50: Number.NaN, p99: Number.NaN, lastMs: Number.NaN };
+  return { peer, n, holdAllMs: -1, heapBytesPerSession: null, rssBytesPerSession: Number.NaN, burst: none, sustained: none, overload: none, lost: 0, duplicated: 0, gapped: 0, errors: 1, firstError: error };
+}

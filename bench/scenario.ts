@@ -1,0 +1,232 @@
+// One peer at one N: hold N sessions, broadcast, sustained and overload phases, and the hold-
+// capacity cycle. Servers and the load generator are separate processes; CPU and memory are
+// the server's own accounting, latency is publish-to-receive measured by the load generator.
+import { Child } from './child.ts';
+import type { LatencySummary } from './stats.ts';
+import { median } from './stats.ts';
+import type { PeerOptions } from './types.ts';
+
+export interface Phases {
+  /** Broadcasts of one event to all N. */
+  broadcasts: number;
+  /** Deliveries per second asked for in the sustained and overload phases (events/s × N). */
+  sustainedDeliveriesPerS: number;
+  overloadDeliveriesPerS: number;
+  /** Seconds each of those two phases publishes for. */
+  seconds: number;
+  /** Sessions opened at once. */
+  concurrency: number;
+  /** Longest wait for every session to have every event (then the rest counts as missing). */
+  drainMs: number;
+}
+
+export interface LoadPhase {
+  deliveries: number;
+  deliveriesPerS: number;
+  cpuMicrosPerDelivery: number;
+  loadgenCpuMicrosPerDelivery: number;
+  p50: number;
+  p99: number;
+  /** Until the last session had the last event, from its publication. */
+  lastMs: number;
+}
+
+export interface Measurement {
+  peer: string;
+  n: number;
+  holdAllMs: number;
+  heapBytesPerSession: number | null;
+  rssBytesPerSession: number;
+  burst: LoadPhase;
+  sustained: LoadPhase;
+  overload: LoadPhase;
+  lost: number;
+  duplicated: number;
+  gapped: number;
+  errors: number;
+  firstError?: string;
+}
+
+export type Progress = (text: string) => void;
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function until(check: () => Promise<boolean>, timeoutMs: number, pauseMs = 25): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check()) return true;
+    await sleep(pauseMs);
+  }
+  return false;
+}
+
+class Run {
+  server!: Child;
+  load!: Child;
+  last = 0;
+
+  async start(peer: string, label: string, options: PeerOptions, progress: Progress): Promise<string> {
+    progress(`${label}: starting`);
+    this.server = new Child('server-main.ts', [peer, JSON.stringify(options)], ['--expose-gc', '--max-old-space-size=8192']);
+    const { url } = await this.server.next('ready', 60_000);
+    this.load = new Child('loadgen.ts', [peer, url], ['--max-old-space-size=8192']);
+    await this.load.next('ready', 60_000);
+    return url;
+  }
+
+  usage(gc = false) {
+    return this.server.ask({ cmd: 'usage', gc }, 'usage').then((m) => m.usage as { cpuMicros: number; heapBytes?: number; rssBytes: number });
+  }
+
+  held(): Promise<number> {
+    return this.server.ask({ cmd: 'held' }, 'held').then((m) => m.held as number);
+  }
+
+  stats(): Promise<any> {
+    return this.load.ask({ cmd: 'stats', last: this.last }, 'stats');
+  }
+
+  async open(n: number, concurrency: number, label: string, progress: Progress): Promise<number> {
+    const started = performance.now();
+    this.load.onProgress = (m) => progress(`${label}: opened ${m.opened}/${n}`);
+    await this.load.ask({ cmd: 'open', n, concurrency }, 'opened', 300_000);
+    const allHeld = await until(async () => (await this.held()) >= n, 120_000, 50);
+    if (!allHeld) throw new Error(`${label}: only ${await this.held()} of ${n} polls held after two minutes`);
+    return performance.now() - started;
+  }
+
+  /** Publishes count events at `perSecond`, waits until every session has them; returns the phase figures. */
+  async phase(count: number, intervalMs: number, n: number, drainMs: number): Promise<LoadPhase> {
+    await this.load.ask({ cmd: 'reset' }, 'reset');
+    const cpu0 = (await this.usage()).cpuMicros;
+    const load0 = (await this.stats()).cpuMicros as number;
+    const started = performance.now();
+    const { last } = await this.server.ask({ cmd: 'publish', count, intervalMs }, 'published', 600_000);
+    this.last = last;
+    await until(async () => (await this.stats()).minReceived >= last, drainMs, 10);
+    const elapsedS = (performance.now() - started) / 1000;
+    const cpu1 = (await this.usage()).cpuMicros;
+    const stats = await this.stats();
+    const deliveries = stats.delivered as number;
+    const latency = stats.latency as LatencySummary;
+    return {
+      deliveries,
+      deliveriesPerS: deliveries / elapsedS,
+      cpuMicrosPerDelivery: (cpu1 - cpu0) / Math.max(1, deliveries),
+      loadgenCpuMicrosPerDelivery: (stats.cpuMicros - load0) / Math.max(1, deliveries),
+      p50: latency.p50,
+      p99: latency.p99,
+      lastMs: latency.max,
+    };
+  }
+
+  async stop(): Promise<void> {
+    await Promise.allSettled([this.load?.stop(), this.server?.stop()]);
+  }
+}
+
+/** Every figure of one peer at one N. */
+export async function measure(peer: string, label: string, n: number, options: PeerOptions, phases: Phases, progress: Progress): Promise<Measurement> {
+  const run = new Run();
+  try {
+    await run.start(peer, label, options, progress);
+    const base = await run.usage(true);
+    const holdAllMs = await run.open(n, phases.concurrency, label, progress);
+    const holding = await run.usage(true);
+
+    progress(`${label}: ${phases.broadcasts} broadcasts to ${n}`);
+    const bursts: LoadPhase[] = [];
+    for (let b = 0; b < phases.broadcasts; b++) {
+      // Each broadcast starts with every session held again.
+      await until(async () => (await run.held()) >= n, 30_000, 20);
+      bursts.push(await run.phase(1, 0, n, phases.drainMs));
+    }
+    const burst: LoadPhase = {
+      deliveries: bursts.reduce((sum, b) => sum + b.deliveries, 0),
+      deliveriesPerS: median(bursts.map((b) => b.deliveriesPerS)),
+      cpuMicrosPerDelivery: bursts.reduce((s, b) => s + b.cpuMicrosPerDelivery * b.deliveries, 0) / Math.max(1, bursts.reduce((s, b) => s + b.deliveries, 0)),
+      loadgenCpuMicrosPerDelivery: median(bursts.map((b) => b.loadgenCpuMicrosPerDelivery)),
+      p50: median(bursts.map((b) => b.p50)),
+      p99: median(bursts.map((b) => b.p99)),
+      lastMs: median(bursts.map((b) => b.lastMs)),
+    };
+
+    const rate = (deliveriesPerS: number) => Math.max(1, Math.round(deliveriesPerS / n));
+    const sustainedRate = rate(phases.sustainedDeliveriesPerS);
+    progress(`${label}: sustained, ${sustainedRate} events/s to ${n} for ${phases.seconds} s`);
+    const sustained = await run.phase(sustainedRate * phases.seconds, 1000 / sustainedRate, n, phases.drainMs);
+    const overloadRate = rate(phases.overloadDeliveriesPerS);
+    progress(`${label}: overload, ${overloadRate} events/s to ${n} for ${phases.seconds} s`);
+    const overload = await run.phase(overloadRate * phases.seconds, 1000 / overloadRate, n, phases.drainMs);
+
+    const final = await run.stats();
+    return {
+      peer: label,
+      n,
+      holdAllMs,
+      heapBytesPerSession: holding.heapBytes !== undefined && base.heapBytes !== undefined ? (holding.heapBytes - base.heapBytes) / n : null,
+      rssBytesPerSession: (holding.rssBytes - base.rssBytes) / n,
+      burst,
+      sustained,
+      overload,
+      lost: final.lost + final.missing,
+      duplicated: final.duplicated,
+      gapped: final.gapped,
+      errors: final.errors,
+      ...(final.firstError !== undefined && { firstError: final.firstError }),
+    };
+  } finally {
+    await run.stop();
+  }
+}
+
+export interface Capacity {
+  peer: string;
+  n: number;
+  holdAllMs: number;
+  heapBytesPerSession: number | null;
+  rssBytesPerSession: number;
+  /** Sessions whose hold expired and that polled again (empty answers seen). */
+  repolled: number;
+  heldAfterCycle: number;
+  delivered: number;
+  lost: number;
+  duplicated: number;
+  errors: number;
+  firstError?: string;
+}
+
+/** N sessions held through a full hold expiry and re-poll, then one broadcast to all of them. */
+export async function capacity(peer: string, label: string, n: number, options: PeerOptions, concurrency: number, progress: Progress): Promise<Capacity> {
+  const run = new Run();
+  try {
+    await run.start(peer, label, options, progress);
+    const base = await run.usage(true);
+    const holdAllMs = await run.open(n, concurrency, label, progress);
+    const holding = await run.usage(true);
+    progress(`${label}: ${n} held; waiting out a ${options.holdMs} ms hold`);
+    await run.load.ask({ cmd: 'reset' }, 'reset');
+    await until(async () => (await run.stats()).emptyPolls >= n, options.holdMs * 3 + 30_000, 200);
+    const repolled = (await run.stats()).emptyPolls as number;
+    await until(async () => (await run.held()) >= n, 30_000, 50);
+    const heldAfterCycle = await run.held();
+    await run.phase(1, 0, n, 60_000);
+    const final = await run.stats();
+    return {
+      peer: label,
+      n,
+      holdAllMs,
+      heapBytesPerSession: holding.heapBytes !== undefined && base.heapBytes !== undefined ? (holding.heapBytes - base.heapBytes) / n : null,
+      rssBytesPerSession: (holding.rssBytes - base.rssBytes) / n,
+      repolled,
+      heldAfterCycle,
+      delivered: final.delivered,
+      lost: final.lost + final.missing,
+      duplicated: final.duplicated,
+      errors: final.errors,
+      ...(final.firstError !== undefined && { firstError: final.firstError }),
+    };
+  } finally {
+    await run.stop();
+  }
+}

@@ -1,6 +1,0 @@
-// Package entry `xanjax/schemas` for plain Node (no TypeScript loader needed): loads index.ts through tsx.
-// TypeScript users get the types from the "types" condition in package.json.
-import { tsImport } from 'tsx/esm/api';
-
-const api = await tsImport('./index.ts', import.meta.url);
-export const { allSchemas, createAjv, createValidator, defsSchema, errorCodeInfo, errorCodes, schemaBaseId, schemaFiles, schemaKinds, schemas } = api;
