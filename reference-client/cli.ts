@@ -12,11 +12,11 @@ Options:
   --params JSON    stream parameters, a JSON object, e.g. '{"count":5}'
   --format FORMAT  json (default): one {"seq":…,"data":…} object per line, ready for jq
                    pretty: time, seq and data, for people
-  --retries N      retries of a failed request of a live session before giving up (default
-                   12, with backoff); opening the session is not retried
+  --retries N      consecutive failed requests of a live session before giving up (default:
+                   retry for up to 2 minutes, with backoff); opening the session is not retried
   -h, --help       show this help
 
-Notices (retries, gaps, reopened sessions) and the end of the stream go to stderr.
+Notices (retries, gaps, stream restarts) and the end of the stream go to stderr.
 Ctrl-C closes the session on the server before exiting.
 
 Exit status:
@@ -65,7 +65,10 @@ export async function tail(argv: string[], io: TailIo): Promise<number> {
     void subscription.close();
   });
   subscription.on('gap', (gap) => say(`warning: ${gap.message}`));
-  subscription.on('reopened', ({ termination }) => say(`session ended (${termination.reason}); opened a new one: events may repeat`));
+  subscription.on('restart', ({ cause, lastSeq }) => {
+    const why = 'termination' in cause ? cause.termination.reason : cause.error.code;
+    say(`stream restarted: session ended (${why}) after seq ${lastSeq}; a new session starts again at seq 1: events may repeat or be missing`);
+  });
 
   let interrupted = false;
   let outputClosed = false;

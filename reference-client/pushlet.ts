@@ -83,7 +83,11 @@ export function pushlet(element: HTMLElement, options: PushletOptions): Pushlet 
         if (!filter || filter(event)) element.append(render(event));
       }),
       subscription.on('gap', (gap) => marker('ssp-gap', gap.message)),
-      subscription.on('reopened', ({ termination }) => marker('ssp-reopened', `new session after ${termination.reason}: events may repeat`)),
+      // SSP-CLIENT-29: a new session (reopen advice, or the old one was lost) is a stream restart.
+      subscription.on('restart', ({ cause }) => {
+        const why = 'termination' in cause ? cause.termination.reason : cause.error.code;
+        marker('ssp-reopened', `new session after ${why}: events may repeat or be missing`);
+      }),
       subscription.on('termination', (termination) => {
         element.dataset.sspState = termination.reason;
         const why = termination.error ? `: ${termination.error.message}` : '';

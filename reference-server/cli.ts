@@ -2,7 +2,7 @@
 // stdout gets exactly one line, the endpoint URL; every other notice goes to stderr.
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { clientKeyFromForwardedFor, createServer } from './index.ts';
+import { bearerToken, clientKeyFromForwardedFor, createServer } from './index.ts';
 import type { Limits, ListenOptions } from './index.ts';
 import { demoTicker } from './streams/demo-ticker.ts';
 
@@ -25,6 +25,9 @@ Options:
   --max-sessions N    most live sessions (default 10000)
   --max-sessions-per-client N
                       most live sessions per client address (default 100)
+  --auth-token T      require 'Authorization: Bearer T' on every open, poll and close
+                      (401 unauthorized otherwise; discovery and preflights stay open)
+                      (default: $XANJAX_AUTH_TOKEN)
   --trust-proxy       take the client address from the last X-Forwarded-For entry (the one
                       the proxy added): only behind exactly one trusted proxy
   --tls-cert FILE     serve HTTPS with this PEM certificate (chain): HTTP/2, and HTTP/1.1
@@ -38,7 +41,10 @@ Options:
 Streams: 'ticker' (a live demo feed) always; ssp.* with --conformance; exec with --exec.
 The browser client is served as an ES module at /xanjax-client.js in every mode.
 SIGINT/SIGTERM shut down gracefully: held polls are answered with termination 'shutdown'
-advising to resume, which a restart with the same --secret honours.
+advising to resume. With the same --secret a restart honours the signatures of the previous
+run, but (events and terminations being kept in memory) answers those of sessions it does
+not know with 'unavailable' for idle + hold after it starts, so that a closed session is
+never brought back (SSP-SIGNATURE-14); those clients then open new sessions.
 Key rotation: restart with --secret NEW --previous-secret OLD. New signatures use NEW and
 clients holding OLD signatures resume; drop OLD once those have expired (idle + hold).`;
 
@@ -99,6 +105,7 @@ export function parseOptions(argv: string[], env = process.env): ListenOptions &
       'trust-proxy': { type: 'boolean' },
       'tls-cert': { type: 'string' },
       'tls-key': { type: 'string' },
+      'auth-token': { type: 'string' },
       hold: { type: 'string' },
       idle: { type: 'string' },
       retain: { type: 'string' },
@@ -114,6 +121,8 @@ export function parseOptions(argv: string[], env = process.env): ListenOptions &
   if (values.retain !== undefined) limits.retainEvents = integer('--retain', values.retain, 1);
   const secret = values.secret ?? (env.XANJAX_SECRET || undefined);
   const previous = values['previous-secret'] ?? (env.XANJAX_PREVIOUS_SECRETS ?? '').split(',').filter((s) => s !== '');
+  const authToken = values['auth-token'] ?? (env.XANJAX_AUTH_TOKEN || undefined);
+  if (authToken !== undefined && !/^[\x21-\x7e]+$/.test(authToken)) throw new Error('--auth-token must be printable ASCII without spaces');
   if (previous.length > 0 && secret === undefined) throw new Error('--previous-secret (or XANJAX_PREVIOUS_SECRETS) needs --secret (or XANJAX_SECRET)');
   if ((values['tls-cert'] === undefined) !== (values['tls-key'] === undefined)) throw new Error('--tls-cert and --tls-key go together');
   return {
@@ -130,6 +139,7 @@ export function parseOptions(argv: string[], env = process.env): ListenOptions &
     maxSessionsPerClient:
       values['max-sessions-per-client'] === undefined ? undefined : integer('--max-sessions-per-client', values['max-sessions-per-client'], 1),
     clientKey: values['trust-proxy'] ? clientKeyFromForwardedFor : undefined,
+    authorize: authToken === undefined ? undefined : bearerToken(authToken),
     limits,
     streams: { ticker: demoTicker },
   };

@@ -6,6 +6,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type http2 from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import { createValidator } from '../schemas/index.ts';
+import { bearerToken } from './authorize.ts';
+import type { Authorize, AuthorizeOutcome } from './authorize.ts';
 import type { DiscoveryDocument } from '../schemas/types.gen.ts';
 import { clientKeyFromForwardedFor, clientKeyFromSocket } from './client-key.ts';
 import type { ClientKey } from './client-key.ts';
@@ -52,6 +54,8 @@ export { StreamError } from './streams/types.ts';
 export type { Producer, ProducerContext, StreamDefinition } from './streams/types.ts';
 export { framingServerOptions, handleClientErrors } from './holder/framing.ts';
 export type { FramingOptions } from './holder/framing.ts';
+export { bearerToken };
+export type { Authorize, AuthorizeOutcome };
 export { annexStreams, clientKeyFromForwardedFor, clientKeyFromSocket, conformanceLimits, defaultLimits, demoTicker };
 export type { ClientKey, Limits, Secrets, SspRequest, SspResponse, TlsOptions };
 
@@ -105,9 +109,26 @@ export interface SspServerOptions {
   eventLog?: EventLog | undefined;
   /**
    * Offer the `multiplex` extension (spec §23): many streams in one session and one held
-   * poll. Default true; `{ maxStreams }` sets the live streams per session (default 32).
+   * poll. Default true (not offered with `authorize`, which it does not apply to streams added
+   * later yet); `{ maxStreams }` sets the live streams per session (default 32).
    */
   multiplex?: boolean | { maxStreams?: number } | undefined;
+  /**
+   * True when the event log keeps remembered terminations across restarts (a durable log).
+   * Otherwise, when `secret` is given (signatures survive a restart), the server answers
+   * `unavailable` to signatures of sessions it does not know for idleTimeoutMs + maxHoldMs
+   * after it starts, so that a session closed before the restart is never re-created
+   * (SSP-SIGNATURE-14); resumable sessions then reopen. Default false.
+   */
+  keepsTerminations?: boolean | undefined;
+  /**
+   * Access control (spec §4.5): called with the request, the stream and its checked params
+   * for every open, and with the session's stream and params for every poll and close.
+   * Return 'allow', 'unauthorized' (401 with WWW-Authenticate; the session is unchanged) or
+   * 'forbidden' (403 at open; on a poll or close the session ends with the `revoked`
+   * termination). `bearerToken(token)` builds one that wants `Authorization: Bearer token`.
+   */
+  authorize?: Authorize | undefined;
 }
 
 export interface SspStats {
@@ -147,15 +168,19 @@ export function createSspHandler(options: SspServerOptions = {}): SspHandler {
   let exec: ExecStream | undefined;
   if (options.exec !== undefined) registry.register('exec', (exec = execStream(options.exec, options.maxExec ?? 16)));
 
-  const maxStreams = multiplexStreams(options.multiplex);
+  // Multiplexed opens go to the MuxHolder, so the plain holder accepts no extension (it answers
+  // `extensions: []`, SSP-EXT-2). Not offered with an authorize hook (see the option).
+  const maxStreams = options.authorize ? 0 : multiplexStreams(options.multiplex);
+  const offeredExtensions: readonly string[] = [];
   const discovery: DiscoveryDocument = {
     ssp: 1,
     type: 'discovery',
     versions: [1],
     limits,
     streams: registry.list(),
+    extensions: maxStreams > 0 ? ['multiplex'] : [],
     conformance: options.conformance ?? false,
-    ...(maxStreams > 0 && { extensions: ['multiplex'], ext: { multiplex: { maxStreams } } }),
+    ...(maxStreams > 0 && { ext: { multiplex: { maxStreams } } }),
   };
   const wheel = new TimerWheel();
   const shared = {
@@ -169,7 +194,11 @@ export function createSspHandler(options: SspServerOptions = {}): SspHandler {
     retryAfterMs: options.retryAfterMs ?? 2000,
     shutdownResumeDelayMs: 1000,
   };
-  const holder = new SessionHolder(shared);
+  const holder = new SessionHolder({
+    ...shared,
+    restartGuard: options.secret !== undefined && !options.keepsTerminations,
+    extensions: offeredExtensions,
+  });
   const mux = maxStreams > 0 ? new MuxHolder({ ...shared, maxStreams }) : undefined;
   const endpoint = createEndpoint({
     holder,
@@ -180,6 +209,7 @@ export function createSspHandler(options: SspServerOptions = {}): SspHandler {
     bodyTimeoutMs: options.bodyTimeoutMs ?? 10_000,
     wheel,
     clientKey: options.clientKey ?? clientKeyFromSocket,
+    authorize: options.authorize,
   });
   const demo = options.demo ? createDemo(path) : undefined;
   const clientModule = options.clientModule === false ? undefined : createClientModuleRoute(options.clientModule ?? CLIENT_MODULE_PATH);

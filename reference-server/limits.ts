@@ -26,15 +26,19 @@ export const conformanceLimits: Readonly<Limits> = {
   terminationMemoryMs: 5000,
 };
 
+/** Lower bounds of SSP-DISCOVERY-8: an empty batch and an annex open fit, and a client's 1 s re-poll wait fits the idle lifetime. */
+const lowerBounds: Readonly<Record<string, number>> = { batchDelayMs: 0, maxBatchBytes: 4096, maxBodyBytes: 4096, idleTimeoutMs: 2000 };
+
 /**
- * Checks that limits are positive integers (batchDelayMs may be 0): spec §5. Raises
+ * Checks that limits are positive integers (batchDelayMs may be 0) within the lower bounds of
+ * SSP-DISCOVERY-8: spec §5. Raises
  * terminationMemoryMs to at least idleTimeoutMs + maxHoldMs, as long as a signature can
  * stay valid (SSP-TERMINATION-15), and advertises what the server really does.
  */
 export function checkLimits(limits: Limits): Limits {
   for (const [name, value] of Object.entries(limits)) {
-    const min = name === 'batchDelayMs' ? 0 : 1;
-    if (!Number.isSafeInteger(value) || value < min) throw new RangeError(`limits.${name} must be an integer >= ${min}, got ${value}`);
+    const min = lowerBounds[name] ?? 1;
+    if (value === undefined || !Number.isSafeInteger(value) || value < min) throw new RangeError(`limits.${name} must be an integer >= ${min}, got ${value}`);
   }
   return { ...limits, terminationMemoryMs: Math.max(limits.terminationMemoryMs, limits.idleTimeoutMs + limits.maxHoldMs) };
 }

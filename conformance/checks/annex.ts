@@ -44,6 +44,11 @@ async function assertEndsAtOnce(ctx: CheckContext, stream: string, params: Recor
 }
 
 export const annexChecks: Check[] = [
+  check('SSP-ANNEX-19', 'MUST NOT offer a stream named ssp.* other than the annex streams', async (ctx: CheckContext) => {
+    const document = jsonOf(ctx, await ctx.raw({ method: 'GET' }), 'GET') as { streams?: Array<{ name?: string }> };
+    const stray = (document.streams ?? []).map((stream) => stream.name ?? '').filter((name) => name.startsWith('ssp.') && !(annexStreams as readonly string[]).includes(name));
+    ctx.assert(stray.length === 0, `discovery offers ${JSON.stringify(stray)}: the ssp. prefix is reserved for the annex`);
+  }),
   check('SSP-ANNEX-2', 'MUST set conformance true if and only if all four annex streams are offered', async (ctx: CheckContext) => {
     const document = jsonOf(ctx, await ctx.raw({ method: 'GET' }), 'GET') as { conformance?: unknown; streams?: Array<{ name?: unknown }> };
     const listed = new Set((document.streams ?? []).map((stream) => stream.name));

@@ -105,6 +105,15 @@ export const corsChecks: Check[] = [
     const headers = tokensOf(answer.headers['access-control-allow-headers']);
     ctx.assert(headers.includes('content-type'), `Access-Control-Allow-Headers is ${JSON.stringify(answer.headers['access-control-allow-headers'] ?? null)}`);
   }),
+  check('SSP-CORS-12', 'SHOULD list the requested headers it accepts, such as authorization, in Access-Control-Allow-Headers', async (ctx: CheckContext) => {
+    const answer = await ctx.raw({
+      method: 'OPTIONS',
+      headers: { origin: ctx.origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization, content-type' },
+    });
+    if (answer.headers['access-control-allow-origin'] === undefined) throw new CheckNote(`not applicable: the server does not allow origin ${ctx.origin} (SSP-CORS-1)`);
+    const headers = tokensOf(answer.headers['access-control-allow-headers']);
+    ctx.assert(headers.includes('authorization') || headers.includes('*'), `asked for authorization, content-type; Access-Control-Allow-Headers is ${JSON.stringify(answer.headers['access-control-allow-headers'] ?? null)}`);
+  }),
   check('SSP-CORS-11', 'SHOULD send Access-Control-Max-Age on a preflight answer', async (ctx: CheckContext) => {
     const answer = await allowedPreflight(ctx);
     ctx.assert(/^\d+$/.test(answer.headers['access-control-max-age']?.trim() ?? ''), `Access-Control-Max-Age is ${JSON.stringify(answer.headers['access-control-max-age'] ?? null)}`);

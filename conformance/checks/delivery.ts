@@ -115,7 +115,7 @@ export const deliveryChecks: Check[] = [
     }
     assertRead(scenario);
   }, { needs: ['annex'] }),
-  check('SSP-DELIVERY-5', 'MUST give a batch a sig encoding its last seq, or the poll\'s position when empty', async (ctx: CheckContext) => {
+  check('SSP-DELIVERY-12', 'MUST give a batch a sig encoding its last seq, or the poll\'s position when empty', async (ctx: CheckContext) => {
     const session = await ctx.open('ssp.counter', { count: 3, intervalMs: 200 });
     // The first poll (hold 0, before the first event at 200 ms) is normally empty: its sig must keep position 0.
     let sig = session.body.sig;
@@ -163,7 +163,7 @@ export const deliveryChecks: Check[] = [
     }
     assertRead(scenario);
   }, { needs: ['annex'] }),
-  check('SSP-DELIVERY-10', 'MUST begin a batch carrying gap with event gap.to + 1', async (ctx: CheckContext) => {
+  check('SSP-DELIVERY-14', 'MUST begin a batch carrying gap with event gap.to + 1', async (ctx: CheckContext) => {
     const scenario = await evictionScenario(ctx);
     for (const batch of [...scenario.fromStart, ...scenario.forward.map(([, b]) => b)]) {
       if (!batch.gap) continue;

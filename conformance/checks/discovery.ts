@@ -1,7 +1,7 @@
 // Spec §5 Discovery: GET answers a schema-valid document; versions, limits and streams
 // describe what the server accepts.
 import { Ajv2020 } from 'ajv/dist/2020.js';
-import { check } from '../check.ts';
+import { check, CheckNote } from '../check.ts';
 import type { Check, CheckContext } from '../check.ts';
 import type { DiscoveryDocument } from '../../schemas/types.gen.ts';
 import { createValidator } from '../../schemas/index.ts';
@@ -33,8 +33,20 @@ export const discoveryChecks: Check[] = [
     const { limits } = await fetchDiscovery(ctx);
     for (const [name, value] of Object.entries(limits)) {
       const least = name === 'batchDelayMs' ? 0 : 1;
-      ctx.assert(Number.isInteger(value) && value >= least, `limits.${name} is ${JSON.stringify(value)}`);
+      ctx.assert(value !== undefined && Number.isInteger(value) && value >= least, `limits.${name} is ${JSON.stringify(value)}`);
     }
+  }),
+  check('SSP-DISCOVERY-8', 'MUST advertise maxBatchBytes and maxBodyBytes of at least 4096 and idleTimeoutMs of at least 2000', async (ctx: CheckContext) => {
+    const { limits } = await fetchDiscovery(ctx);
+    for (const [name, least] of [['maxBatchBytes', 4096], ['maxBodyBytes', 4096], ['idleTimeoutMs', 2000]] as const) {
+      ctx.assert(limits[name] >= least, `limits.${name} is ${limits[name]}, below its lower bound ${least}`);
+    }
+  }),
+  check('SSP-DISCOVERY-9', 'MUST answer an open with params for a stream whose entry has no params schema with invalid-params', async (ctx: CheckContext) => {
+    const bare = (await fetchDiscovery(ctx)).streams.find((stream) => stream.params === undefined);
+    if (!bare) throw new CheckNote('not applicable: every stream the server offers has a params schema');
+    const answer = await ctx.send({ ssp: 1, type: 'open', stream: bare.name, params: { 'conformance-unknown': 1 } });
+    ctx.assert(answer.status === 422 && (answer.body as { code?: string }).code === 'invalid-params', `open of ${bare.name} with params: expected 422 invalid-params, got ${answer.status} ${JSON.stringify(answer.body).slice(0, 200)}`);
   }),
   check('SSP-DISCOVERY-5', 'SHOULD advertise maxHoldMs of at most 25000', async (ctx: CheckContext) => {
     const { limits } = await fetchDiscovery(ctx);

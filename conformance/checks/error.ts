@@ -49,7 +49,7 @@ async function triggered(ctx: CheckContext, code: ErrorCode): Promise<{ answer: 
 }
 
 export const errorChecks: Check[] = [
-  check('SSP-ERROR-1', 'MUST carry an error message with a registered code in every error-status response', async (ctx: CheckContext) => {
+  check('SSP-ERROR-10', 'MUST carry an error message with a registered code in every error-status response', async (ctx: CheckContext) => {
     for (const code of Object.keys(triggers).filter((c) => !annexCodes.has(c) || ctx.discovery.conformance === true) as ErrorCode[]) {
       const answer = await triggers[code]!(ctx);
       if (answer.status < 400) continue;

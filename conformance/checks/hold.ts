@@ -119,10 +119,24 @@ export const holdChecks: Check[] = [
     const ms = await holdOnQuiet(ctx, 0);
     ctx.assert(ms <= ctx.tolerance, `hold 0: answered after ${ms} ms, expected at once (by ${ctx.tolerance} ms)`);
   }, { needs: ['annex'] }),
-  check('SSP-HOLD-8/same-signature', 'MUST answer a held poll superseded by a newer poll at once, empty, at its position',
+  check('SSP-HOLD-10/same-signature', 'MUST answer a held poll superseded by a newer poll at once, empty, at its position',
     (ctx: CheckContext) => assertSupersededAnswer(ctx, false), { needs: ['annex'] }),
-  check('SSP-HOLD-8/other-signature', 'MUST answer a held poll superseded by a poll with another signature of the session at once, empty, at its position',
+  check('SSP-HOLD-10/other-signature', 'MUST answer a held poll superseded by a poll with another signature of the session at once, empty, at its position',
     (ctx: CheckContext) => assertSupersededAnswer(ctx, true), { needs: ['annex'] }),
+  check('SSP-HOLD-11', 'SHOULD NOT answer a held poll because a poll at an earlier position arrives', async (ctx: CheckContext) => {
+    const { maxHoldMs } = ctx.discovery.limits;
+    const intervalMs = Math.max(10, Math.floor(maxHoldMs / 3));
+    const session = await ctx.open('ssp.ticker', { intervalMs });
+    const first = expectBatch(ctx, await ctx.poll(session.body.sig, maxHoldMs), 'first poll of the ticker');
+    ctx.assert(first.events.length > 0, `no ticker event within maxHoldMs (intervalMs ${intervalMs})`);
+    // The owner's poll at the newest position waits for the next tick (due within intervalMs).
+    const held = ctx.poll(first.sig, maxHoldMs);
+    await ctx.sleep(Math.min(100, Math.floor(intervalMs / 4)));
+    const old = expectBatch(ctx, await ctx.poll(session.body.sig, 0), 'poll with the session message\'s signature (position 0)');
+    ctx.assert(old.events[0]?.seq === 1 || old.gap !== undefined, `poll at position 0: expected event 1 or a gap, got ${JSON.stringify(old.events.map((e) => e.seq))}`);
+    const answer = expectBatch(ctx, await held, 'held poll at the newest position');
+    ctx.assert(answer.events.length > 0, 'the held poll was answered empty: a poll at an earlier position superseded it');
+  }, { needs: ['annex'] }),
   check('SSP-HOLD-9', 'MUST process the superseding poll as if no poll had been held, losing no event', async (ctx: CheckContext) => {
     const { seqsFromB, last } = await supersede(ctx, false);
     ctx.assert(seqsFromB.join() === '1' && last === 1, `the superseding poll and the polls after it got ${JSON.stringify(seqsFromB)} before termination last ${last}; expected event 1`);

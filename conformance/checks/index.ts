@@ -7,6 +7,7 @@ import { corsChecks } from './cors.ts';
 import { deliveryChecks } from './delivery.ts';
 import { discoveryChecks } from './discovery.ts';
 import { errorChecks } from './error.ts';
+import { extChecks } from './ext.ts';
 import { holdChecks } from './hold.ts';
 import { lifetimeChecks } from './lifetime.ts';
 import { messageChecks } from './message.ts';
@@ -21,6 +22,7 @@ export const allChecks: readonly Check[] = [
   ...corsChecks,
   ...discoveryChecks,
   ...messageChecks,
+  ...extChecks,
   ...openChecks,
   ...signatureChecks,
   ...deliveryChecks,

@@ -101,4 +101,50 @@ export const messageChecks: Check[] = [
       expectErrorCode(ctx, asAnswer(ctx, answer, what), code, what);
     }
   }),
+  check('SSP-MESSAGE-9', 'MUST answer a body with a byte order mark, a duplicate member name or an unpaired surrogate escape with 400 bad-request', async (ctx: CheckContext) => {
+    const open = '{"ssp":1,"type":"open","stream":"conformance.no-such-stream"}';
+    await assertBadRequest(ctx, new Uint8Array([0xef, 0xbb, 0xbf, ...new TextEncoder().encode(open)]), 'body beginning with a UTF-8 byte order mark');
+    await assertBadRequest(ctx, '{"ssp":1,"type":"open","stream":"conformance.no-such-stream","stream":"conformance.other"}', 'duplicate member "stream"');
+    await assertBadRequest(ctx, '{"ssp":1,"type":"open","stream":"conformance.no-such-stream","params":{"a":1,"a":2}}', 'duplicate member "a" inside params');
+    await assertBadRequest(ctx, '{"ssp":1,"type":"open","stream":"conformance.no-such-stream","params":{"a":"\\ud800"}}', 'unpaired surrogate escape \\ud800');
+  }),
+  check('SSP-MESSAGE-10', 'MUST treat a number with a zero fraction, in any notation, as the integer it denotes', async (ctx: CheckContext) => {
+    const opened = await post(ctx, '{"ssp":1.0,"type":"open","stream":"ssp.counter","params":{"count":1e0}}');
+    const session = jsonOf(ctx, opened, 'open with "ssp": 1.0') as { type?: string; sig?: string };
+    ctx.assert(opened.status === 200 && session.type === 'session', `open with "ssp": 1.0 and "count": 1e0: expected 200 session, got ${opened.status} ${JSON.stringify(session).slice(0, 200)}`);
+    const polled = await post(ctx, `{"ssp":1,"type":"poll","sig":${JSON.stringify(session.sig)},"hold":0.0}`);
+    const batch = jsonOf(ctx, polled, 'poll with "hold": 0.0') as { type?: string };
+    ctx.assert(polled.status === 200 && batch.type === 'batch', `poll with "hold": 0.0: expected 200 batch, got ${polled.status} ${JSON.stringify(batch).slice(0, 200)}`);
+  }, { needs: ['annex'] }),
+  check('SSP-MESSAGE-11', 'MUST answer a body containing an integer beyond 2^53 - 1 with 400 bad-request', async (ctx: CheckContext) => {
+    const session = await openQuiet(ctx);
+    await assertBadRequest(ctx, `{"ssp":1,"type":"poll","sig":${JSON.stringify(session.body.sig)},"hold":9007199254740993}`, 'hold 2^53 + 1');
+    await assertBadRequest(ctx, '{"ssp":1,"type":"open","stream":"ssp.counter","params":{"count":1,"big":1e300}}', 'params member 1e300');
+  }, { needs: ['annex'] }),
+  check('SSP-MESSAGE-12', 'MUST accept a message nested 32 levels deep past the syntax step', async (ctx: CheckContext) => {
+    // Levels: the message 1, params 2, then 30 arrays: 32. ssp.counter takes no such
+    // parameter, so a server that accepts the syntax answers invalid-params (§6.4 step 13).
+    const deep = `${'['.repeat(30)}${']'.repeat(30)}`;
+    const answer = await post(ctx, `{"ssp":1,"type":"open","stream":"ssp.counter","params":{"count":1,"conformance-deep":${deep}}}`);
+    const body = jsonOf(ctx, answer, 'open nested 32 levels deep') as { code?: string };
+    ctx.assert(answer.status === 422 && body.code === 'invalid-params', `open nested 32 levels deep: expected 422 invalid-params (the syntax accepted), got ${answer.status} ${JSON.stringify(body).slice(0, 200)}`);
+  }, { needs: ['annex'] }),
+  check('SSP-MESSAGE-14', 'MUST write every integer it sends without fraction or exponent', async (ctx: CheckContext) => {
+    const session = await openQuiet(ctx);
+    const texts: Array<[string, string]> = [['session', session.exchange.response?.body ?? '']];
+    await ctx.poll(session.body.sig, 0);
+    texts.push(['batch', ctx.evidence[ctx.evidence.length - 1]?.response?.body ?? '']);
+    await ctx.close(session.body.sig);
+    texts.push(['termination', ctx.evidence[ctx.evidence.length - 1]?.response?.body ?? '']);
+    texts.push(['discovery', (await ctx.raw({ method: 'GET' })).text]);
+    const burst = await ctx.open('ssp.burst', { count: 2 });
+    await ctx.poll(burst.body.sig, 0);
+    texts.push(['batch with events', ctx.evidence[ctx.evidence.length - 1]?.response?.body ?? '']);
+    const integerMember = /"(ssp|seq|position|last|from|to|retryAfterMs|delayMs|maxHoldMs|batchDelayMs|maxBatchEvents|maxBatchBytes|idleTimeoutMs|retainEvents|maxBodyBytes|terminationMemoryMs|n)":\s*(-?[0-9][0-9.eE+-]*)/g;
+    for (const [kind, text] of texts) {
+      for (const [, name, number] of text.matchAll(integerMember)) {
+        ctx.assert(/^-?(0|[1-9][0-9]*)$/.test(number ?? '') && Number.isSafeInteger(Number(number)), `${kind}: "${name}": ${number} is not written as a plain integer within 2^53 - 1`);
+      }
+    }
+  }, { needs: ['annex'] }),
 ];

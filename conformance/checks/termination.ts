@@ -39,12 +39,33 @@ export const terminationChecks: Check[] = [
     const latest = batchDelayMs * ctx.timeoutScale + ctx.tolerance;
     ctx.assert(elapsed(answer) <= latest, `termination answered after ${elapsed(answer)} ms, expected at once (by ${latest} ms)`);
   }, { needs: ['annex'] }),
-  check('SSP-TERMINATION-4', 'MUST set last to the seq of the stream\'s last event, 0 if none', async (ctx: CheckContext) => {
+  check('SSP-TERMINATION-18', 'MUST set last to the newest seq the session produced: the stream\'s last event, or the newest appended when closed', async (ctx: CheckContext) => {
     for (const [stream, params, last] of [['ssp.counter', { count: 4 }, 4], ['ssp.fail', { after: 0 }, 0], ['ssp.fail', { after: 2 }, 2]] as const) {
       const session = await ctx.open(stream, params);
       const { events, termination } = await drain(ctx, session.body.sig);
       ctx.assert(termination.last === last && lastSeq(events) === last, `${stream} ${JSON.stringify(params)}: termination last ${termination.last} after event ${lastSeq(events)}, expected ${last}`);
     }
+    // Closed after reading event 1 of 3 appended at once: events 2 and 3 are withheld, last is 3.
+    const count = retainedAtMost(ctx, 3);
+    const burst = await ctx.open('ssp.burst', { count });
+    const seen = await ctx.poll(burst.body.sig, ctx.discovery.limits.maxHoldMs);
+    expectBatch(ctx, seen, 'first poll of ssp.burst');
+    const closed = expectTermination(ctx, await ctx.close(burst.body.sig), 'close of ssp.burst with events not yet acknowledged');
+    ctx.assert(closed.reason !== 'closed' || closed.last === count, `closed ssp.burst of ${count} events: last ${closed.last}, expected ${count} (the newest event appended)`);
+  }, { needs: ['annex'] }),
+  check('SSP-TERMINATION-19', 'MUST NOT answer any request of a terminated session with a batch', async (ctx: CheckContext) => {
+    const session = await ctx.open('ssp.counter', { count: 2 });
+    const { termination } = await drain(ctx, session.body.sig);
+    for (const [sig, what] of [[session.body.sig, 'the session message\'s signature'], [termination.sig, 'the termination\'s signature']] as const) {
+      const answer = await ctx.poll(sig, 0);
+      ctx.assert((answer.body as { type?: string }).type !== 'batch', `poll with ${what} after the ${termination.reason} termination: got a batch`);
+    }
+  }, { needs: ['annex'] }),
+  check('SSP-TERMINATION-21', 'MUST NOT send a termination reason outside the registry', async (ctx: CheckContext) => {
+    const known = new Set(['complete', 'closed', 'expired', 'error', 'revoked', 'shutdown']);
+    const { termination } = await drain(ctx, (await ctx.open('ssp.fail', { after: 1 })).body.sig);
+    const closed = expectTermination(ctx, await ctx.close((await ctx.open('ssp.ticker', { intervalMs: 60_000 })).body.sig), 'close');
+    for (const reason of [termination.reason, closed.reason]) ctx.assert(known.has(reason), `termination reason ${JSON.stringify(reason)} is not registered`);
   }, { needs: ['annex'] }),
   check('SSP-TERMINATION-5', 'MUST terminate a finished stream with reason complete and advice none', async (ctx: CheckContext) => {
     const { termination } = await drain(ctx, (await ctx.open('ssp.counter', { count: 2 })).body.sig);

@@ -84,13 +84,13 @@ export const transportChecks: Check[] = [
         needs: annexKinds.has(kind) ? ['annex'] : [],
       }),
     ),
-  check('SSP-TRANSPORT-7', 'MUST answer other methods with 405 method-not-allowed and Allow: GET, POST, OPTIONS', async (ctx: CheckContext) => {
+  check('SSP-TRANSPORT-14', 'MUST answer other methods with 405 method-not-allowed and Allow: GET, HEAD, POST, OPTIONS', async (ctx: CheckContext) => {
     for (const method of ['PUT', 'DELETE', 'PATCH']) {
       const answer = await ctx.raw({ method, headers: { 'content-type': 'application/json' }, body: openCounter });
       expectErrorCode(ctx, asAnswer(ctx, answer, method), 'method-not-allowed', method);
       ctx.assert(answer.status === 405, `${method}: expected status 405, got ${answer.status}`);
       const allow = tokensOf(answer.headers.allow);
-      ctx.assert(['get', 'post', 'options'].every((m) => allow.includes(m)), `${method}: Allow must list GET, POST, OPTIONS, got ${JSON.stringify(answer.headers.allow ?? null)}`);
+      ctx.assert(['get', 'head', 'post', 'options'].every((m) => allow.includes(m)), `${method}: Allow must list GET, HEAD, POST, OPTIONS, got ${JSON.stringify(answer.headers.allow ?? null)}`);
     }
   }),
   check('SSP-TRANSPORT-8', 'MUST answer a body over maxBodyBytes with 413 payload-too-large', async (ctx: CheckContext) => {
@@ -106,6 +106,33 @@ export const transportChecks: Check[] = [
     const answer = await postPartialBody(ctx, sent, 4 * maxBodyBytes, 1000 * ctx.timeoutScale + ctx.tolerance);
     ctx.assert(answer !== null, `sent ${sent.length} of ${4 * maxBodyBytes} announced bytes: no answer while the rest was withheld`);
     ctx.assert(answer.status === 413, `sent ${sent.length} of ${4 * maxBodyBytes} announced bytes: expected status 413, got ${answer.status}`);
+  }),
+  check('SSP-TRANSPORT-13', 'MUST process a request with a query string as without it', async (ctx: CheckContext) => {
+    const withQuery = (query: string) => new URL(`${ctx.endpoint.pathname}?${query}`, ctx.endpoint);
+    const discovery = await ctx.raw({ method: 'GET' }, withQuery('_=1700000000000'));
+    ctx.assert(discovery.status === 200 && (jsonOf(ctx, discovery, 'GET with a query') as { type?: string }).type === 'discovery', `GET ${discovery.exchange.request.url}: expected 200 discovery, got ${discovery.status}`);
+    const opened = await ctx.raw({ method: 'POST', headers: { 'content-type': 'application/json' }, body: openCounter }, withQuery('trace=1&x'));
+    const session = jsonOf(ctx, opened, 'open with a query') as { type?: string; sig?: string };
+    ctx.assert(opened.status === 200 && session.type === 'session', `POST open with a query string: expected 200 session, got ${opened.status} ${String(session.type)}`);
+    const polled = await ctx.raw({ method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ ssp: 1, type: 'poll', sig: session.sig, hold: 0 }) }, withQuery('cachebust=2'));
+    ctx.assert(polled.status === 200 && (jsonOf(ctx, polled, 'poll with a query') as { type?: string }).type === 'batch', `POST poll with a query string: expected 200 batch, got ${polled.status}`);
+  }, { needs: ['annex'] }),
+  check('SSP-TRANSPORT-15', 'MUST answer HEAD with the status and headers of the discovery GET, without content', async (ctx: CheckContext) => {
+    const origin = { origin: ctx.origin };
+    const get = await ctx.raw({ method: 'GET', headers: origin });
+    const head = await ctx.raw({ method: 'HEAD', headers: origin });
+    ctx.assert(head.status === get.status, `HEAD: status ${head.status}, GET: ${get.status}`);
+    ctx.assert(head.text === '', `HEAD: the response has content (${head.text.length} characters)`);
+    for (const name of ['content-type', 'cache-control', 'access-control-allow-origin']) {
+      ctx.assert(head.headers[name] === get.headers[name], `HEAD: ${name} is ${JSON.stringify(head.headers[name] ?? null)}, GET's is ${JSON.stringify(get.headers[name] ?? null)}`);
+    }
+    const length = head.headers['content-length'];
+    ctx.assert(length === undefined || length === get.headers['content-length'], `HEAD: Content-Length ${length} differs from GET's ${get.headers['content-length']}`);
+  }),
+  check('SSP-TRANSPORT-16', 'MUST answer a Content-Type outside RFC 9110 grammar, with charset twice, or with several media types with 415', async (ctx: CheckContext) => {
+    for (const contentType of ['text/plain; charset=utf-8; charset=utf-8', 'text/plain; charset', 'application/json; charset = utf-8', 'text/plain, application/json', 'application/json; charset="utf-8']) {
+      await rejects(contentType)(ctx);
+    }
   }),
   check('SSP-TRANSPORT-10', 'MUST use status 200 for discovery, session, batch and termination responses', async (ctx: CheckContext) => {
     for (const kind of ['discovery', 'session', 'batch', 'termination']) {

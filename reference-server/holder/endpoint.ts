@@ -1,6 +1,8 @@
-// The SSP/1 endpoint: GET → discovery, OPTIONS → preflight, POST → one client message
-// (spec §4, §6). Every failure becomes the spec's typed error; nothing throws out.
+// The SSP/1 endpoint: GET and HEAD → discovery, OPTIONS → preflight, POST → one client
+// message (spec §4, §6). Every failure becomes the spec's typed error; nothing throws out.
 import type { IncomingMessage, OutgoingHttpHeaders } from 'node:http';
+import type { Authorize } from '../authorize.ts';
+import { decide, denialError } from '../authorize.ts';
 import type { Validator } from '../../schemas/index.ts';
 import type { ClientMessage } from '../../schemas/types.gen.ts';
 import type { ClientKey } from '../client-key.ts';
@@ -12,6 +14,7 @@ import type { MuxHolder } from '../multiplex/holder.ts';
 import { isMuxSignature } from '../multiplex/signature.ts';
 import { EXTENSION as MULTIPLEX, readExt } from '../multiplex/wire.ts';
 import type { SessionHolder } from './sessions.ts';
+import { parseStrictJson } from './strict-json.ts';
 import type { TimerWheel } from './timer-wheel.ts';
 
 export interface EndpointOptions {
@@ -24,6 +27,8 @@ export interface EndpointOptions {
   bodyTimeoutMs: number;
   wheel: TimerWheel;
   clientKey: ClientKey;
+  /** §4.5: checks open, poll and close; absent means no credentials are required. */
+  authorize?: Authorize | undefined;
 }
 
 /**
@@ -35,7 +40,7 @@ const DISCARD_MAX_BYTES = 65_536;
 export type Endpoint = (req: SspRequest, res: SspResponse) => Promise<void>;
 
 export function createEndpoint(options: EndpointOptions): Endpoint {
-  const { holder, mux, validator, discoveryBody, maxBodyBytes, bodyTimeoutMs, wheel, clientKey } = options;
+  const { holder, mux, validator, discoveryBody, maxBodyBytes, bodyTimeoutMs, wheel, clientKey, authorize } = options;
 
   return async function endpoint(req, res) {
     const origin = req.headers.origin;
@@ -46,17 +51,20 @@ export function createEndpoint(options: EndpointOptions): Endpoint {
         extra = { connection: 'close' };
         throw new SspError('bad-request', 'HTTP/1.1 request without a Host header');
       }
-      if (req.method === 'GET') return sendJson(res, origin, 200, discoveryBody);
+      // SSP-TRANSPORT-15: HEAD gets GET's status and header fields; Node sends no body for HEAD.
+      if (req.method === 'GET' || req.method === 'HEAD') return sendJson(res, origin, 200, discoveryBody);
       if (req.method === 'OPTIONS') return sendPreflight(req, res);
       if (req.method !== 'POST') {
         extra.allow = ALLOWED_METHODS;
-        throw new SspError('method-not-allowed', `method ${req.method} is not allowed; use GET, POST or OPTIONS`);
+        throw new SspError('method-not-allowed', `method ${req.method} is not allowed; use GET, HEAD, POST or OPTIONS`);
       }
-      checkMediaType(req.headers['content-type']);
+      checkMediaType(req as IncomingMessage);
       let text: string;
       text = await readBody(req, maxBodyBytes, bodyTimeoutMs, wheel);
+      // `ext` members are ignored (SSP-EXT-1), except ext.multiplex where §23 applies.
       const message = parse(text, validator);
-      // §6.5: an extension changes a session only when the client asked for it and we offer it.
+      // §6.5: an extension changes a session only when the client asked for it and we offer it
+      // (the server offers multiplex only without an authorize hook, see index.ts).
       const { ext, extensions } = message as { ext?: unknown; extensions?: unknown };
       if (mux && message.type === 'open' && Array.isArray(extensions) && extensions.includes(MULTIPLEX)) {
         return sendJson(res, origin, 200, await mux.open(message.stream, message.params ?? {}, readExt('open', ext), clientKey(req)));
@@ -65,8 +73,32 @@ export function createEndpoint(options: EndpointOptions): Endpoint {
         if (message.type === 'poll') return await mux.poll(message.sig, message.hold, readExt('poll', ext), res, origin, clientKey(req));
         return sendJson(res, origin, 200, mux.close(message.sig));
       }
-      if (message.type === 'open') return sendJson(res, origin, 200, await holder.open(message.stream, message.params ?? {}, clientKey(req)));
-      // A poll may re-create a forgotten session (§4), which then counts against its client.
+      if (message.type === 'open') {
+        const opening = holder.checkOpen(message.stream, message.params ?? {});
+        if (authorize) {
+          // §6.4 step 13: forbidden after invalid-params, before too-many-sessions.
+          const denial = await decide(authorize, req as IncomingMessage, opening.stream.name, opening.params);
+          if (denial) {
+            const { error, headers } = denialError(denial);
+            Object.assign(extra, headers);
+            throw error;
+          }
+        }
+        return sendJson(res, origin, 200, await holder.open(opening, clientKey(req), message.extensions));
+      }
+      if (authorize) {
+        // §6.4 step 14: credentials are checked again on poll and close (SSP-AUTH-5/6).
+        const found = holder.lookup(message.sig);
+        if ('body' in found) return sendJson(res, origin, 200, found.body);
+        const denial = await decide(authorize, req as IncomingMessage, found.stream, found.params);
+        if (denial?.deny === 'forbidden') return sendJson(res, origin, 200, holder.revoke(message.sig));
+        if (denial) {
+          const { error, headers } = denialError(denial);
+          Object.assign(extra, headers);
+          throw error;
+        }
+      }
+      // A poll may re-create a forgotten session (§8.4), which then counts against its client.
       if (message.type === 'poll') return await holder.poll(message.sig, message.hold, res, origin, clientKey(req));
       return sendJson(res, origin, 200, holder.close(message.sig));
     } catch (thrown) {
@@ -94,23 +126,18 @@ export function createEndpoint(options: EndpointOptions): Endpoint {
 
 /** Text → a schema-valid client message, or bad-request / unsupported-version. */
 function parse(text: string, validator: Validator): ClientMessage {
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (error) {
-    throw new SspError('bad-request', `request body is not valid JSON: ${(error as Error).message}`);
-  }
+  const value = parseStrictJson(text);
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw new SspError('bad-request', 'request body must be a JSON object (an SSP/1 client message)');
   }
   const { ssp } = value as { ssp?: unknown };
-  // §6.4 step 5, before the shape: a later version's message still learns our versions.
+  // §6.4 step 6, before the shape: a later version's message still learns our versions.
   if (Number.isInteger(ssp) && ssp !== 1) {
     throw new SspError('unsupported-version', `SSP version ${JSON.stringify(ssp)} is not supported`, { versions: [1] });
   }
   const result = validator.validateClientMessage(value);
   // Any string `sig` is well-formed here: the signer answers a malformed one with
-  // invalid-signature (§6.4 step 7, SSP-SIGNATURE-5).
+  // invalid-signature (§6.4 step 9, SSP-SIGNATURE-5).
   if (result.ok) return value as ClientMessage;
   throw new SspError('bad-request', `not a valid SSP/1 client message: ${result.errors.join('; ')}`, {
     // The same {path, message} entries as invalid-params (SSP-OPEN-11), pointers into the message.

@@ -14,7 +14,7 @@ export function isHttp2(res: SspResponse): res is Http2ServerResponse {
   return 'stream' in res;
 }
 
-export const ALLOWED_METHODS = 'GET, POST, OPTIONS';
+export const ALLOWED_METHODS = 'GET, HEAD, POST, OPTIONS';
 const JSON_TYPE = 'application/json; charset=utf-8';
 const PREFLIGHT_MAX_AGE_S = '600';
 
@@ -68,25 +68,47 @@ export function sendPreflight(req: SspRequest, res: SspResponse): void {
   res.end();
 }
 
-/** §1: application/json or text/plain, with an optional charset that must be utf-8. */
-export function checkMediaType(contentType: string | undefined): void {
-  if (contentType === undefined || contentType.trim() === '') {
+// RFC 9110 §8.3.1: media-type = type "/" subtype *( OWS ";" OWS [ parameter ] ),
+// parameter = token "=" ( token / quoted-string ).
+const TOKEN = "[!#$%&'*+.^_`|~0-9A-Za-z-]+";
+const QUOTED = '"(?:[\\t \\x21\\x23-\\x5B\\x5D-\\x7E\\x80-\\xFF]|\\\\[\\t \\x21-\\x7E\\x80-\\xFF])*"';
+const MEDIA_TYPE = new RegExp(`^(${TOKEN}/${TOKEN})((?:[ \\t]*;[ \\t]*(?:${TOKEN}=(?:${TOKEN}|${QUOTED}))?)*)$`);
+const PARAMETER = new RegExp(`[ \\t]*;[ \\t]*(?:(${TOKEN})=(${TOKEN}|${QUOTED}))?`, 'gy');
+
+/** A token or quoted-string parameter value, unquoted (quoted-pair escapes removed). */
+function parameterValue(raw: string): string {
+  return raw.startsWith('"') ? raw.slice(1, -1).replace(/\\(.)/g, '$1') : raw;
+}
+
+/**
+ * §4.2: application/json or text/plain, with an optional charset that must be utf-8
+ * (SSP-TRANSPORT-3/4/11), one field line matching RFC 9110's grammar, charset at most once
+ * (SSP-TRANSPORT-16).
+ */
+export function checkMediaType(req: IncomingMessage): void {
+  const fields = req.headersDistinct['content-type'] ?? [];
+  if (fields.length === 0 || fields[0].trim() === '') {
     throw new SspError('unsupported-media-type', 'request has no Content-Type; send application/json or text/plain');
   }
-  const [type, ...parameters] = contentType.split(';');
-  const mediaType = type.trim().toLowerCase();
+  if (fields.length > 1) throw new SspError('unsupported-media-type', 'request has more than one Content-Type field; send exactly one');
+  const contentType = fields[0].trim();
+  const match = MEDIA_TYPE.exec(contentType);
+  if (!match) throw new SspError('unsupported-media-type', `Content-Type '${contentType}' is not one media type in RFC 9110 §8.3.1 syntax`);
+  const mediaType = match[1].toLowerCase();
   if (mediaType !== 'application/json' && mediaType !== 'text/plain') {
     throw new SspError('unsupported-media-type', `Content-Type '${mediaType}' is not accepted; send application/json or text/plain`);
   }
-  for (const parameter of parameters) {
-    const eq = parameter.indexOf('=');
-    if (eq < 0 || parameter.slice(0, eq).trim().toLowerCase() !== 'charset') continue;
-    const charset = parameter.slice(eq + 1).trim().replace(/^"(.*)"$/, '$1').toLowerCase();
+  let charsets = 0;
+  for (const [, name, value] of match[2].matchAll(PARAMETER)) {
+    if (name === undefined || value === undefined || name.toLowerCase() !== 'charset') continue;
+    if (++charsets > 1) throw new SspError('unsupported-media-type', 'Content-Type names charset more than once');
+    const charset = parameterValue(value).toLowerCase();
     if (charset !== 'utf-8') throw new SspError('unsupported-media-type', `charset '${charset}' is not accepted; the body must be utf-8`);
   }
 }
 
-const utf8 = new TextDecoder('utf-8', { fatal: true });
+// ignoreBOM keeps a byte order mark in the text, so that the syntax step refuses it (SSP-MESSAGE-9).
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 /**
  * Reads the body as UTF-8 text, at most maxBytes (§1: stop at the limit, never buffer the

@@ -3,8 +3,9 @@
 import type { Advice, TerminationMessage } from '../../schemas/types.gen.ts';
 import type { StoredEvent } from '../event-log/types.ts';
 
-export function sessionBody(sig: string, stream: string, position: number): string {
-  return JSON.stringify({ ssp: 1, type: 'session', sig, stream, position });
+/** `extensions` is present when the open asked for extensions (SSP-EXT-2), possibly empty. */
+export function sessionBody(sig: string, stream: string, position: number, extensions?: readonly string[]): string {
+  return JSON.stringify(extensions ? { ssp: 1, type: 'session', sig, stream, position, extensions } : { ssp: 1, type: 'session', sig, stream, position });
 }
 
 /**

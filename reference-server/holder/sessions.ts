@@ -31,6 +31,17 @@ export interface HolderOptions {
   retryAfterMs: number;
   /** delayMs of the shutdown termination's resume advice. */
   shutdownResumeDelayMs: number;
+  /**
+   * SSP-SIGNATURE-14: true when signatures from before this start may verify (a fixed key)
+   * but the terminations remembered before it are gone (the memory log). A session this
+   * process does not know is then one from before the start (this process forgets no session
+   * before its signatures expire), and its signatures are answered `unavailable` until they
+   * expire, instead of re-creating the session: idleTimeoutMs + maxHoldMs after start at most
+   * when the previous run had the same limits.
+   */
+  restartGuard: boolean;
+  /** Extensions this server offers (discovery `extensions`, SSP-EXT-2). */
+  extensions: readonly string[];
 }
 
 export interface HolderStats {
@@ -111,6 +122,8 @@ export class SessionHolder {
   #closing: Promise<void> | undefined;
   readonly #wakeSession = (session: Session) => this.#wake(session);
   readonly #flushDue = () => this.#flushAll();
+  /** retryAfterMs / delayMs in answers to poll and close: at most idleTimeoutMs / 2 (SSP-LIFETIME-7). */
+  readonly #sessionRetryMs: number;
 
   constructor(options: HolderOptions) {
     this.#o = options;
@@ -118,18 +131,33 @@ export class SessionHolder {
     // verified signature never names a forgotten session that this process terminated.
     const { terminationMemoryMs, idleTimeoutMs, maxHoldMs } = options.limits;
     this.#memoryMs = Math.max(terminationMemoryMs, idleTimeoutMs + maxHoldMs);
+    this.#sessionRetryMs = Math.min(options.retryAfterMs, Math.floor(idleTimeoutMs / 2));
+  }
+
+  /** delayMs of shutdown advice; requests during shutdown wait at least as long (SSP-TERMINATION-20). */
+  get #shutdownDelayMs(): number {
+    return Math.min(this.#o.shutdownResumeDelayMs, this.#sessionRetryMs);
   }
 
   stats(): HolderStats {
     return { sessions: this.#sessions.size, heldPolls: this.#heldPolls, tombstones: this.#tombstones.size, clients: this.#perClient.size };
   }
 
-  /** §2 open → session message at position 0. `client` keys the per-client session limit. */
-  async open(streamName: string, params: Record<string, unknown>, client: string): Promise<string> {
-    this.#assertRunning();
+  /** §6.4 step 13, first half: the stream and its checked params (before authorization). */
+  checkOpen(streamName: string, params: Record<string, unknown>): { stream: RegisteredStream; params: Record<string, unknown> } {
+    this.#assertRunning(this.#o.retryAfterMs);
     const stream = this.#o.registry.get(streamName);
     if (!stream) throw new SspError('unknown-stream', `stream '${streamName}' is not offered here (see discovery)`);
-    const checked = stream.checkParams(params);
+    return { stream, params: stream.checkParams(params) };
+  }
+
+  /**
+   * §7 open → session message at position 0. `client` keys the per-client session limit;
+   * `extensions`, when the open asked for some, are answered with those this server offers.
+   */
+  async open(opening: { stream: RegisteredStream; params: Record<string, unknown> }, client: string, extensions?: readonly string[]): Promise<string> {
+    this.#assertRunning(this.#o.retryAfterMs);
+    const { stream, params: checked } = opening;
     const key = this.#o.signer.key(randomBytes(16).toString('base64url'), stream.name, checked);
     if (Buffer.byteLength(key.prefix) > MAX_KEY_BYTES) {
       throw new SspError('invalid-params', 'params are too large: they travel in the session signature', {
@@ -137,12 +165,38 @@ export class SessionHolder {
       });
     }
     const session = await this.#start(key, stream, 0, client);
-    return sessionBody(this.#sign(session, 0), stream.name, 0);
+    const accepted = extensions && extensions.filter((name, index) => this.#o.extensions.includes(name) && extensions.indexOf(name) === index);
+    return sessionBody(this.#sign(session, 0), stream.name, 0, accepted);
+  }
+
+  /**
+   * §6.4 steps 9-12 for a poll or close whose credentials are checked: the remembered
+   * termination's body, or the stream and params of the session the signature names.
+   */
+  lookup(sig: string): { body: string } | { stream: string; params: Record<string, unknown> } {
+    this.#assertRunning(this.#sessionRetryMs);
+    const state = this.#o.signer.verify(sig);
+    const tombstone = this.#tombstones.get(state.sessionId);
+    if (tombstone) return { body: tombstone.body };
+    assertUnexpired(state);
+    const session = this.#sessions.get(state.sessionId);
+    if (session) return { stream: session.stream.name, params: session.key.params };
+    this.#assertNotGuarded(state);
+    return { stream: state.stream, params: state.params };
+  }
+
+  /** SSP-AUTH-6: the principal may no longer read the session → the `revoked` termination. */
+  revoke(sig: string): string {
+    const state = this.#o.signer.verify(sig);
+    const tombstone = this.#tombstones.get(state.sessionId);
+    if (tombstone) return tombstone.body;
+    const session = this.#sessions.get(state.sessionId);
+    return session ? this.#terminate(session, 'revoked') : this.#endForgotten(state, 'revoked');
   }
 
   /** §5, §6: answers res now, or holds it until events, the end of the stream or the hold. */
   async poll(sig: string, hold: number | undefined, res: SspResponse, origin: string | undefined, client: string): Promise<void> {
-    this.#assertRunning();
+    this.#assertRunning(this.#sessionRetryMs);
     const state = this.#o.signer.verify(sig);
     const tombstone = this.#tombstones.get(state.sessionId);
     if (tombstone) return sendJson(res, origin, 200, tombstone.body);
@@ -150,10 +204,18 @@ export class SessionHolder {
     const session = this.#sessions.get(state.sessionId) ?? (await this.#recreate(state, client));
     session.lastActive = Date.now();
     const poll = new Poll(res, origin, state.position, sig.length);
-    session.latest = poll;
-    // §6: a newer poll supersedes the held one, which gets an empty batch at its own position.
-    if (session.held) this.#answerEmpty(session, session.held);
+    const held = session.held;
     session.channel.acknowledge(session.base + state.position);
+    // SSP-HOLD-11: an older signature finds events or a gap after its position and is answered
+    // at once, leaving the owner's held poll alone.
+    if (held && state.position < held.position) {
+      const early = await this.#ready(session, poll);
+      if (early !== undefined) return poll.send(early);
+    }
+    // SSP-HOLD-10: a poll at the same or a later position supersedes the held one, which gets an
+    // empty batch at its own position.
+    session.latest = poll;
+    if (session.held) this.#answerEmpty(session, session.held);
     let body = this.#ready(session, poll);
     if (isPromise(body)) {
       body = await body;
@@ -170,26 +232,42 @@ export class SessionHolder {
 
   /** §7 close → the closed termination, or the existing one. */
   close(sig: string): string {
-    this.#assertRunning();
+    this.#assertRunning(this.#sessionRetryMs);
     const state = this.#o.signer.verify(sig);
     const tombstone = this.#tombstones.get(state.sessionId);
     if (tombstone) return tombstone.body;
     assertUnexpired(state);
     const session = this.#sessions.get(state.sessionId);
-    return session ? this.#terminate(session, 'closed') : this.#closeForgotten(state);
+    return session ? this.#terminate(session, 'closed') : this.#endForgotten(state, 'closed');
   }
 
   /**
    * SSP-SIGNATURE-13: close of a forgotten session of a resumable stream is answered "as if
    * the session still existed at the signature's position", and remembered, so that its
-   * signatures can no longer resume it (SSP-CLOSE-6). No producer is started for it.
+   * signatures can no longer resume it (SSP-CLOSE-6). No producer is started for it. A
+   * revocation of a forgotten session (SSP-AUTH-6) ends it the same way.
    */
-  #closeForgotten(state: SignedState): string {
+  #endForgotten(state: SignedState, reason: 'closed' | 'revoked'): string {
+    this.#assertNotGuarded(state);
     if (!this.#o.registry.get(state.stream)?.resumable) throw forgotten();
     const key = this.#o.signer.key(state.sessionId, state.stream, state.params);
-    const body = terminationBody(this.#signKey(key, state.position), 'closed', state.position, advise('closed', undefined));
+    const body = terminationBody(this.#signKey(key, state.position), reason, state.position, advise(reason, undefined));
     this.#remember(state.sessionId, body);
     return body;
+  }
+
+  /**
+   * SSP-SIGNATURE-14, memory log with a fixed key: a session this process does not know may
+   * have been closed, completed or expired before the restart, and its termination is gone.
+   * Until every signature from before the start has expired, say so rather than re-create it.
+   */
+  #assertNotGuarded(state: SignedState): void {
+    const remaining = state.expiresAt - Date.now();
+    if (this.#o.restartGuard && remaining > 0) {
+      throw new SspError('unavailable', 'server restarted: sessions from before the restart cannot be resumed yet', {
+        retryAfterMs: Math.min(remaining, this.#sessionRetryMs),
+      });
+    }
   }
 
   /**
@@ -207,9 +285,9 @@ export class SessionHolder {
       const poll = session.held;
       if (poll) {
         this.#release(session, poll);
-        const advice: Advice = { action: 'resume', delayMs: this.#o.shutdownResumeDelayMs };
-        const last = session.channel.head - session.base;
-        sendJson(poll.res, poll.origin, 200, terminationBody(this.#sign(session, poll.position), 'shutdown', last, advice), {
+        const advice: Advice = { action: 'resume', delayMs: this.#shutdownDelayMs };
+        // SSP-TERMINATION-10/17: last is the held poll's position, where the client resumes.
+        sendJson(poll.res, poll.origin, 200, terminationBody(this.#sign(session, poll.position), 'shutdown', poll.position, advice), {
           connection: 'close',
         });
       }
@@ -233,9 +311,10 @@ export class SessionHolder {
     await this.#o.log.close();
   }
 
-  #assertRunning(): void {
+  /** SSP-TERMINATION-20: during shutdown, unavailable, for no less than the shutdown advice's delay. */
+  #assertRunning(retryAfterMs: number): void {
     if (this.#closing) {
-      throw new SspError('unavailable', 'server is shutting down', { retryAfterMs: this.#o.retryAfterMs });
+      throw new SspError('unavailable', 'server is shutting down', { retryAfterMs: Math.max(retryAfterMs, this.#shutdownDelayMs) });
     }
   }
 
@@ -266,7 +345,7 @@ export class SessionHolder {
           : this.#o.log.channel(topicChannel(topic), { readers: 'shared', retainEvents: limits.retainEvents, startAt: 0 });
       channel = isPromise(opened) ? await opened : opened;
       // The server began shutting down while the channel opened.
-      this.#assertRunning();
+      this.#assertRunning(this.#o.retryAfterMs);
     } catch (error) {
       this.#unreserve(client);
       throw error;
@@ -293,6 +372,7 @@ export class SessionHolder {
 
   /** §4: a verified signature of a forgotten session re-creates it if its stream is resumable. */
   #recreate(state: SignedState, client: string): Promise<Session> {
+    this.#assertNotGuarded(state);
     const stream = this.#o.registry.get(state.stream);
     if (!stream?.resumable) throw forgotten();
     let params: Record<string, unknown>;
@@ -305,7 +385,13 @@ export class SessionHolder {
     const id = state.sessionId;
     let recreating = this.#recreating.get(id);
     if (!recreating) {
-      recreating = this.#start(this.#o.signer.key(id, stream.name, params), stream, state.position, client);
+      recreating = this.#start(this.#o.signer.key(id, stream.name, params), stream, state.position, client).catch((error: unknown) => {
+        // SSP-LIFETIME-7: a wait asked of a poll stays within half the idle lifetime.
+        if (error instanceof SspError && error.extras.retryAfterMs !== undefined) {
+          throw new SspError(error.code, error.message, { ...error.extras, retryAfterMs: Math.min(error.extras.retryAfterMs, this.#sessionRetryMs) });
+        }
+        throw error;
+      });
       this.#recreating.set(id, recreating);
       const done = () => this.#recreating.delete(id);
       recreating.then(done, done);
@@ -430,7 +516,7 @@ export class SessionHolder {
    * Ends a session: stops its producer, frees its log and timers, answers a held poll, and
    * remembers the termination body so every later poll or close gets it identically (§7).
    */
-  #terminate(session: Session, reason: 'complete' | 'error' | 'closed' | 'expired', end?: StreamEnd): string {
+  #terminate(session: Session, reason: 'complete' | 'error' | 'closed' | 'expired' | 'revoked', end?: StreamEnd): string {
     const id = session.key.sessionId;
     this.#sessions.delete(id);
     this.#unreserve(session.client);

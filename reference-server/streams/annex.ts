@@ -53,9 +53,10 @@ const burst: StreamDefinition<{ count: number; size: number }> = {
     required: ['count'],
     additionalProperties: false,
   },
-  async *produce({ count, size }) {
+  // SSP-ANNEX-20: re-created at position `from`, exactly the events a new session has after it.
+  async *produce({ count, size }, { from }) {
     const pad = size > 0 ? 'x'.repeat(size) : undefined;
-    for (let n = 1; n <= count; n++) yield padded(n, pad);
+    for (let n = from + 1; n <= count; n++) yield padded(n, pad);
   },
 };
 
@@ -69,8 +70,8 @@ const fail: StreamDefinition<{ after: number; message: string }> = {
     },
     additionalProperties: false,
   },
-  async *produce({ after, message }) {
-    for (let n = 1; n <= after; n++) yield { n };
+  async *produce({ after, message }, { from }) {
+    for (let n = from + 1; n <= after; n++) yield { n };
     throw new StreamError(message, { advice: 'none' });
   },
 };

@@ -83,6 +83,37 @@ describe('authorization failures (SSP-CLIENT-20)', () => {
     expect(s.requests.map((r) => r.type)).toEqual(['open', 'poll']);
   });
 
+  it('renewCredentials: a 401 on a poll is a pause (SSP-AUTH-5): the same poll again with new credentials, nothing lost', async () => {
+    const s = await start(['ok', 'ok', { error: 'unauthorized', status: 401, retryable: false }], 6);
+    let token = 'old';
+    const renewed: SspAuthError[] = [];
+    const subscription = subscribe(s.url, 'counter', {}, {
+      ...fast,
+      headers: () => ({ authorization: `Bearer ${token}` }),
+      renewCredentials: (error) => {
+        renewed.push(error);
+        token = 'new';
+        return true;
+      },
+    });
+    const { seqs, error } = await drain(subscription);
+    expect(error).toBeUndefined();
+    expect(seqs).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(renewed.map((e) => e.code)).toEqual(['unauthorized']);
+    // The refused poll (position 3, old token) is repeated unchanged but for the credentials.
+    expect(s.requests.slice(2, 4)).toMatchObject([
+      { type: 'poll', position: 3, authorization: 'Bearer old' },
+      { type: 'poll', position: 3, authorization: 'Bearer new' },
+    ]);
+  });
+
+  it('renewCredentials answering false ends the subscription with the SspAuthError', async () => {
+    const s = await start(['ok', { error: 'forbidden', status: 403, retryable: false }]);
+    const { error } = await drain(subscribe(s.url, 'counter', {}, { ...fast, renewCredentials: () => false }));
+    expect(error).toMatchObject({ code: 'forbidden' });
+    expect(s.requests).toHaveLength(2);
+  });
+
   it('403 invalid-signature is not an authorization failure: the stream restarts (SSP-CLIENT-25)', async () => {
     const s = await start(['ok', { error: 'invalid-signature' }]);
     const { seqs, error } = await drain(subscribe(s.url, 'counter', {}, fast));

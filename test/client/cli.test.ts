@@ -132,7 +132,8 @@ describe('xanjax tail', () => {
     const signals = new EventEmitter();
     const running = run([url, 'counter'], { signals, stdout });
     const polls = () => server!.requests.filter((r) => r.type === 'poll').length;
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    // 100 items wait (the high-water mark) after 11 batches of 10, one event being written: then polling stops.
+    expect(await until(() => polls() >= 11)).toBe(true);
     const blocked = polls();
     await new Promise((resolve) => setTimeout(resolve, 200));
     expect(polls()).toBe(blocked);

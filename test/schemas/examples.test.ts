@@ -47,7 +47,7 @@ describe('schemas/examples', () => {
     expect(batches.some((b) => (b.events as unknown[]).length === 0)).toBe(true);
     expect(batches.some((b) => (b.events as unknown[]).length > 1)).toBe(true);
     expect(batches.some((b) => b.gap !== undefined)).toBe(true);
-    expect(new Set(of('termination').map((t) => t.reason))).toEqual(new Set(['complete', 'closed', 'expired', 'error', 'shutdown']));
+    expect(new Set(of('termination').map((t) => t.reason))).toEqual(new Set(['complete', 'closed', 'expired', 'error', 'shutdown', 'revoked']));
     expect(of('error').some((e) => e.retryAfterMs !== undefined)).toBe(true);
     expect(of('error').some((e) => e.code === 'unsupported-version' && Array.isArray(e.versions))).toBe(true);
     expect(of('discovery').some((d) => d.conformance === true)).toBe(true);

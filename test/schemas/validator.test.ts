@@ -34,7 +34,7 @@ describe('createValidator', () => {
     const termination = { ssp: 2, type: 'termination', sig, reason: 'finished', last: 0, advice: { action: 'none' } };
     expect(validator.validate('termination', termination)).toMatchObject({
       ok: false,
-      errors: ['/ssp must be equal to constant: 1', '/reason must be equal to one of the allowed values: "complete", "closed", "expired", "error", "shutdown"'],
+      errors: ['/ssp must be equal to constant: 1', '/reason must be equal to one of the allowed values: "complete", "closed", "expired", "error", "revoked", "shutdown"'],
     });
   });
 

@@ -38,7 +38,7 @@ it('refuses a client over its limit like the total limit (503, Retry-After, retr
 
 it('gives a client its sessions back when they are closed, complete or expire', async () => {
   // Default key: the peer address, 127.0.0.1 for every request here.
-  const server = await start({ conformance: true, maxSessionsPerClient: 2, limits: { maxHoldMs: 100, idleTimeoutMs: 1500 } });
+  const server = await start({ conformance: true, maxSessionsPerClient: 2, limits: { maxHoldMs: 100, idleTimeoutMs: 2000 } });
   try {
     const full = async () => (await post(server.url, { ssp: 1, type: 'open', stream: 'ssp.ticker' })).status === 503;
     const ticker = await open(server.url, 'ssp.ticker', { intervalMs: 60000 });
@@ -67,7 +67,7 @@ it('gives a client its sessions back when they are closed, complete or expire', 
 });
 
 it('counts a session re-created from a signature (§4) against the polling client', async () => {
-  const server = await start({ conformance: true, secret: 'limit-secret', maxSessionsPerClient: 1 });
+  const server = await start({ conformance: true, secret: 'limit-secret', keepsTerminations: true, maxSessionsPerClient: 1 });
   try {
     await open(server.url, 'ssp.ticker', { intervalMs: 60000 });
     const signer = new Signer('limit-secret');

@@ -133,12 +133,12 @@ describe('holding', () => {
 
 describe('batch limits', () => {
   it('keeps a batch within maxBatchBytes', async () => {
-    const limited = await start({ conformance: true, limits: { maxBatchBytes: 2000 } });
+    const limited = await start({ conformance: true, limits: { maxBatchBytes: 4096 } });
     try {
-      const sig = await open(limited.url, 'ssp.counter', { count: 10, size: 300 });
+      const sig = await open(limited.url, 'ssp.counter', { count: 10, size: 600 });
       await sleep(20);
       const r = await poll(limited.url, sig, 0);
-      expect(Buffer.byteLength(r.text)).toBeLessThanOrEqual(2000);
+      expect(Buffer.byteLength(r.text)).toBeLessThanOrEqual(4096);
       expect(r.json.events.length).toBeGreaterThan(1);
       expect(r.json.events.length).toBeLessThan(10);
       const { events } = await drain(limited.url, sig);

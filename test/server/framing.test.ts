@@ -38,7 +38,7 @@ describe('requests the HTTP parser rejects get the JSON error', () => {
   ])('%s: 405 method-not-allowed with Allow', async (_name, head) => {
     const answer = await request(head);
     expectFramingError(answer, 'method-not-allowed');
-    expect(answer.headers.allow).toBe('GET, POST, OPTIONS');
+    expect(answer.headers.allow).toBe('GET, HEAD, POST, OPTIONS');
   });
 
   it.each([

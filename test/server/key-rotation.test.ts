@@ -6,7 +6,8 @@ import { drain, open, poll, readThenStop, start } from './helpers.ts';
 
 it('a session opened under secret A resumes without loss after a restart with [B, A], and is signed with B from then on', async () => {
   const { seen, sig } = await readThenStop('secret-a');
-  const rotated = await start({ conformance: true, secret: ['secret-b', 'secret-a'] });
+  // Resuming across the restart needs the terminations kept (SSP-SIGNATURE-14), as a durable log does.
+  const rotated = await start({ conformance: true, secret: ['secret-b', 'secret-a'], keepsTerminations: true });
   try {
     const resumed = await poll(rotated.url, sig, 1000);
     expect(resumed.status).toBe(200);
@@ -25,7 +26,7 @@ it('a session opened under secret A resumes without loss after a restart with [B
 });
 
 it('rejects a signature under a key the server does not hold with invalid-signature', async () => {
-  const rotated = await start({ conformance: true, secret: ['secret-b', 'secret-a'] });
+  const rotated = await start({ conformance: true, secret: ['secret-b', 'secret-a'], keepsTerminations: true });
   const other = await start({ conformance: true, secret: 'secret-c' });
   try {
     const foreign = await open(other.url, 'ssp.counter', { count: 2 });

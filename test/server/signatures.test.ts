@@ -1,14 +1,18 @@
 // spec §8: unforgeable signatures, expiry, and resume across a restart with a fixed secret.
+// Re-creating forgotten sessions (SSP-SIGNATURE-11/13) is safe only where terminations
+// survive the restart (SSP-SIGNATURE-14): these servers say so with keepsTerminations, which
+// stands in for a durable log's termination memory (no session here terminates before a
+// restart). The memory-only default is tested at the end.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SspServer } from '../../reference-server/index.ts';
 import { Signer } from '../../reference-server/signature.ts';
-import { close, drain, open, poll, readThenStop, start } from './helpers.ts';
+import { close, drain, open, poll, readThenStop, sleep, start } from './helpers.ts';
 
 let server: SspServer;
 let url: string;
 
 beforeAll(async () => {
-  server = await start({ conformance: true, secret: 'test-secret', limits: { maxHoldMs: 300, idleTimeoutMs: 400 } });
+  server = await start({ conformance: true, secret: 'test-secret', keepsTerminations: true, limits: { maxHoldMs: 300, idleTimeoutMs: 2000 } });
   url = server.url;
 });
 afterAll(() => server.close());
@@ -98,7 +102,7 @@ it('a verified signature of an unknown session of a non-resumable stream gets se
 
 it('restart with the same secret resumes a resumable stream without loss or duplicates', async () => {
   const { seen, sig } = await readThenStop('restart-secret');
-  const second = await start({ conformance: true, secret: 'restart-secret' });
+  const second = await start({ conformance: true, secret: 'restart-secret', keepsTerminations: true });
   try {
     const { events, termination } = await drain(second.url, sig);
     seen.push(...events.map((e) => e.seq));
@@ -111,7 +115,7 @@ it('restart with the same secret resumes a resumable stream without loss or dupl
 
 it('SSP-SIGNATURE-13: close of a forgotten resumable session is the closed termination at its position, and is remembered', async () => {
   const { seen, sig } = await readThenStop('forgotten-close');
-  const restarted = await start({ conformance: true, secret: 'forgotten-close' });
+  const restarted = await start({ conformance: true, secret: 'forgotten-close', keepsTerminations: true });
   try {
     const closed = await close(restarted.url, sig);
     expect(closed.status).toBe(200);
@@ -123,4 +127,50 @@ it('SSP-SIGNATURE-13: close of a forgotten resumable session is the closed termi
   } finally {
     await restarted.close();
   }
+});
+
+describe('SSP-SIGNATURE-14: restart safety with events and terminations in memory', () => {
+  const limits = { maxHoldMs: 300, idleTimeoutMs: 2000 };
+
+  it('never brings back a session closed before a restart with the same secret: unavailable during the wait, then session-expired', async () => {
+    // The issue's reproducer: open ssp.counter {count: 3}, close, restart, poll with the open signature.
+    const first = await start({ conformance: true, secret: 'restart-safety', limits });
+    const sig = await open(first.url, 'ssp.counter', { count: 3 });
+    expect((await close(first.url, sig)).json).toMatchObject({ type: 'termination', reason: 'closed' });
+    await first.close();
+    const second = await start({ conformance: true, secret: 'restart-safety', limits });
+    try {
+      const during = await poll(second.url, sig, 0);
+      expect(during.status).toBe(503);
+      expect(during.json).toMatchObject({ code: 'unavailable', retryable: true });
+      // SSP-LIFETIME-7: the wait asked of a poll stays within half the idle lifetime.
+      expect(during.json.retryAfterMs).toBeGreaterThan(0);
+      expect(during.json.retryAfterMs).toBeLessThanOrEqual(limits.idleTimeoutMs / 2);
+      expect(during.headers['retry-after']).toBe(String(Math.ceil(during.json.retryAfterMs / 1000)));
+      expect((await close(second.url, sig)).json.code).toBe('unavailable');
+      expect(second.handler.stats()).toMatchObject({ sessions: 0, tombstones: 0 });
+      // New sessions are served meanwhile.
+      const fresh = await open(second.url, 'ssp.counter', { count: 1 });
+      expect((await drain(second.url, fresh)).events.map((e) => e.seq)).toEqual([1]);
+      // Once the wait is over every signature from before the start has expired.
+      await sleep(limits.idleTimeoutMs + limits.maxHoldMs + 100);
+      const after = await poll(second.url, sig, 0);
+      expect(after.status).toBe(410);
+      expect(after.json.code).toBe('session-expired');
+    } finally {
+      await second.close();
+    }
+  });
+
+  it('without a fixed secret there is nothing to guard: old signatures no longer verify', async () => {
+    const first = await start({ conformance: true, limits });
+    const sig = await open(first.url, 'ssp.counter', { count: 3 });
+    await first.close();
+    const second = await start({ conformance: true, limits });
+    try {
+      expect((await poll(second.url, sig, 0)).json.code).toBe('invalid-signature');
+    } finally {
+      await second.close();
+    }
+  });
 });

@@ -9,7 +9,7 @@ let server: SspServer;
 let url: string;
 
 beforeAll(async () => {
-  server = await start({ conformance: true, limits: { maxHoldMs: 1000, idleTimeoutMs: 300, terminationMemoryMs: 1500 } });
+  server = await start({ conformance: true, limits: { maxHoldMs: 2500, idleTimeoutMs: 2000, terminationMemoryMs: 4500 } });
   url = server.url;
 });
 afterAll(() => server.close());
@@ -60,12 +60,12 @@ describe('termination', () => {
   it('expires an idle session: termination expired with advice reopen, then session-expired once forgotten', async () => {
     const sig = await open(url, 'ssp.ticker', { intervalMs: 60000 });
     const before = server.handler.stats().sessions;
-    await sleep(450);
+    await sleep(2150);
     expect(server.handler.stats().sessions).toBeLessThan(before);
     const r = await poll(url, sig, 0);
     expect(r.json).toMatchObject({ type: 'termination', reason: 'expired', last: 0, advice: { action: 'reopen' } });
-    // Remembered for max(terminationMemoryMs, idle + hold) = 1500 ms; the signature expired earlier.
-    await sleep(1700);
+    // Remembered for max(terminationMemoryMs, idle + hold) = 4500 ms; the signature expired earlier.
+    await sleep(4700);
     const late = await poll(url, sig, 0);
     expect(late.status).toBe(410);
     expect(late.json.code).toBe('session-expired');
@@ -73,7 +73,7 @@ describe('termination', () => {
 
   it('a held poll keeps its session alive past the idle timeout', async () => {
     const sig = await open(url, 'ssp.ticker', { intervalMs: 60000 });
-    const r = await poll(url, sig, 1000); // longer than idleTimeoutMs (300)
+    const r = await poll(url, sig, 2300); // longer than idleTimeoutMs (2000)
     expect(r.json).toMatchObject({ type: 'batch', events: [] });
     expect((await poll(url, r.json.sig, 0)).json.type).toBe('batch');
   });
@@ -93,6 +93,8 @@ describe('graceful shutdown', () => {
     const answer = await held;
     expect(validator.validate('termination', answer.json)).toEqual({ ok: true });
     expect(answer.json).toMatchObject({ reason: 'shutdown', advice: { action: 'resume' } });
+    // SSP-TERMINATION-10/17: last is the held poll's position, which its sig encodes.
+    expect(answer.json.last).toBe(position);
     expect(answer.json.advice.delayMs).toBeGreaterThan(0);
     expect(answer.headers.connection).toBe('close');
     await closing;
@@ -100,10 +102,14 @@ describe('graceful shutdown', () => {
     expect(after.status).toBe(503);
     expect(after.json).toMatchObject({ code: 'unavailable', retryable: true });
     expect(after.headers['retry-after']).toBeDefined();
+    // SSP-TERMINATION-20: told to come back no earlier than the clients told to resume.
+    expect(after.json.retryAfterMs).toBeGreaterThanOrEqual(answer.json.advice.delayMs);
     expect(own.handler.stats()).toEqual({ sessions: 0, heldPolls: 0, tombstones: 0, clients: 0, execProcesses: 0 });
     await own.close();
-    // The shutdown signature resumes at the held poll's position on a server with the same secret.
-    const next = await start({ conformance: true, secret: 'shutdown-test' });
+    // The shutdown signature resumes at the held poll's position on a server with the same secret,
+    // when terminations survive the restart (SSP-SIGNATURE-14; keepsTerminations stands in for a
+    // durable log: no session of this test terminated before the restart).
+    const next = await start({ conformance: true, secret: 'shutdown-test', keepsTerminations: true });
     try {
       const { events, termination } = await drain(next.url, answer.json.sig, { hold: 1000 });
       expect(events[0].seq).toBe(position + 1);

@@ -74,7 +74,7 @@ describe('headers', () => {
     for (const method of ['PUT', 'DELETE', 'PATCH']) {
       const r = await send(url, method);
       expect(r.status).toBe(405);
-      expect(r.headers.allow).toBe('GET, POST, OPTIONS');
+      expect(r.headers.allow).toBe('GET, HEAD, POST, OPTIONS');
       expect(r.json.code).toBe('method-not-allowed');
     }
   });
@@ -103,7 +103,7 @@ describe('CORS', () => {
     });
     expect(r.status).toBe(204);
     expect(r.text).toBe('');
-    expect(r.headers['access-control-allow-methods']).toMatch(/GET, POST/);
+    expect(r.headers['access-control-allow-methods']).toMatch(/GET, HEAD, POST/);
     expect(String(r.headers['access-control-allow-headers']).toLowerCase()).toContain('content-type');
     expect(r.headers['access-control-max-age']).toBeDefined();
     expect(r.headers['access-control-allow-origin']).toBe('https://app.example');

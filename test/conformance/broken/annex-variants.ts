@@ -125,8 +125,8 @@ export const annexVariants: Variant[] = [
   {
     name: 'fail-terminates-first',
     violates: 'SSP-TERMINATION-1: ssp.fail answers its first poll with the termination, before its events',
-    breaks: ['SSP-TERMINATION-1', 'SSP-TERMINATION-4', 'SSP-ANNEX-15', 'SSP-ANNEX-16'],
-    consequences: 'the skipped events are the ones TERMINATION-4 (last after the last event), ANNEX-15 (ssp.fail appends them) and ANNEX-16 (read to the end first) observe',
+    breaks: ['SSP-TERMINATION-1', 'SSP-TERMINATION-18', 'SSP-ANNEX-15', 'SSP-ANNEX-16'],
+    consequences: 'the skipped events are the ones TERMINATION-18 (last after the last event), ANNEX-15 (ssp.fail appends them) and ANNEX-16 (read to the end first) observe',
     create: ({ openOf, forward }) => ({
       response: async (res, req) => {
         const sig = sigOf(req);

@@ -32,8 +32,8 @@ export const deliveryVariants: Variant[] = [
   {
     name: 'repeats-acknowledged-event',
     violates: 'SSP-DELIVERY-3: a poll at position p > 0 gets event p again at the head of its batch',
-    breaks: ['SSP-DELIVERY-3', 'SSP-DELIVERY-4', 'SSP-DELIVERY-1', 'SSP-DELIVERY-5'],
-    consequences: 'the batch then starts at p, not p + 1 (DELIVERY-4, and DELIVERY-5 which observes positions that way), and the delivered sequence repeats an event (DELIVERY-1)',
+    breaks: ['SSP-DELIVERY-3', 'SSP-DELIVERY-4', 'SSP-DELIVERY-1', 'SSP-DELIVERY-12'],
+    consequences: 'the batch then starts at p, not p + 1 (DELIVERY-4, and DELIVERY-12 which observes positions that way), and the delivered sequence repeats an event (DELIVERY-1)',
     create: ({ limits }) => {
       // The last event of each batch, by the signature that batch issued (its position).
       const lastBySig = new Map<string, Event>();
@@ -66,8 +66,8 @@ export const deliveryVariants: Variant[] = [
   },
   {
     name: 'gap-ends-early',
-    violates: 'SSP-DELIVERY-10: a batch with a gap starts after gap.to + 1 (gap.to one too small)',
-    breaks: ['SSP-DELIVERY-10', 'SSP-DELIVERY-9'],
+    violates: 'SSP-DELIVERY-14: a batch with a gap starts after gap.to + 1 (gap.to one too small)',
+    breaks: ['SSP-DELIVERY-14', 'SSP-DELIVERY-9'],
     consequences: 'DELIVERY-9 requires gap.to = r - 1 for the first event r',
     create: () => ({
       response: (res) => {
@@ -138,8 +138,8 @@ export const deliveryVariants: Variant[] = [
   },
   {
     name: 'superseded-answered-late',
-    violates: 'SSP-HOLD-8: a superseded held poll is answered only after a delay',
-    breaks: ['SSP-HOLD-8'],
+    violates: 'SSP-HOLD-10: a superseded held poll is answered only after a delay',
+    breaks: ['SSP-HOLD-10'],
     create: ({ limits }) =>
       answersLate(limits, (res, req, elapsedMs) => {
         // An empty batch well before its hold passed is the answer to a superseded poll.

@@ -202,9 +202,9 @@ export const httpVariants: Variant[] = [
   },
   {
     name: 'method-not-allowed-without-body',
-    violates: 'SSP-ERROR-1: the 405 answer has no error message',
-    breaks: ['SSP-ERROR-1', 'SSP-TRANSPORT-7', 'SSP-ERROR-2', 'SSP-ERROR-3', 'SSP-MESSAGE-8'],
-    consequences: 'without the error message, no check can read the method-not-allowed code (TRANSPORT-7), its registry status and retryable (ERROR-2, ERROR-3) or which step answered (MESSAGE-8, a SHOULD)',
+    violates: 'SSP-ERROR-10: the 405 answer has no error message',
+    breaks: ['SSP-ERROR-10', 'SSP-TRANSPORT-14', 'SSP-ERROR-2', 'SSP-ERROR-3', 'SSP-MESSAGE-8'],
+    consequences: 'without the error message, no check can read the method-not-allowed code (TRANSPORT-14), its registry status and retryable (ERROR-2, ERROR-3) or which step answered (MESSAGE-8, a SHOULD)',
     create: () => ({ response: (res) => (res.status === 405 ? { ...res, body: Buffer.alloc(0), message: undefined } : res) }),
   },
 ];

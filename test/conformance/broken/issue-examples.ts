@@ -31,8 +31,8 @@ export const issueExampleVariants: Variant[] = [
   },
   {
     name: 'method-not-allowed-without-allow',
-    violates: 'SSP-TRANSPORT-7: 405 without the Allow header',
-    breaks: ['SSP-TRANSPORT-7'],
+    violates: 'SSP-TRANSPORT-14: 405 without the Allow header',
+    breaks: ['SSP-TRANSPORT-14'],
     create: () => ({ response: (res) => (res.status === 405 ? headers({ allow: null })(res) : res) }),
   },
   {
@@ -230,7 +230,7 @@ export const issueExampleVariants: Variant[] = [
   {
     name: 'fail-never-terminates',
     violates: 'SSP-TERMINATION-8: a failed stream (ssp.fail) never sends its termination; polls at its end get empty batches',
-    breaks: ['SSP-TERMINATION-8', 'SSP-TERMINATION-1', 'SSP-TERMINATION-4', 'SSP-TERMINATION-14', 'SSP-ANNEX-3', 'SSP-ANNEX-5', 'SSP-ANNEX-16'],
+    breaks: ['SSP-TERMINATION-8', 'SSP-TERMINATION-1', 'SSP-TERMINATION-18', 'SSP-TERMINATION-14', 'SSP-ANNEX-3', 'SSP-ANNEX-5', 'SSP-ANNEX-16'],
     consequences: 'every check that reads an ssp.fail stream to its end waits for that termination in vain',
     create: () => ({
       response: (res, req) =>

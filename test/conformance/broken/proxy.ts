@@ -9,6 +9,8 @@ import { createServer, type Limits, type SspServer } from '../../../reference-se
 
 export interface ProxyRequest {
   method: string;
+  /** The request target as received (path and query); the server is always sent its endpoint path. */
+  target: string;
   headers: Record<string, string>;
   body: Buffer;
   /** The body parsed as JSON when it is a JSON object. */
@@ -120,6 +122,9 @@ export async function startBroken(variant: Variant): Promise<BrokenServer> {
     for (const [name, value] of Object.entries(answer.headers)) {
       if (value !== undefined && !hopByHop.has(name)) responseHeaders[name] = Array.isArray(value) ? value.join(', ') : value;
     }
+    // A HEAD answer has no body but announces the GET's length (SSP-TRANSPORT-15).
+    const headLength = answer.headers['content-length'];
+    if (req.method === 'HEAD' && typeof headLength === 'string') responseHeaders['content-length'] = headLength;
     const response: ProxyResponse = { status: answer.statusCode, headers: responseHeaders, body, message: parseObject(body) };
     track(req, response);
     return response;
@@ -151,8 +156,9 @@ export async function startBroken(variant: Variant): Promise<BrokenServer> {
       const limit = variant.bufferWholeBody ? Infinity : inner.handler.limits.maxBodyBytes;
       const { body, complete } = await readBody(req, limit);
       const headers: Record<string, string> = {};
-      for (const [name, value] of Object.entries(req.headers)) if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : value;
-      let proxied: ProxyRequest = { method: req.method ?? 'GET', headers, body, message: parseObject(body) };
+      // Every field line, joined (req.headers would keep only the first Content-Type).
+      for (const [name, values] of Object.entries(req.headersDistinct)) if (values !== undefined) headers[name] = values.join(', ');
+      let proxied: ProxyRequest = { method: req.method ?? 'GET', target: req.url ?? '/', headers, body, message: parseObject(body) };
       const rewritten = hooks.request ? await hooks.request(proxied) : proxied;
       let response: ProxyResponse;
       if ('status' in rewritten) response = rewritten;
@@ -162,7 +168,8 @@ export async function startBroken(variant: Variant): Promise<BrokenServer> {
       }
       if (hooks.response) response = await hooks.response(response, proxied);
       const out = response.message && parseObject(response.body) !== undefined ? Buffer.from(JSON.stringify(response.message)) : response.body;
-      res.writeHead(response.status, { ...response.headers, 'content-length': String(out.length), ...(complete ? {} : { connection: 'close' }) });
+      const length = proxied.method === 'HEAD' ? (response.headers['content-length'] ?? '0') : String(out.length);
+      res.writeHead(response.status, { ...response.headers, 'content-length': length, ...(complete ? {} : { connection: 'close' }) });
       res.end(out);
     })().catch((error: unknown) => {
       res.writeHead(502, { 'content-type': 'text/plain' });

@@ -98,8 +98,8 @@ export const sessionVariants: Variant[] = [
   },
   {
     name: 'wrong-last',
-    violates: 'SSP-TERMINATION-4: the termination of a stream without events says last 1',
-    breaks: ['SSP-TERMINATION-4', 'SSP-ANNEX-3'],
+    violates: 'SSP-TERMINATION-18: the termination of a stream without events says last 1',
+    breaks: ['SSP-TERMINATION-18', 'SSP-ANNEX-3'],
     consequences: 'ANNEX-3 observes the ssp.fail default after 0 through last',
     create: () => ({ response: (res) => (res.message?.type === 'termination' && res.message.last === 0 && reason(res) === 'error' ? edit(res, { last: 1 }) : res) }),
   },
