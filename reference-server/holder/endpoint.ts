@@ -58,7 +58,7 @@ export function createEndpoint(options: EndpointOptions): Endpoint {
         extra.allow = ALLOWED_METHODS;
         throw new SspError('method-not-allowed', `method ${req.method} is not allowed; use GET, HEAD, POST or OPTIONS`);
       }
-      checkMediaType(req as IncomingMessage);
+      checkMediaType(req);
       let text: string;
       text = await readBody(req, maxBodyBytes, bodyTimeoutMs, wheel);
       // `ext` members are ignored (SSP-EXT-1), except ext.multiplex where §23 applies.

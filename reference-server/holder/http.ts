@@ -85,8 +85,10 @@ function parameterValue(raw: string): string {
  * (SSP-TRANSPORT-3/4/11), one field line matching RFC 9110's grammar, charset at most once
  * (SSP-TRANSPORT-16).
  */
-export function checkMediaType(req: IncomingMessage): void {
-  const fields = req.headersDistinct['content-type'] ?? [];
+export function checkMediaType(req: SspRequest): void {
+  // node:http2's compatibility API has no headersDistinct: one content-type field there.
+  const single = req.headers['content-type'];
+  const fields = 'headersDistinct' in req ? (req.headersDistinct['content-type'] ?? []) : single === undefined ? [] : [single];
   if (fields.length === 0 || fields[0].trim() === '') {
     throw new SspError('unsupported-media-type', 'request has no Content-Type; send application/json or text/plain');
   }
