@@ -194,12 +194,9 @@ export function createSspHandler(options: SspServerOptions = {}): SspHandler {
     retryAfterMs: options.retryAfterMs ?? 2000,
     shutdownResumeDelayMs: 1000,
   };
-  const holder = new SessionHolder({
-    ...shared,
-    restartGuard: options.secret !== undefined && !options.keepsTerminations,
-    extensions: offeredExtensions,
-  });
-  const mux = maxStreams > 0 ? new MuxHolder({ ...shared, maxStreams }) : undefined;
+  const restartGuard = options.secret !== undefined && !options.keepsTerminations;
+  const holder = new SessionHolder({ ...shared, restartGuard, extensions: offeredExtensions });
+  const mux = maxStreams > 0 ? new MuxHolder({ ...shared, maxStreams, restartGuard }) : undefined;
   const endpoint = createEndpoint({
     holder,
     ...(mux && { mux }),

@@ -34,6 +34,11 @@ export interface MuxHolderOptions {
   maxSessionsPerClient: number;
   retryAfterMs: number;
   shutdownResumeDelayMs: number;
+  /**
+   * SSP-SIGNATURE-14 for a log that forgets terminations on restart while the key is kept: a
+   * session this process does not know is not re-created (restated) until its signature expires.
+   */
+  restartGuard?: boolean | undefined;
 }
 
 class Poll {
@@ -131,6 +136,10 @@ export class MuxHolder {
     assertUnexpired(state);
     let session = this.#sessions.get(state.sessionId);
     if (!session) {
+      const remaining = state.expiresAt - Date.now();
+      if (this.#o.restartGuard && remaining > 0) {
+        throw new SspError('unavailable', 'server restarted: sessions from before the restart cannot be resumed yet', { retryAfterMs: Math.min(remaining, this.#o.retryAfterMs) });
+      }
       if (!ext?.restate) throw restateNeeded();
       session = await this.#restate(state, ext.restate, client);
     }

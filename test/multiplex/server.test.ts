@@ -145,12 +145,14 @@ describe('multiplex extension', () => {
 
   it('after a restart with the same secret, a restating poll resumes resumable streams at their positions', async () => {
     const secret = 'mux-restart-secret';
-    const a = await server({ secret });
+    // A log that keeps terminations (as the durable logs do); with the memory log and a kept
+    // key the restart guard answers `unavailable` instead (SSP-SIGNATURE-14, tested below).
+    const a = await server({ secret, keepsTerminations: true });
     const r = await openMux(a.url, 'ssp.counter', { count: 6, intervalMs: 20 }, { id: 'c', add: [{ id: 't', stream: 'ssp.burst', params: { count: 2 } }] });
     const { seen, sig } = await readUntil(a.url, r.json.sig, (seen) => (seen.get('c')?.length ?? 0) >= 2);
     await a.close();
     servers.splice(servers.indexOf(a), 1);
-    const b = await server({ secret });
+    const b = await server({ secret, keepsTerminations: true });
     const lost = await pollMux(b.url, sig, 0);
     expect(lost.status).toBe(410);
     expect(lost.json).toMatchObject({ code: 'session-expired', ext: { multiplex: { restate: true } } });
@@ -171,4 +173,58 @@ describe('multiplex extension', () => {
     next = rest.sig;
     expect(next).toBeDefined();
   });
+});
+
+describe('multiplex exactly-once', () => {
+  it('delivers each of 12 streams with mixed rates exactly once through dropped answers and a restart', async () => {
+    const secret = 'mux-exactly-once';
+    const COUNT = 25;
+    // Terminations kept across the restart, as the durable logs do (see the guard test below).
+    let s = await server({ secret, keepsTerminations: true });
+    const streams = Array.from({ length: 12 }, (_, i) => ({ id: `s${i}`, stream: 'ssp.counter', params: { count: COUNT, intervalMs: i % 3 === 0 ? 5 : i % 3 === 1 ? 25 : 60 } }));
+    const [first, ...rest] = streams;
+    const opened = await openMux(s.url, first!.stream, first!.params, { id: first!.id, add: rest });
+    expect(mux(opened.json).added).toHaveLength(11);
+    const seen = new Map<string, number[]>(streams.map((spec) => [spec.id, []]));
+    const ended = new Set<string>();
+    let sig = opened.json.sig as string;
+    let restarted = false;
+    for (let polls = 1; polls <= 400 && ended.size < streams.length; polls++) {
+      let r = await pollMux(s.url, sig, 500);
+      if (r.status === 410 && mux(r.json)?.restate) r = await pollMux(s.url, sig, 500, { restate: streams });
+      expect(r.status).toBe(200);
+      // Every third answer is lost on the way: the client polls again with the same signature.
+      if (polls % 3 === 0) continue;
+      for (const part of mux(r.json).streams) {
+        const list = seen.get(part.id)!;
+        expect(part.gap).toBeUndefined();
+        for (const event of part.events) if (event.seq > (list.at(-1) ?? 0)) list.push(event.seq);
+        if (part.termination) ended.add(part.id);
+      }
+      sig = r.json.sig;
+      // Half way through, the server restarts with the same secret (memory log: the record is gone).
+      if (!restarted && [...seen.values()].reduce((n, list) => n + list.length, 0) > (streams.length * COUNT) / 2) {
+        restarted = true;
+        await s.close();
+        servers.splice(servers.indexOf(s), 1);
+        s = await server({ secret, keepsTerminations: true });
+      }
+    }
+    expect(restarted).toBe(true);
+    for (const spec of streams) expect(seen.get(spec.id)).toEqual(Array.from({ length: COUNT }, (_, k) => k + 1));
+  });
+});
+
+it('a memory-log server restarted with the same key does not re-create a multiplexed session (SSP-SIGNATURE-14)', async () => {
+  const secret = 'mux-guard';
+  const a = await server({ secret });
+  const opened = await openMux(a.url, 'ssp.counter', { count: 3 }, { id: 'c' });
+  const closed = await post(a.url, { ssp: 1, type: 'close', sig: opened.json.sig });
+  expect(closed.json.reason).toBe('closed');
+  await a.close();
+  servers.splice(servers.indexOf(a), 1);
+  const b = await server({ secret });
+  const answer = await pollMux(b.url, opened.json.sig, 0, { restate: [{ id: 'c', stream: 'ssp.counter', params: { count: 3 } }] });
+  expect(answer.status).toBe(503);
+  expect(answer.json.code).toBe('unavailable');
 });
