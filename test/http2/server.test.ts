@@ -105,3 +105,19 @@ describe('serve over TLS', () => {
     }
   });
 });
+
+describe('serve --tls-cert/--tls-key', () => {
+  it('reads both PEM files into the tls option, and refuses one without the other', async () => {
+    const { parseOptions } = await import('../../reference-server/cli.ts');
+    const pair = makeSelfSignedCert();
+    try {
+      const options = parseOptions(['--tls-cert', pair.certFile, '--tls-key', pair.keyFile], {});
+      expect(options.tls?.cert.toString()).toBe(pair.cert.toString());
+      expect(options.tls?.key.toString()).toBe(pair.key.toString());
+      expect(() => parseOptions(['--tls-cert', pair.certFile], {})).toThrow(/--tls-cert and --tls-key go together/);
+      expect(() => parseOptions(['--tls-cert', `${pair.dir}/missing.pem`, '--tls-key', pair.keyFile], {})).toThrow(/cannot read/);
+    } finally {
+      pair.remove();
+    }
+  });
+});
