@@ -10,6 +10,7 @@ const timing = [
   'test/conformance/reference-http2.test.ts',
   // Builds, packs and installs the package, then runs the conformance runner from it.
   'test/package/package.test.ts',
+  'test/proxy/nginx.test.ts',
 ];
 
 export default defineConfig({

@@ -166,8 +166,9 @@ export function renderMarkdown(report: BenchReport): string {
       const all = report.runs.flat().filter((x) => x.peer === peer && x.n === n);
       const lost = all.reduce((a, x) => a + x.lost, 0);
       const dup = all.reduce((a, x) => a + x.duplicated, 0);
+      const undelivered = all.reduce((a, x) => a + x.undelivered, 0);
       const errors = all.reduce((a, x) => a + x.errors, 0);
-      return `${lost} / ${dup}${errors ? ` (${errors} errors)` : ''}`;
+      return `${lost} / ${dup}${undelivered ? ` (${undelivered} undelivered by the deadline)` : ''}${errors ? ` (${errors} errors)` : ''}`;
     });
     lines.push(`| lost / duplicated events | ${loss.join(' | ')} |`, '');
     const failures = report.runs.flat().filter((x) => x.n === n && x.firstError);

@@ -40,8 +40,11 @@ export interface Measurement {
   burst: LoadPhase;
   sustained: LoadPhase;
   overload: LoadPhase;
+  /** Events a session skipped (a later one arrived first, with no gap reported). */
   lost: number;
   duplicated: number;
+  /** Events still on their way to some session when the last drain deadline passed. */
+  undelivered: number;
   gapped: number;
   errors: number;
   firstError?: string;
@@ -67,7 +70,9 @@ class Run {
 
   async start(peer: string, label: string, options: PeerOptions, progress: Progress): Promise<string> {
     progress(`${label}: starting`);
-    this.server = new Child('server-main.ts', [peer, JSON.stringify(options)], ['--expose-gc', '--max-old-space-size=8192']);
+    // BENCH_SERVER_FLAGS adds Node flags to the server process (for example --cpu-prof).
+    const extra = process.env.BENCH_SERVER_FLAGS?.split(' ').filter(Boolean) ?? [];
+    this.server = new Child('server-main.ts', [peer, JSON.stringify(options)], ['--expose-gc', '--max-old-space-size=8192', ...extra]);
     const { url } = await this.server.next('ready', 60_000);
     this.load = new Child('loadgen.ts', [peer, url], ['--max-old-space-size=8192']);
     await this.load.next('ready', 60_000);
@@ -169,8 +174,9 @@ export async function measure(peer: string, label: string, n: number, options: P
       burst,
       sustained,
       overload,
-      lost: final.lost + final.missing,
+      lost: final.lost,
       duplicated: final.duplicated,
+      undelivered: final.missing,
       gapped: final.gapped,
       errors: final.errors,
       ...(final.firstError !== undefined && { firstError: final.firstError }),

@@ -15,6 +15,10 @@ const commands: Record<string, Command> = {
     summary: 'test any SSP/1 server: xanjax conformance <endpoint-url> [options]',
     load: () => import('../conformance/cli.ts'),
   },
+  'conformance-client': {
+    summary: 'test any SSP/1 client program: xanjax conformance-client [options] -- <command>',
+    load: () => import('../conformance/client/cli.ts'),
+  },
   tail: {
     summary: 'print a stream\'s events as they arrive: xanjax tail <endpoint-url> <stream>',
     load: () => import('../reference-client/cli.ts'),

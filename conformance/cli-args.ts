@@ -24,6 +24,8 @@ export interface CliOptions {
   expectedFailures?: string | undefined;
   timeoutScale?: number | undefined;
   concurrency?: number | undefined;
+  serverCommand?: string | undefined;
+  passingTranscripts: boolean;
   /** --ca FILE: PEM certificate(s) to trust for an https: endpoint. */
   ca?: string | undefined;
 }
@@ -50,6 +52,12 @@ Options:
                             to https: endpoints and HTTP/1.1 used when the server declines
   --timeout-scale N         multiply every wait and timeout (slow machines), default 1
   --concurrency N           checks run at once (exclusive ones always alone), default 8
+  --passing-transcripts     JSON report: keep the transcripts of passing checks too
+  --server-command CMD      start the server under test with this shell command, wait for
+                            its discovery document, and run the restart checks (shutdown
+                            on SIGTERM, resume after SIGKILL, terminated sessions never
+                            re-created); it must keep its signing keys across restarts.
+                            Without it those checks are notes: not testable
   -h, --help                this text
 
 Exit codes: 0 conforming; 1 a MUST failed (or a SHOULD under --strict, or a baseline
@@ -63,7 +71,7 @@ function parseHeader(text: string): [string, string] {
   return [name.toLowerCase(), text.slice(colon + 1).trim()];
 }
 
-function parseReporter(spec: string): ReporterTarget {
+export function parseReporter(spec: string): ReporterTarget {
   const colon = spec.indexOf(':');
   const name = colon < 0 ? spec : spec.slice(0, colon);
   const file = colon < 0 ? undefined : spec.slice(colon + 1);
@@ -72,7 +80,7 @@ function parseReporter(spec: string): ReporterTarget {
   return { name, file };
 }
 
-function parseNumber(option: string, text: string | undefined, integer: boolean): number | undefined {
+export function parseNumber(option: string, text: string | undefined, integer: boolean): number | undefined {
   if (text === undefined) return undefined;
   const value = Number(text);
   if (text.trim() === '' || !Number.isFinite(value) || value <= 0 || (integer && !Number.isInteger(value))) {
@@ -99,6 +107,8 @@ export function parseCliArgs(argv: string[]): CliOptions {
         'expected-failures': { type: 'string' },
         'timeout-scale': { type: 'string' },
         concurrency: { type: 'string' },
+        'server-command': { type: 'string' },
+        'passing-transcripts': { type: 'boolean' },
         ca: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -128,6 +138,8 @@ export function parseCliArgs(argv: string[]): CliOptions {
     expectedFailures: values['expected-failures'],
     timeoutScale: parseNumber('--timeout-scale', values['timeout-scale'], false),
     concurrency: parseNumber('--concurrency', values.concurrency, true),
+    serverCommand: values['server-command'],
+    passingTranscripts: values['passing-transcripts'] ?? false,
     ...(values.ca !== undefined && { ca: values.ca }),
   };
 }

@@ -29,7 +29,9 @@ Options:
                       (401 unauthorized otherwise; discovery and preflights stay open)
                       (default: $XANJAX_AUTH_TOKEN)
   --trust-proxy       take the client address from the last X-Forwarded-For entry (the one
-                      the proxy added): only behind exactly one trusted proxy
+                      the proxy appended), for requests from a proxy on this machine only
+                      (loopback peer); the proxy must append, e.g. nginx
+                      proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for
   --tls-cert FILE     serve HTTPS with this PEM certificate (chain): HTTP/2, and HTTP/1.1
                       for clients without it (ALPN); needs --tls-key
   --tls-key FILE      the certificate's PEM private key

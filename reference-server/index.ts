@@ -9,7 +9,7 @@ import { createValidator } from '../schemas/index.ts';
 import { bearerToken } from './authorize.ts';
 import type { Authorize, AuthorizeOutcome } from './authorize.ts';
 import type { DiscoveryDocument } from '../schemas/types.gen.ts';
-import { clientKeyFromForwardedFor, clientKeyFromSocket } from './client-key.ts';
+import { clientKeyFromForwardedFor, clientKeyFromProxies, clientKeyFromSocket, isLoopback } from './client-key.ts';
 import type { ClientKey } from './client-key.ts';
 import { CLIENT_MODULE_PATH, createClientModuleRoute } from './client-module.ts';
 import { createDemo } from './demo/serve.ts';
@@ -56,7 +56,7 @@ export { framingServerOptions, handleClientErrors } from './holder/framing.ts';
 export type { FramingOptions } from './holder/framing.ts';
 export { bearerToken };
 export type { Authorize, AuthorizeOutcome };
-export { annexStreams, clientKeyFromForwardedFor, clientKeyFromSocket, conformanceLimits, defaultLimits, demoTicker };
+export { annexStreams, clientKeyFromForwardedFor, clientKeyFromProxies, clientKeyFromSocket, isLoopback, conformanceLimits, defaultLimits, demoTicker };
 export type { ClientKey, Limits, Secrets, SspRequest, SspResponse, TlsOptions };
 
 export interface SspServerOptions {
@@ -94,8 +94,9 @@ export interface SspServerOptions {
   maxSessionsPerClient?: number | undefined;
   /**
    * Names a request's client for maxSessionsPerClient. Default: the socket's peer address.
-   * Behind one trusted proxy, use clientKeyFromForwardedFor (the address the proxy appended
-   * to X-Forwarded-For); without a proxy in front, a client could write that header itself.
+   * Behind a proxy on the same machine, use clientKeyFromForwardedFor (the address the proxy
+   * appended to X-Forwarded-For, trusted only from a loopback peer); for proxies elsewhere,
+   * clientKeyFromProxies(isProxy). Either way the proxy must append, not pass the header on.
    */
   clientKey?: ClientKey | undefined;
   /** retryAfterMs for too-many-sessions and unavailable. Default 2000. */

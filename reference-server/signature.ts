@@ -5,6 +5,12 @@
 // secret can re-create a resumable session at the signed position. SSP-SECURITY-7: the key
 // id names the signing key, so a server given [new, previous] secrets signs with the new one
 // and still accepts unexpired signatures made under the previous ones.
+//
+// Cost per answer: the part that never changes in a session (everything but position and
+// expiry) is padded with JSON whitespace to a multiple of 3 bytes and base64-encoded once per
+// session, so each signature encodes only `position,expiresAt]` and runs one HMAC. The holder
+// skips verification for the signature it issued last for a session (sessionIdOf + the
+// session's copy, compared in constant time): a poll with it costs no HMAC at all.
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { SspError } from './errors.ts';
 
@@ -26,9 +32,16 @@ export interface SessionKey {
   readonly sessionId: string;
   readonly stream: string;
   readonly params: Record<string, unknown>;
-  /** `[version,"kid","sid","stream",params,` */
-  readonly prefix: string;
+  /** UTF-8 size of the prefix: `[version,"kid","sid","stream",params,`, with spaces before params to make a multiple of 3 bytes. */
+  readonly bytes: number;
+  /** base64url of the prefix (whole 3-byte groups, so base64 of the rest can be appended). */
+  readonly prefix64: string;
 }
+
+/** Bytes of `[1,"<8-char key id>","<22-char session id>",`, the start of every payload. */
+const ID_PREFIX_BYTES = 39;
+/** base64url characters that encode exactly those 39 bytes. */
+const ID_PREFIX_CHARS = 52;
 
 /** One secret, or several newest first: sign with the first, verify with any (key rotation). */
 export type Secrets = string | Buffer | ReadonlyArray<string | Buffer>;
@@ -57,12 +70,17 @@ export class Signer {
   }
 
   key(sessionId: string, stream: string, params: Record<string, unknown>): SessionKey {
-    const prefix = `[${VERSION},${JSON.stringify(this.#keyId)},${JSON.stringify(sessionId)},${JSON.stringify(stream)},${canonicalJson(params)},`;
-    return { sessionId, stream, params, prefix };
+    const head = `[${VERSION},${JSON.stringify(this.#keyId)},${JSON.stringify(sessionId)},${JSON.stringify(stream)},`;
+    const tail = `${canonicalJson(params)},`;
+    // JSON whitespace before the params makes the byte length a multiple of 3.
+    const prefix = `${head}${' '.repeat((3 - ((Buffer.byteLength(head) + Buffer.byteLength(tail)) % 3)) % 3)}${tail}`;
+    const bytes = Buffer.from(prefix, 'utf8');
+    return { sessionId, stream, params, bytes: bytes.length, prefix64: bytes.toString('base64url') };
   }
 
   sign(key: SessionKey, position: number, expiresAt: number): string {
-    const payload = Buffer.from(`${key.prefix}${position},${expiresAt}]`, 'utf8').toString('base64url');
+    // ASCII digits: latin1 is UTF-8 here, and the cheapest encoding to write.
+    const payload = key.prefix64 + Buffer.from(`${position},${expiresAt}]`, 'latin1').toString('base64url');
     return `${payload}.${mac(this.#secret, payload)}`;
   }
 
@@ -104,6 +122,25 @@ export class Signer {
     if (!timingSafeEqual(given, expected)) throw invalid('signature MAC does not verify');
     return fields;
   }
+}
+
+/**
+ * The session id a signature names, read from its first 52 characters without checking
+ * anything: only for finding the session whose last issued signature it may be.
+ */
+export function sessionIdOf(signature: string): string | undefined {
+  if (signature.length <= ID_PREFIX_CHARS + MAC_LENGTH) return undefined;
+  const head = Buffer.from(signature.slice(0, ID_PREFIX_CHARS), 'base64url').toString('latin1');
+  if (head.length !== ID_PREFIX_BYTES || !head.startsWith(`[${VERSION},"`) || head[12] !== '"' || head[14] !== '"' || head[37] !== '"') return undefined;
+  return head.slice(15, 37);
+}
+
+/** Equality of two strings in time that depends only on their lengths (a signature is a bearer secret). */
+export function sameSignature(a: string, b: string): boolean {
+  if (a.length !== b.length) return false;
+  let difference = 0;
+  for (let i = 0; i < a.length; i++) difference |= a.charCodeAt(i) ^ b.charCodeAt(i);
+  return difference === 0;
 }
 
 /** Public and stable per secret; reveals nothing of it (SSP-SECURITY-3). */

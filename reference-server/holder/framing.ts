@@ -114,6 +114,12 @@ export function handleClientErrors(server: Server): void {
     socket.write(rawErrorResponse(framingError(error)));
     lingeringClose(socket);
   });
+  // CONNECT never reaches the request handler; without a listener Node drops the connection.
+  server.on('connect', (_req, socket: Duplex) => {
+    socket.on('error', () => {});
+    socket.write(rawErrorResponse(new SspError('method-not-allowed', 'method CONNECT is not allowed; use GET, POST or OPTIONS')));
+    lingeringClose(socket);
+  });
   // RFC 9110 §10.1.1: a server MAY ignore an expectation it does not support; Node would
   // answer 417 in plain text, so the request is served as if it had none.
   server.on('checkExpectation', (req, res) => server.emit('request', req, res));

@@ -33,6 +33,19 @@ function baseHeaders(origin: string | undefined): OutgoingHttpHeaders {
 export function sendJson(res: SspResponse, origin: string | undefined, status: number, body: string, extra?: OutgoingHttpHeaders): void {
   // A connection cut below us (framing error, peer reset) takes no answer.
   if (res.headersSent || res.destroyed || res.socket?.writable === false) return;
+  // HTTP/2 (compatibility API) takes the header object below.
+  if (extra === undefined && !isHttp2(res)) {
+    // The common answer (every batch): a flat header list, no object to build per response.
+    const length = String(Buffer.byteLength(body));
+    const headers =
+      origin === undefined
+        ? ['cache-control', 'no-store', 'vary', 'Origin', 'content-type', JSON_TYPE, 'content-length', length]
+        : ['cache-control', 'no-store', 'vary', 'Origin', 'access-control-allow-origin', origin, 'access-control-allow-credentials', 'true',
+           'access-control-expose-headers', 'Retry-After', 'content-type', JSON_TYPE, 'content-length', length];
+    res.writeHead(status, headers);
+    res.end(body);
+    return;
+  }
   const headers = baseHeaders(origin);
   headers['content-type'] = JSON_TYPE;
   headers['content-length'] = Buffer.byteLength(body);
@@ -129,7 +142,8 @@ export function readBody(req: SspRequest, maxBytes: number, timeoutMs: number, w
       wheel.cancel(timer);
       if (!error) {
         try {
-          resolve(utf8.decode(Buffer.concat(chunks, size)));
+          // Most bodies arrive in one chunk: decode it without a copy.
+          resolve(utf8.decode(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size)));
         } catch {
           reject(new SspError('bad-request', 'request body is not valid UTF-8'));
         }

@@ -8,7 +8,7 @@ import { SspError } from '../errors.ts';
 import type { Channel, ChannelWatcher, EventLog, ReadResult, StreamEnd } from '../event-log/types.ts';
 import { digits, isPromise, sessionChannel, topicChannel } from '../event-log/types.ts';
 import type { Limits } from '../limits.ts';
-import { MAX_KEY_BYTES } from '../signature.ts';
+import { MAX_KEY_BYTES, sameSignature, sessionIdOf } from '../signature.ts';
 import type { SessionKey, Signer, SignedState } from '../signature.ts';
 import { startProducer } from '../streams/pump.ts';
 import type { RunningProducer } from '../streams/pump.ts';
@@ -56,10 +56,19 @@ export interface HolderStats {
 const SHUTDOWN_GRACE_MS = 2500;
 
 /** One poll request, answered at once or held. */
-class Poll {
+/** What a held poll tells its holder: its hold passed, or its client went away. */
+interface PollEvents {
+  expired(session: Session, poll: Poll): void;
+  gone(session: Session, poll: Poll): void;
+}
+
+/** One poll request, answered at once or held. It is its own hold timer's target. */
+class Poll implements TimerTarget {
   timer: TimerHandle | undefined;
 
   constructor(
+    readonly session: Session,
+    readonly events: PollEvents,
     readonly res: SspResponse,
     readonly origin: string | undefined,
     readonly position: number,
@@ -69,19 +78,43 @@ class Poll {
   send(body: string): void {
     sendJson(this.res, this.origin, 200, body);
   }
+
+  onTimer(): void {
+    this.events.expired(this.session, this);
+  }
 }
 
-class Session implements ChannelWatcher {
+const POLL = Symbol('xanjax.poll');
+type PolledResponse = SspResponse & { [POLL]?: Poll };
+
+/** One listener function for every held response (no closure per poll). */
+function onResponseClose(this: PolledResponse): void {
+  const poll = this[POLL];
+  if (poll) poll.events.gone(poll.session, poll);
+}
+
+/** What a session tells its holder: its channel changed, its idle deadline passed, a delayed flush is due. */
+interface SessionEvents {
+  wake(session: Session): void;
+  idle(session: Session): void;
+  flush(session: Session): void;
+}
+
+class Session implements ChannelWatcher, TimerTarget {
   held: Poll | undefined;
   /** The newest poll received; an older one that finishes an asynchronous read later is superseded. */
   latest: Poll | undefined;
   lastActive = Date.now();
+  /** The newest signature issued for the session, with what it encodes. */
+  lastSig: string | undefined;
+  lastPosition = 0;
+  lastExpiresAt = 0;
   flushPending = false;
   idleTimer: TimerHandle | undefined;
   producer: RunningProducer | undefined;
   /** Timer targets, made once per session (not per poll). */
-  idleTarget!: TimerTarget;
-  flushTarget!: TimerTarget;
+  /** Made on first use, only where batchDelayMs > 0 schedules flushes on the wheel. */
+  flushTarget: TimerTarget | undefined;
 
   constructor(
     readonly key: SessionKey,
@@ -90,12 +123,17 @@ class Session implements ChannelWatcher {
     /** Channel seq of the session's position 0. */
     readonly base: number,
     readonly client: string,
-    readonly wake: (session: Session) => void,
+    readonly events: SessionEvents,
   ) {}
 
   /** The channel changed: one synchronous call per session, batched by the holder. */
   onChannelChange(): void {
-    this.wake(this);
+    this.events.wake(this);
+  }
+
+  /** The session is its own idle timer's target. */
+  onTimer(): void {
+    this.events.idle(this);
   }
 }
 
@@ -120,7 +158,19 @@ export class SessionHolder {
   #reserved = 0;
   #heldPolls = 0;
   #closing: Promise<void> | undefined;
-  readonly #wakeSession = (session: Session) => this.#wake(session);
+  readonly #sessionEvents: SessionEvents = {
+    wake: (session) => this.#wake(session),
+    idle: (session) => this.#checkIdle(session),
+    flush: (session) => this.#flush(session),
+  };
+  readonly #pollEvents: PollEvents = {
+    expired: (session, poll) => {
+      if (session.held === poll) this.#answerEmpty(session, poll);
+    },
+    gone: (session, poll) => {
+      if (session.held === poll) this.#release(session, poll);
+    },
+  };
   readonly #flushDue = () => this.#flushAll();
   /** retryAfterMs / delayMs in answers to poll and close: at most idleTimeoutMs / 2 (SSP-LIFETIME-7). */
   readonly #sessionRetryMs: number;
@@ -159,12 +209,18 @@ export class SessionHolder {
     this.#assertRunning(this.#o.retryAfterMs);
     const { stream, params: checked } = opening;
     const key = this.#o.signer.key(randomBytes(16).toString('base64url'), stream.name, checked);
-    if (Buffer.byteLength(key.prefix) > MAX_KEY_BYTES) {
+    if (key.bytes > MAX_KEY_BYTES) {
       throw new SspError('invalid-params', 'params are too large: they travel in the session signature', {
         details: { errors: [{ path: '', message: `params JSON must stay under about ${MAX_KEY_BYTES - 100} bytes` }] },
       });
     }
     const session = await this.#start(key, stream, 0, client);
+    // What the producer has ready is in the log before the answer (an annex burst is appended
+    // "when the session is opened", yet in slices that leave the event loop free).
+    await session.producer?.ready;
+    this.#assertRunning(this.#o.retryAfterMs);
+    // The session is opened when it is answered: the idle clock starts here.
+    session.lastActive = Date.now();
     const accepted = extensions && extensions.filter((name, index) => this.#o.extensions.includes(name) && extensions.indexOf(name) === index);
     return sessionBody(this.#sign(session, 0), stream.name, 0, accepted);
   }
@@ -195,35 +251,59 @@ export class SessionHolder {
   }
 
   /** §5, §6: answers res now, or holds it until events, the end of the stream or the hold. */
-  async poll(sig: string, hold: number | undefined, res: SspResponse, origin: string | undefined, client: string): Promise<void> {
+  poll(sig: string, hold: number | undefined, res: SspResponse, origin: string | undefined, client: string): void | Promise<void> {
     this.#assertRunning(this.#sessionRetryMs);
+    // The signature this server issued last for a live session needs no HMAC: it is that
+    // exact string (compared in constant time), and a live session has no tombstone.
+    const known = this.#sessions.get(sessionIdOf(sig) ?? '');
+    if (known?.lastSig !== undefined && sameSignature(sig, known.lastSig)) {
+      if (known.lastExpiresAt <= Date.now()) throw new SspError('session-expired', 'signature has expired; open a new session');
+      return this.#poll(known, known.lastPosition, sig.length, hold, res, origin);
+    }
     const state = this.#o.signer.verify(sig);
     const tombstone = this.#tombstones.get(state.sessionId);
     if (tombstone) return sendJson(res, origin, 200, tombstone.body);
     assertUnexpired(state);
-    const session = this.#sessions.get(state.sessionId) ?? (await this.#recreate(state, client));
+    const session = this.#sessions.get(state.sessionId);
+    if (session) return this.#poll(session, state.position, sig.length, hold, res, origin);
+    return this.#recreate(state, client).then(async (recreated) => {
+      // Re-created at the signature's position: answered once its producer's first run is in.
+      await recreated.producer?.ready;
+      return this.poll(sig, hold, res, origin, client);
+    });
+  }
+
+  #poll(session: Session, position: number, sigLength: number, hold: number | undefined, res: SspResponse, origin: string | undefined): void | Promise<void> {
     session.lastActive = Date.now();
-    const poll = new Poll(res, origin, state.position, sig.length);
+    const poll = new Poll(session, this.#pollEvents, res, origin, position, sigLength);
     const held = session.held;
-    session.channel.acknowledge(session.base + state.position);
+    session.channel.acknowledge(session.base + position);
     // SSP-HOLD-11: an older signature finds events or a gap after its position and is answered
     // at once, leaving the owner's held poll alone.
-    if (held && state.position < held.position) {
-      const early = await this.#ready(session, poll);
+    if (held && position < held.position) {
+      const early = this.#ready(session, poll);
+      if (isPromise(early)) return early.then((text) => (text !== undefined ? poll.send(text) : this.#supersede(session, poll, hold)));
       if (early !== undefined) return poll.send(early);
     }
-    // SSP-HOLD-10: a poll at the same or a later position supersedes the held one, which gets an
-    // empty batch at its own position.
+    return this.#supersede(session, poll, hold);
+  }
+
+  /** SSP-HOLD-10: a poll at the same or a later position supersedes the held one, which gets an empty batch at its own position. */
+  #supersede(session: Session, poll: Poll, hold: number | undefined): void | Promise<void> {
     session.latest = poll;
     if (session.held) this.#answerEmpty(session, session.held);
-    let body = this.#ready(session, poll);
-    if (isPromise(body)) {
-      body = await body;
-      // While the log answered, the session ended (its termination went to the held poll,
-      // or is remembered) or a newer poll superseded this one.
-      if (this.#sessions.get(state.sessionId) !== session) return poll.send(this.#tombstones.get(state.sessionId)?.body ?? this.#emptyBatch(session, poll));
-      if (session.latest !== poll && body === undefined) return poll.send(this.#emptyBatch(session, poll));
-    }
+    const body = this.#ready(session, poll);
+    if (isPromise(body)) return body.then((text) => this.#afterRead(session, poll, text, hold));
+    this.#afterRead(session, poll, body, hold);
+  }
+
+  /** Answers the poll with what the read found, or holds it. */
+  #afterRead(session: Session, poll: Poll, body: string | undefined, hold: number | undefined): void {
+    const id = session.key.sessionId;
+    // An asynchronous read gives way to what happened meanwhile: the session ended (its
+    // termination went to the held poll, or is remembered) or a newer poll superseded this one.
+    if (this.#sessions.get(id) !== session) return poll.send(this.#tombstones.get(id)?.body ?? this.#emptyBatch(session, poll));
+    if (session.latest !== poll && body === undefined) return poll.send(this.#emptyBatch(session, poll));
     if (body !== undefined) return poll.send(body);
     const effectiveHold = Math.min(hold ?? this.#o.limits.maxHoldMs, this.#o.limits.maxHoldMs);
     if (effectiveHold === 0) return poll.send(this.#emptyBatch(session, poll));
@@ -354,13 +434,11 @@ export class SessionHolder {
     }
     // A topic session begins at the topic's head: position 0 is that channel seq.
     const base = stream.definition.topic === undefined ? 0 : channel.head;
-    const session = new Session(key, stream, channel, base, client, this.#wakeSession);
-    session.idleTarget = { onTimer: () => this.#checkIdle(session) };
-    session.flushTarget = { onTimer: () => this.#flush(session) };
+    const session = new Session(key, stream, channel, base, client, this.#sessionEvents);
     channel.watch(session);
     if (stream.definition.produce) session.producer = startProducer(stream, key.params, channel, position);
     this.#sessions.set(key.sessionId, session);
-    session.idleTimer = this.#o.wheel.schedule(Date.now() + limits.idleTimeoutMs, session.idleTarget);
+    session.idleTimer = this.#o.wheel.schedule(Date.now() + limits.idleTimeoutMs, session);
     return session;
   }
 
@@ -428,15 +506,11 @@ export class SessionHolder {
     if (poll.res.destroyed || !socket || socket.destroyed) return;
     session.held = poll;
     this.#heldPolls++;
-    poll.timer = this.#o.wheel.schedule(Date.now() + holdMs, {
-      onTimer: () => {
-        if (session.held === poll) this.#answerEmpty(session, poll);
-      },
-    });
+    poll.timer = this.#o.wheel.schedule(Date.now() + holdMs, poll);
     // The client went away: nothing to answer, and the session's idle clock starts again.
-    poll.res.once('close', () => {
-      if (session.held === poll) this.#release(session, poll);
-    });
+    const res = poll.res as PolledResponse;
+    res[POLL] = poll;
+    res.on('close', onResponseClose);
   }
 
   /** Detaches the held poll (the caller answers it). */
@@ -464,6 +538,7 @@ export class SessionHolder {
     const { batchDelayMs } = this.#o.limits;
     // The wheel fires up to one resolution late, so aim that much early to stay within the delay.
     if (batchDelayMs > 0 && !session.channel.ended) {
+      session.flushTarget ??= { onTimer: () => session.events.flush(session) };
       this.#o.wheel.schedule(Date.now() + batchDelayMs - this.#o.wheel.resolution, session.flushTarget);
       return;
     }
@@ -508,7 +583,7 @@ export class SessionHolder {
     if (this.#sessions.get(session.key.sessionId) !== session) return;
     const now = Date.now();
     const due = session.held ? now + this.#o.limits.idleTimeoutMs : session.lastActive + this.#o.limits.idleTimeoutMs;
-    if (due > now) session.idleTimer = this.#o.wheel.schedule(due, session.idleTarget);
+    if (due > now) session.idleTimer = this.#o.wheel.schedule(due, session);
     else this.#terminate(session, 'expired');
   }
 
@@ -557,7 +632,17 @@ export class SessionHolder {
 
   /** §4: expiry = issue time + idleTimeoutMs + the longest hold it may be used for. */
   #sign(session: Session, position: number): string {
-    return this.#signKey(session.key, position);
+    return this.#signSession(session, position);
+  }
+
+  /** Signs, and remembers the signature as the session's newest (see poll's fast path). */
+  #signSession(session: Session, position: number): string {
+    const expiresAt = Date.now() + this.#o.limits.idleTimeoutMs + this.#o.limits.maxHoldMs;
+    const sig = this.#o.signer.sign(session.key, position, expiresAt);
+    session.lastSig = sig;
+    session.lastPosition = position;
+    session.lastExpiresAt = expiresAt;
+    return sig;
   }
 
   #signKey(key: SessionKey, position: number): string {
