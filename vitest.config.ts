@@ -7,6 +7,7 @@ const timing = [
   'test/conformance/reference.test.ts',
   'test/conformance/reference-limits.test.ts',
   'test/conformance/broken-variants.test.ts',
+  'test/conformance/reference-http2.test.ts',
   // Builds, packs and installs the package, then runs the conformance runner from it.
   'test/package/package.test.ts',
   'test/proxy/nginx.test.ts',

@@ -144,6 +144,8 @@ export interface CheckContext {
   headers: Readonly<Record<string, string>>;
   /** The Origin the CORS checks send (--origin). */
   origin: string;
+  /** Extra trusted PEM certificates (--ca), for probes written on a raw TLS socket. */
+  ca?: string | Buffer | undefined;
   /** Discovery document, fetched once per run (validated). */
   discovery: DiscoveryDocument;
   /** Multiplies every wait and timeout derived from the server's limits. */

@@ -26,6 +26,8 @@ export interface CliOptions {
   concurrency?: number | undefined;
   serverCommand?: string | undefined;
   passingTranscripts: boolean;
+  /** --ca FILE: PEM certificate(s) to trust for an https: endpoint. */
+  ca?: string | undefined;
 }
 
 export const usage = `Usage: xanjax conformance <endpoint-url> [options]
@@ -45,6 +47,9 @@ Options:
                             for a server that allows only some origins (SSP-CORS-1)
   --expected-failures FILE  baseline: one check ID per line, # comments; listed checks
                             may fail, but a listed check that passes fails the run
+  --ca FILE                 trust the PEM certificate(s) in FILE for an https: endpoint
+                            (a test CA or a self-signed certificate); HTTP/2 is offered
+                            to https: endpoints and HTTP/1.1 used when the server declines
   --timeout-scale N         multiply every wait and timeout (slow machines), default 1
   --concurrency N           checks run at once (exclusive ones always alone), default 8
   --passing-transcripts     JSON report: keep the transcripts of passing checks too
@@ -106,6 +111,7 @@ export function parseCliArgs(argv: string[]): CliOptions {
         concurrency: { type: 'string' },
         'server-command': { type: 'string' },
         'passing-transcripts': { type: 'boolean' },
+        ca: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -136,5 +142,6 @@ export function parseCliArgs(argv: string[]): CliOptions {
     concurrency: parseNumber('--concurrency', values.concurrency, true),
     serverCommand: values['server-command'],
     passingTranscripts: values['passing-transcripts'] ?? false,
+    ...(values.ca !== undefined && { ca: values.ca }),
   };
 }

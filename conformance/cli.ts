@@ -1,5 +1,5 @@
 // `xanjax conformance <endpoint-url> [options]`: main(argv) → exit code.
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Check } from './check.ts';
 import { readBaseline } from './baseline.ts';
@@ -72,6 +72,7 @@ export async function main(argv: string[], io: MainOptions = {}): Promise<number
       return 0;
     }
     const expectedFailures = options.expectedFailures === undefined ? [] : await readBaseline(options.expectedFailures);
+    const ca = options.ca === undefined ? undefined : await readCa(options.ca);
     const progress = stderr.isTTY ? progressLine(stderr) : undefined;
     let report: RunSummary;
     try {
@@ -87,6 +88,7 @@ export async function main(argv: string[], io: MainOptions = {}): Promise<number
         skip: options.skip,
         expectedFailures,
         checkTimeoutMs: io.checkTimeoutMs,
+        ca,
         onResult: progress?.update,
       });
     } finally {
@@ -106,5 +108,13 @@ export async function main(argv: string[], io: MainOptions = {}): Promise<number
     // A fault of the runner itself: like a harness error, never blamed on the server.
     stderr.write(`xanjax conformance: internal error: ${(error as Error).stack ?? String(error)}\n`);
     return 3;
+  }
+}
+
+async function readCa(file: string): Promise<Buffer> {
+  try {
+    return await readFile(file);
+  } catch (error) {
+    throw new UsageError(`--ca: cannot read ${file}: ${(error as Error).message}`);
   }
 }

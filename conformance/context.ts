@@ -1,6 +1,7 @@
 // CheckContext (check.ts): the only way a check talks to the server. Records every
 // exchange as evidence, adds the user's -H headers, bounds every request by a timeout
 // derived from the advertised limits, and runs the wire check on every JSON answer.
+import { Readable } from 'node:stream';
 import { request, type Dispatcher } from 'undici';
 import type { DiscoveryDocument, ServerMessage, SessionMessage } from '../schemas/types.gen.ts';
 import type { Answer, CheckContext, Exchange, RawAnswer, RawRequest } from './check.ts';
@@ -22,6 +23,8 @@ export interface ContextOptions {
   timeoutScale?: number;
   /** Shared connection pool (agent.ts); undici's global dispatcher when absent. */
   dispatcher?: Dispatcher;
+  /** Extra trusted PEM certificates (--ca). */
+  ca?: string | Buffer;
   /** Aborted when the runner stops the check: cancels its requests and sleeps. */
   signal?: AbortSignal;
   /** Judges every response from the endpoint (shared by the run's checks). */
@@ -101,8 +104,9 @@ export function createContext(options: ContextOptions): CheckContext {
     try {
       const response = await request(url, {
         method: method as Dispatcher.HttpMethod,
-        headers,
-        ...(init.body === undefined ? {} : { body: init.body }),
+        // A streamed body declares its length itself (else HTTP/1.1 would send it chunked).
+        headers: init.body !== undefined && headers['content-length'] === undefined ? { ...headers, 'content-length': String(Buffer.byteLength(init.body)) } : headers,
+        ...(init.body === undefined ? {} : { body: requestBody(method, init.body) }),
         signal: AbortSignal.any([timeout, checkSignal]),
         ...(dispatcher ? { dispatcher } : {}),
       });
@@ -194,6 +198,7 @@ export function createContext(options: ContextOptions): CheckContext {
     endpoint,
     headers: userHeaders,
     origin: options.origin ?? defaultOrigin,
+    ...(options.ca !== undefined && { ca: options.ca }),
     discovery,
     timeoutScale: scale,
     evidence,
@@ -213,4 +218,14 @@ export function createContext(options: ContextOptions): CheckContext {
     sleep: handled(sleep),
     ...(options.server ? { server: options.server } : {}),
   };
+}
+
+/**
+ * undici's HTTP/2 client rejects a buffered body on a method that does not expect one
+ * (DELETE, OPTIONS…: "buffer body must have content length"); the same bytes as a one-chunk
+ * iterable go through on HTTP/2 and HTTP/1.1 alike.
+ */
+function requestBody(method: string, body: string | Uint8Array): string | Uint8Array | Readable {
+  if (method === 'POST' || method === 'PUT' || method === 'PATCH') return body;
+  return Readable.from([typeof body === 'string' ? Buffer.from(body, 'utf8') : body]);
 }

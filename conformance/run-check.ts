@@ -23,6 +23,8 @@ export interface CheckEnvironment {
   timeoutScale: number;
   strict: boolean;
   dispatcher: Dispatcher;
+  /** Extra trusted PEM certificates (--ca). */
+  ca?: string | Buffer;
   /** Why each feature the server lacks is missing (features.ts). */
   missing: Map<Features, string>;
   /** Longest a check may run (timing.ts checkTimeoutMs unless overridden). */
@@ -42,6 +44,7 @@ export interface EnvironmentOptions {
   timeoutScale: number;
   strict?: boolean | undefined;
   dispatcher: Dispatcher;
+  ca?: string | Buffer | undefined;
   checkTimeoutMs?: number | undefined;
   baseline: readonly string[];
   /** Shared by every check of the run (a fresh one when absent). */
@@ -60,6 +63,7 @@ export function checkEnvironment(options: EnvironmentOptions): CheckEnvironment 
     timeoutScale,
     strict: options.strict ?? false,
     dispatcher: options.dispatcher,
+    ...(options.ca !== undefined && { ca: options.ca }),
     missing: missingFeatures(discovery, options.server !== undefined),
     checkTimeoutMs: options.checkTimeoutMs ?? checkTimeoutMs(discovery.limits, timeoutScale),
     isExpectedFailure: (id) => isExpected(baseline, id),
@@ -123,6 +127,7 @@ export async function runCheck(check: Check, env: CheckEnvironment): Promise<Che
     origin: env.origin,
     timeoutScale: env.timeoutScale,
     dispatcher: env.dispatcher,
+    ...(env.ca !== undefined && { ca: env.ca }),
     signal: controller.signal,
     audit: env.audit,
     checkId: check.id,

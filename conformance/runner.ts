@@ -29,6 +29,8 @@ export interface RunOptions {
   skip?: string[] | undefined;
   /** Baseline IDs (baseline.ts); checked against all of `checks`, not just the selected ones. */
   expectedFailures?: string[] | undefined;
+  /** PEM certificate(s) to trust for an `https:` endpoint (the CLI's --ca); see agent.ts. */
+  ca?: string | Buffer | undefined;
   /** Overrides the per-check time bound derived from the limits (timing.ts). */
   checkTimeoutMs?: number | undefined;
   /**
@@ -96,14 +98,14 @@ export async function runChecks(checks: readonly Check[], options: RunOptions): 
 
   const startedAt = new Date();
   const started = performance.now();
-  const dispatcher = createAgent();
+  const dispatcher = createAgent({ ca: options.ca });
   const server = options.serverCommand === undefined ? undefined : new ServerProcess(options.serverCommand, endpoint, timeoutScale);
   try {
     if (server) await server.start().catch((error: unknown) => {
       throw new DiscoveryError('ENDPOINT_UNREACHABLE', `--server-command: ${(error as Error).message}`);
     });
     const discovery = await fetchDiscovery(endpoint, { headers: options.headers, timeoutScale, dispatcher });
-    const env = checkEnvironment({ endpoint, discovery, headers: options.headers, origin, timeoutScale, strict: options.strict, dispatcher, checkTimeoutMs: options.checkTimeoutMs, baseline, ...(server ? { server } : {}) });
+    const env = checkEnvironment({ endpoint, discovery, headers: options.headers, origin, timeoutScale, strict: options.strict, dispatcher, ca: options.ca, checkTimeoutMs: options.checkTimeoutMs, baseline, ...(server ? { server } : {}) });
     options.onStart?.(selected);
     const results = new Map<Check, CheckResult>();
     const run = async (check: Check) => {

@@ -20,6 +20,8 @@ export interface ConformanceTestOptions extends Selection {
   strict?: boolean | undefined;
   timeoutScale?: number | undefined;
   expectedFailures?: string[] | undefined;
+  /** PEM certificate(s) to trust for an `https:` endpoint (RunOptions.ca). */
+  ca?: string | Buffer | undefined;
 }
 
 export interface ConformanceTest {
@@ -50,7 +52,7 @@ export async function testCases(checks: readonly Check[], endpoint: string | URL
   const baseline = options.expectedFailures ?? [];
   assertBaselineKnown(baseline, checks);
   const selected = selectChecks(checks, options);
-  const discoveryAgent = createAgent();
+  const discoveryAgent = createAgent({ ca: options.ca });
   const discovery = await fetchDiscovery(url, { headers: options.headers, timeoutScale, dispatcher: discoveryAgent }).finally(() =>
     discoveryAgent.destroy(),
   );
@@ -65,9 +67,9 @@ export async function testCases(checks: readonly Check[], endpoint: string | URL
     async run() {
       // One agent per test case: test runners may run cases in any order or in workers,
       // and nothing may stay open after a case ends.
-      const dispatcher = createAgent();
+      const dispatcher = createAgent({ ca: options.ca });
       try {
-        const env = checkEnvironment({ endpoint: url, discovery, headers: options.headers, origin, timeoutScale, strict: options.strict, dispatcher, checkTimeoutMs: boundMs, baseline, audit });
+        const env = checkEnvironment({ endpoint: url, discovery, headers: options.headers, origin, timeoutScale, strict: options.strict, dispatcher, ca: options.ca, checkTimeoutMs: boundMs, baseline, audit });
         const result = await runCheck(check, env);
         if (failing.has(result.status)) throw new ConformanceTestFailure(result);
       } finally {

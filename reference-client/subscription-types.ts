@@ -34,6 +34,11 @@ export interface SubscribeOptions {
   signal?: AbortSignal | undefined;
   /** Source of jitter in [0, 1). Default Math.random. */
   random?: (() => number) | undefined;
+  /**
+   * Share one session with the other subscriptions to this endpoint when the server offers the
+   * `multiplex` extension (spec §23; one held poll for all). Default true; plain sessions otherwise.
+   */
+  multiplex?: boolean | undefined;
 }
 
 /** A new session of the stream replaced the old one (SSP-CLIENT-29): seq restarts at 1, events may repeat, events in between may be lost. */

@@ -24,7 +24,7 @@ export type * from './subscription-types.ts';
 type Listener<K extends keyof SubscriptionEventMap> = (value: SubscriptionEventMap[K]) => void;
 type Outcome = { termination: TerminationMessage } | { error: SspError };
 type Settings = {
-  [K in Exclude<keyof SubscribeOptions, 'holdMs' | 'signal' | 'retry' | 'headers' | 'credentials' | 'renewCredentials'>]-?: Exclude<SubscribeOptions[K], undefined>;
+  [K in Exclude<keyof SubscribeOptions, 'holdMs' | 'signal' | 'retry' | 'headers' | 'credentials' | 'renewCredentials' | 'multiplex'>]-?: Exclude<SubscribeOptions[K], undefined>;
 } & { holdMs?: number | undefined; retry: RetryOptions; renewCredentials: SubscribeOptions['renewCredentials'] };
 
 const actions = new Set(['none', 'resume', 'reopen']);

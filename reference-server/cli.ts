@@ -1,8 +1,9 @@
 // `xanjax serve`: run the reference SSP/1 server until SIGINT/SIGTERM.
 // stdout gets exactly one line, the endpoint URL; every other notice goes to stderr.
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { bearerToken, clientKeyFromForwardedFor, createServer } from './index.ts';
-import type { Limits, SspServerOptions } from './index.ts';
+import type { Limits, ListenOptions } from './index.ts';
 import { parseLogUrl } from './durable/log-url.ts';
 import { demoTicker } from './streams/demo-ticker.ts';
 
@@ -37,6 +38,9 @@ Options:
                       server per folder) or redis://HOST:PORT[/DB] (shared by instances)
   --topic NAME        offer topic stream NAME, fed by \`xanjax publish\`; repeatable
   --fsync-ms MS       file log: fsync period (default 1000; 0 = after every event)
+  --tls-cert FILE     serve HTTPS with this PEM certificate (chain): HTTP/2, and HTTP/1.1
+                      for clients without it (ALPN); needs --tls-key
+  --tls-key FILE      the certificate's PEM private key
   --hold MS           limits.maxHoldMs
   --idle MS           limits.idleTimeoutMs
   --retain N          limits.retainEvents
@@ -61,7 +65,7 @@ Key rotation: restart with --secret NEW --previous-secret OLD. New signatures us
 clients holding OLD signatures resume; drop OLD once those have expired (idle + hold).`;
 
 export async function main(argv: string[]): Promise<number> {
-  let options: SspServerOptions & { host: string; port: number };
+  let options: ListenOptions & { host: string; port: number };
   try {
     options = parseOptions(argv);
   } catch (error) {
@@ -97,7 +101,7 @@ export async function main(argv: string[]): Promise<number> {
 
 const HELP = Symbol('help');
 
-export function parseOptions(argv: string[], env = process.env): SspServerOptions & { host: string; port: number } {
+export function parseOptions(argv: string[], env = process.env): ListenOptions & { host: string; port: number } {
   const { values } = parseArgs({
     args: argv,
     strict: true,
@@ -115,6 +119,8 @@ export function parseOptions(argv: string[], env = process.env): SspServerOption
       'max-sessions': { type: 'string' },
       'max-sessions-per-client': { type: 'string' },
       'trust-proxy': { type: 'boolean' },
+      'tls-cert': { type: 'string' },
+      'tls-key': { type: 'string' },
       'auth-token': { type: 'string' },
       hold: { type: 'string' },
       idle: { type: 'string' },
@@ -138,7 +144,9 @@ export function parseOptions(argv: string[], env = process.env): SspServerOption
   const authToken = values['auth-token'] ?? (env.XANJAX_AUTH_TOKEN || undefined);
   if (authToken !== undefined && !/^[\x21-\x7e]+$/.test(authToken)) throw new Error('--auth-token must be printable ASCII without spaces');
   if (previous.length > 0 && secret === undefined) throw new Error('--previous-secret (or XANJAX_PREVIOUS_SECRETS) needs --secret (or XANJAX_SECRET)');
+  if ((values['tls-cert'] === undefined) !== (values['tls-key'] === undefined)) throw new Error('--tls-cert and --tls-key go together');
   return {
+    ...(values['tls-cert'] !== undefined && { tls: { cert: readPem('--tls-cert', values['tls-cert']), key: readPem('--tls-key', values['tls-key']!) } }),
     host: values.host ?? '127.0.0.1',
     port: values.port === undefined ? 8080 : integer('--port', values.port, 0, 65535),
     path,
@@ -158,6 +166,14 @@ export function parseOptions(argv: string[], env = process.env): SspServerOption
     ...(values.log !== undefined && { log: values.log }),
     ...(values['fsync-ms'] !== undefined && { fsyncIntervalMs: integer('--fsync-ms', values['fsync-ms'], 0) }),
   };
+}
+
+function readPem(option: string, file: string): Buffer {
+  try {
+    return readFileSync(file);
+  } catch (error) {
+    throw new Error(`${option}: cannot read '${file}': ${(error as Error).message}`);
+  }
 }
 
 function integer(name: string, text: string, min: number, max = Number.MAX_SAFE_INTEGER): number {

@@ -1,9 +1,10 @@
 // Who a request comes from, for the per-client session limit (SSP-SECURITY-6: "limit the
 // number of concurrent sessions, in total and per client").
 import type { IncomingMessage } from 'node:http';
+import type { Http2ServerRequest } from 'node:http2';
 
 /** Names the client of a request; requests with equal keys share one session allowance. */
-export type ClientKey = (req: IncomingMessage) => string;
+export type ClientKey = (req: IncomingMessage | Http2ServerRequest) => string;
 
 /** The default: the socket's peer address. Behind a proxy every client shares the proxy's. */
 export const clientKeyFromSocket: ClientKey = (req) => req.socket.remoteAddress ?? '';

@@ -9,6 +9,8 @@ export interface SspErrorExtras {
   details?: Record<string, unknown>;
   /** For unsupported-version: the versions this server speaks. */
   versions?: number[];
+  /** Extension members of the error message (spec §6.5), e.g. multiplex `restate`. */
+  ext?: Record<string, unknown>;
 }
 
 export class SspError extends Error {
@@ -26,7 +28,7 @@ export class SspError extends Error {
   }
 
   toMessage(): ErrorMessage {
-    const { retryAfterMs, details, versions } = this.extras;
+    const { retryAfterMs, details, versions, ext } = this.extras;
     return {
       ssp: 1,
       type: 'error',
@@ -36,6 +38,7 @@ export class SspError extends Error {
       ...(retryAfterMs !== undefined && { retryAfterMs }),
       ...(details !== undefined && { details }),
       ...(versions !== undefined && { versions }),
+      ...(ext !== undefined && { ext }),
     } as ErrorMessage;
   }
 }

@@ -1,8 +1,9 @@
 // Library API of the reference SSP/1 server: a node:http request listener (mounts in
 // http.createServer, Express-style middleware, anything with Node req/res) and a helper that
 // listens. See README "Reference server".
-import http from 'node:http';
+import type http from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type http2 from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import { createValidator } from '../schemas/index.ts';
 import { bearerToken } from './authorize.ts';
@@ -16,10 +17,15 @@ import { createMemoryEventLog } from './event-log/memory.ts';
 import type { EventLog } from './event-log/types.ts';
 import { createEndpoint } from './holder/endpoint.ts';
 import { framingServerOptions, handleClientErrors } from './holder/framing.ts';
+import { writeHead } from './holder/http.ts';
+import type { SspRequest, SspResponse } from './holder/http.ts';
 import { SessionHolder } from './holder/sessions.ts';
 import { TimerWheel } from './holder/timer-wheel.ts';
 import { checkLimits, conformanceLimits, defaultLimits } from './limits.ts';
 import type { Limits } from './limits.ts';
+import { createListener } from './listener.ts';
+import { MuxHolder } from './multiplex/holder.ts';
+import type { TlsOptions } from './listener.ts';
 import { Signer } from './signature.ts';
 import type { Secrets } from './signature.ts';
 import { annexStreams } from './streams/annex.ts';
@@ -58,7 +64,7 @@ export type { FramingOptions } from './holder/framing.ts';
 export { bearerToken };
 export type { Authorize, AuthorizeOutcome };
 export { annexStreams, clientKeyFromForwardedFor, clientKeyFromProxies, clientKeyFromSocket, isLoopback, conformanceLimits, defaultLimits, demoTicker };
-export type { ClientKey, Limits, Secrets };
+export type { ClientKey, Limits, Secrets, SspRequest, SspResponse, TlsOptions };
 
 export interface SspServerOptions {
   /** Path of the SSP endpoint. Default '/ssp'. */
@@ -110,6 +116,12 @@ export interface SspServerOptions {
    */
   eventLog?: EventLog | undefined;
   /**
+   * Offer the `multiplex` extension (spec §23): many streams in one session and one held
+   * poll. Default true (not offered with `authorize`, which it does not apply to streams added
+   * later yet); `{ maxStreams }` sets the live streams per session (default 32).
+   */
+  multiplex?: boolean | { maxStreams?: number } | undefined;
+  /**
    * True when remembered terminations survive a restart by other means than the event log (a
    * durable log with a session store, such as file: and redis:, is recognised by itself).
    * Otherwise, when `secret` is given (signatures survive a restart), the server answers
@@ -129,6 +141,7 @@ export interface SspServerOptions {
 }
 
 export interface SspStats {
+  /** Live sessions, multiplexed ones included (each counts once, whatever its streams). */
   sessions: number;
   heldPolls: number;
   tombstones: number;
@@ -138,7 +151,8 @@ export interface SspStats {
 }
 
 export interface SspHandler {
-  (req: IncomingMessage, res: ServerResponse, next?: (error?: unknown) => void): void;
+  /** Works on node:http and on node:http2's compatibility API (HTTP/2 and its HTTP/1.1 fallback). */
+  (req: SspRequest, res: SspResponse, next?: (error?: unknown) => void): void;
   readonly path: string;
   readonly limits: Readonly<Limits>;
   /** Sends data to every session open on the topic; returns how many sessions got it. */
@@ -163,7 +177,9 @@ export function createSspHandler(options: SspServerOptions = {}): SspHandler {
   let exec: ExecStream | undefined;
   if (options.exec !== undefined) registry.register('exec', (exec = execStream(options.exec, options.maxExec ?? 16)));
 
-  // No extension is implemented yet; each one adds its name here when it is (SSP-EXT-4).
+  // Multiplexed opens go to the MuxHolder, so the plain holder accepts no extension (it answers
+  // `extensions: []`, SSP-EXT-2). Not offered with an authorize hook (see the option).
+  const maxStreams = options.authorize ? 0 : multiplexStreams(options.multiplex);
   const offeredExtensions: readonly string[] = [];
   const discovery: DiscoveryDocument = {
     ssp: 1,
@@ -171,11 +187,12 @@ export function createSspHandler(options: SspServerOptions = {}): SspHandler {
     versions: [1],
     limits,
     streams: registry.list(),
-    extensions: [...offeredExtensions],
+    extensions: maxStreams > 0 ? ['multiplex'] : [],
     conformance: options.conformance ?? false,
+    ...(maxStreams > 0 && { ext: { multiplex: { maxStreams } } }),
   };
   const wheel = new TimerWheel();
-  const holder = new SessionHolder({
+  const shared = {
     limits,
     registry,
     signer: new Signer(options.secret ?? Signer.randomSecret()),
@@ -185,11 +202,13 @@ export function createSspHandler(options: SspServerOptions = {}): SspHandler {
     maxSessionsPerClient: options.maxSessionsPerClient ?? 100,
     retryAfterMs: options.retryAfterMs ?? 2000,
     shutdownResumeDelayMs: 1000,
-    restartGuard: options.secret !== undefined && !options.keepsTerminations && log.sessions === undefined,
-    extensions: offeredExtensions,
-  });
+  };
+  const restartGuard = options.secret !== undefined && !options.keepsTerminations && log.sessions === undefined;
+  const holder = new SessionHolder({ ...shared, restartGuard, extensions: offeredExtensions });
+  const mux = maxStreams > 0 ? new MuxHolder({ ...shared, maxStreams, restartGuard }) : undefined;
   const endpoint = createEndpoint({
     holder,
+    ...(mux && { mux }),
     validator: createValidator(),
     discoveryBody: JSON.stringify(discovery),
     maxBodyBytes: limits.maxBodyBytes,
@@ -203,15 +222,17 @@ export function createSspHandler(options: SspServerOptions = {}): SspHandler {
 
   const handler = ((req, res, next) => {
     // Express-style mounts rewrite req.url; originalUrl keeps the full path.
-    const url = (req as IncomingMessage & { originalUrl?: string }).originalUrl ?? req.url ?? '/';
+    const url = (req as SspRequest & { originalUrl?: string }).originalUrl ?? req.url ?? '/';
     const pathname = pathnameOf(url);
     if (pathname === path) {
       void endpoint(req, res);
       return;
     }
-    if (clientModule?.(req, res, pathname) || demo?.(req, res, pathname)) return;
+    // The static routes use only what node:http and node:http2's compatibility API share.
+    const [plainReq, plainRes] = [req as IncomingMessage, res as ServerResponse];
+    if (clientModule?.(plainReq, plainRes, pathname) || demo?.(plainReq, plainRes, pathname)) return;
     if (next) return next();
-    res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' });
+    writeHead(res, 404, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' });
     res.end(`not found; the SSP/1 endpoint is ${path}\n`);
   }) as SspHandler;
   Object.defineProperties(handler, {
@@ -219,9 +240,31 @@ export function createSspHandler(options: SspServerOptions = {}): SspHandler {
     limits: { value: Object.freeze({ ...limits }) },
   });
   handler.publish = (topic, data) => topics.publish(topic, data);
-  handler.stats = () => ({ ...holder.stats(), execProcesses: exec?.running ?? 0 });
-  handler.close = () => holder.shutdown();
+  handler.stats = () => {
+    const single = holder.stats();
+    const multi = mux?.stats();
+    return {
+      ...single,
+      sessions: single.sessions + (multi?.sessions ?? 0),
+      heldPolls: single.heldPolls + (multi?.heldPolls ?? 0),
+      tombstones: single.tombstones + (multi?.tombstones ?? 0),
+      execProcesses: exec?.running ?? 0,
+    };
+  };
+  handler.close = () => {
+    mux?.shutdown();
+    return holder.shutdown();
+  };
   return handler;
+}
+
+/** Live streams per multiplexed session; 0 when the extension is off. */
+function multiplexStreams(option: SspServerOptions['multiplex']): number {
+  if (option === false) return 0;
+  const maxStreams = (typeof option === 'object' ? option.maxStreams : undefined) ?? 32;
+  // Each stream adds at most ~37 bytes (16-character id, 16-digit position) to the signature.
+  if (!Number.isInteger(maxStreams) || maxStreams < 2 || maxStreams > 32) throw new RangeError(`multiplex.maxStreams must be an integer from 2 to 32, got ${maxStreams}`);
+  return maxStreams;
 }
 
 /** The path of an origin-form or absolute-form target (RFC 9112 §3.2.2: servers accept both). */
@@ -251,12 +294,17 @@ export interface ListenOptions extends SspServerOptions {
   log?: string | undefined;
   /** File log: fsync period in ms; 0 = after every append. Default 1000. */
   fsyncIntervalMs?: number | undefined;
+  /**
+   * Serve HTTPS: HTTP/2 and HTTP/1.1 on one port, chosen by ALPN (node:http2 with allowHTTP1).
+   * Browsers then carry every held poll of a page over one connection (spec §18.2).
+   */
+  tls?: TlsOptions | undefined;
 }
 
 export interface SspServer {
-  /** The endpoint URL, e.g. http://127.0.0.1:8080/ssp. */
+  /** The endpoint URL, e.g. http://127.0.0.1:8080/ssp (https: with `tls`). */
   url: string;
-  server: http.Server;
+  server: http.Server | http2.Http2SecureServer;
   handler: SspHandler;
   publish(topic: string, data: unknown): number;
   /** Graceful: answers held polls (shutdown), stops producers, closes the server. */
@@ -283,9 +331,10 @@ export async function createServer(options: ListenOptions = {}): Promise<SspServ
   const handler = createSspHandler(options);
   // Slow or idle clients cannot hold a connection: headers and body have real deadlines
   // (a held poll is not affected: it has been received), and what Node's parser rejects
-  // gets the spec's JSON error.
-  const server = http.createServer(framingServerOptions({ headersTimeoutMs: options.headersTimeoutMs ?? 10_000, bodyTimeoutMs: options.bodyTimeoutMs ?? 10_000 }), handler);
-  handleClientErrors(server);
+  // gets the spec's JSON error (HTTP/1.1; node:http2 frames requests itself).
+  const framing = framingServerOptions({ headersTimeoutMs: options.headersTimeoutMs ?? 10_000, bodyTimeoutMs: options.bodyTimeoutMs ?? 10_000 });
+  const listener = createListener(handler, options.tls, framing);
+  const { server } = listener;
   const host = options.host ?? '127.0.0.1';
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -295,15 +344,11 @@ export async function createServer(options: ListenOptions = {}): Promise<SspServ
     });
   });
   const { port } = server.address() as AddressInfo;
-  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}${handler.path}`;
+  const url = `${listener.scheme}://${host.includes(':') ? `[${host}]` : host}:${port}${handler.path}`;
   let closing: Promise<void> | undefined;
   const close = async () => {
     await handler.close();
-    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-    server.closeIdleConnections();
-    const cut = setTimeout(() => server.closeAllConnections(), CLOSE_GRACE_MS);
-    await closed;
-    clearTimeout(cut);
+    await listener.close(CLOSE_GRACE_MS);
   };
   return {
     url,

@@ -89,6 +89,20 @@ export class Signer {
    * a remembered termination is answered even to an expired signature (SSP-SIGNATURE-10).
    */
   verify(signature: string): SignedState {
+    return toState(this.unseal(signature));
+  }
+
+  /**
+   * Signs any payload array whose second member is filled in with the signing key id here:
+   * `[version, kid, …]`. Extensions (the multiplex signature) use it with their own version.
+   */
+  seal(version: number, rest: string): string {
+    const payload = Buffer.from(`[${version},${JSON.stringify(this.#keyId)},${rest}]`, 'utf8').toString('base64url');
+    return `${payload}.${mac(this.#secret, payload)}`;
+  }
+
+  /** The verified payload array of any signature made by seal() or sign(), or invalid-signature. */
+  unseal(signature: string): unknown[] {
     if (!SIGNATURE_SHAPE.test(signature)) throw invalid('signature is malformed');
     const dot = signature.indexOf('.');
     if (dot < 1 || dot !== signature.length - MAC_LENGTH - 1) throw invalid('signature is malformed or truncated');
@@ -106,7 +120,7 @@ export class Signer {
     const given = Buffer.from(signature.slice(dot + 1), 'latin1');
     const expected = Buffer.from(mac(secret, payload), 'latin1');
     if (!timingSafeEqual(given, expected)) throw invalid('signature MAC does not verify');
-    return toState(fields);
+    return fields;
   }
 }
 
@@ -165,7 +179,7 @@ function toState(fields: unknown): SignedState {
   return { sessionId, stream, params: params as Record<string, unknown>, position: position as number, expiresAt: expiresAt as number };
 }
 
-function invalid(message: string): SspError {
+export function invalid(message: string): SspError {
   return new SspError('invalid-signature', message);
 }
 

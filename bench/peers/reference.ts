@@ -1,4 +1,5 @@
 // (e) The reference server: one topic 'bench', each session a topic session; `--log` picks the
+import http from 'node:http';
 // event log (memory by default; see ../logs.ts for durable logs).
 import { Client } from 'undici';
 import { createServer } from '../../reference-server/index.ts';
@@ -19,7 +20,8 @@ async function startServer({ holdMs, maxBatch, log }: { holdMs: number; maxBatch
     maxSessionsPerClient: 100_000,
     ...(eventLog && { eventLog }),
   });
-  keepIdleConnections(server.server);
+  // The bench serves plain HTTP (no tls option), so this is a node:http server.
+  if (server.server instanceof http.Server) keepIdleConnections(server.server);
   return {
     url: server.url,
     publish: (event) => server.publish('bench', event),

@@ -12,6 +12,7 @@ import { extChecks } from './ext.ts';
 import { holdChecks } from './hold.ts';
 import { lifetimeChecks } from './lifetime.ts';
 import { messageChecks } from './message.ts';
+import { multiplexChecks } from './multiplex.ts';
 import { openChecks } from './open.ts';
 import { restartChecks } from './restart.ts';
 import { signatureChecks } from './signature.ts';
@@ -34,6 +35,7 @@ export const allChecks: readonly Check[] = [
   ...lifetimeChecks,
   ...errorChecks,
   ...annexChecks,
+  ...multiplexChecks,
   // Need --server-command: they stop and restart the server.
   ...restartChecks,
   // Last: they judge every response the checks above received.

@@ -2,8 +2,8 @@
 // once maxBodyBytes + 1 bytes arrived, without waiting for the rest. The context's
 // requests always send whole bodies, so this one exchange is written on a socket directly
 // (with the user's -H headers, and recorded in the check's evidence like every other exchange).
-import { connect as connectTcp, type Socket } from 'node:net';
-import { connect as connectTls } from 'node:tls';
+import { connect as connectTcp, isIP, type Socket } from 'node:net';
+import { connect as connectTls, rootCertificates } from 'node:tls';
 import type { CheckContext, Exchange } from '../check.ts';
 
 export interface PartialAnswer {
@@ -27,7 +27,7 @@ export function postPartialBody(ctx: CheckContext, sent: string, declared: numbe
   ctx.evidence.push(exchange);
   const started = performance.now();
   return new Promise((resolve, reject) => {
-    const socket: Socket = url.protocol === 'https:' ? connectTls({ host: url.hostname, port, servername: url.hostname }) : connectTcp({ host: url.hostname, port });
+    const socket: Socket = url.protocol === 'https:' ? connectTls({ host: url.hostname, port, ...(isIP(url.hostname) === 0 && { servername: url.hostname }), ...(ctx.ca !== undefined && { ca: [...rootCertificates, ctx.ca.toString()] }) }) : connectTcp({ host: url.hostname, port });
     let received = Buffer.alloc(0);
     let done = false;
     const finish = (answer: PartialAnswer | null, error?: string) => {

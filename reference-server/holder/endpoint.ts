@@ -1,6 +1,6 @@
 // The SSP/1 endpoint: GET and HEAD → discovery, OPTIONS → preflight, POST → one client
 // message (spec §4, §6). Every failure becomes the spec's typed error; nothing throws out.
-import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import type { IncomingMessage, OutgoingHttpHeaders } from 'node:http';
 import type { Authorize } from '../authorize.ts';
 import { decide, denialError } from '../authorize.ts';
 import type { Validator } from '../../schemas/index.ts';
@@ -8,13 +8,19 @@ import type { ClientMessage } from '../../schemas/types.gen.ts';
 import type { ClientKey } from '../client-key.ts';
 import { SspError } from '../errors.ts';
 import { lingerAfterResponse } from './framing.ts';
-import { ALLOWED_METHODS, checkMediaType, discardBody, readBody, sendError, sendJson, sendPreflight } from './http.ts';
+import { ALLOWED_METHODS, checkMediaType, discardBody, isHttp2, readBody, sendError, sendJson, sendPreflight } from './http.ts';
+import type { SspRequest, SspResponse } from './http.ts';
+import type { MuxHolder } from '../multiplex/holder.ts';
+import { isMuxSignature } from '../multiplex/signature.ts';
+import { EXTENSION as MULTIPLEX, readExt } from '../multiplex/wire.ts';
 import type { SessionHolder } from './sessions.ts';
 import { parseStrictJson } from './strict-json.ts';
 import type { TimerWheel } from './timer-wheel.ts';
 
 export interface EndpointOptions {
   holder: SessionHolder;
+  /** Multiplexed sessions (spec §23), when the server offers the extension. */
+  mux?: MuxHolder;
   validator: Validator;
   discoveryBody: string;
   maxBodyBytes: number;
@@ -31,10 +37,10 @@ export interface EndpointOptions {
  */
 const DISCARD_MAX_BYTES = 65_536;
 
-export type Endpoint = (req: IncomingMessage, res: ServerResponse) => Promise<void>;
+export type Endpoint = (req: SspRequest, res: SspResponse) => Promise<void>;
 
 export function createEndpoint(options: EndpointOptions): Endpoint {
-  const { holder, validator, discoveryBody, maxBodyBytes, bodyTimeoutMs, wheel, clientKey, authorize } = options;
+  const { holder, mux, validator, discoveryBody, maxBodyBytes, bodyTimeoutMs, wheel, clientKey, authorize } = options;
 
   return async function endpoint(req, res) {
     const origin = req.headers.origin;
@@ -55,13 +61,23 @@ export function createEndpoint(options: EndpointOptions): Endpoint {
       checkMediaType(req);
       let text: string;
       text = await readBody(req, maxBodyBytes, bodyTimeoutMs, wheel);
-      // `ext` members are ignored (SSP-EXT-1): nothing below reads them.
+      // `ext` members are ignored (SSP-EXT-1), except ext.multiplex where §23 applies.
       const message = parse(text, validator);
+      // §6.5: an extension changes a session only when the client asked for it and we offer it
+      // (the server offers multiplex only without an authorize hook, see index.ts).
+      const { ext, extensions } = message as { ext?: unknown; extensions?: unknown };
+      if (mux && message.type === 'open' && Array.isArray(extensions) && extensions.includes(MULTIPLEX)) {
+        return sendJson(res, origin, 200, await mux.open(message.stream, message.params ?? {}, readExt('open', ext), clientKey(req)));
+      }
+      if (mux && message.type !== 'open' && isMuxSignature(message.sig)) {
+        if (message.type === 'poll') return await mux.poll(message.sig, message.hold, readExt('poll', ext), res, origin, clientKey(req));
+        return sendJson(res, origin, 200, mux.close(message.sig));
+      }
       if (message.type === 'open') {
         const opening = holder.checkOpen(message.stream, message.params ?? {});
         if (authorize) {
           // §6.4 step 13: forbidden after invalid-params, before too-many-sessions.
-          const denial = await decide(authorize, req, opening.stream.name, opening.params);
+          const denial = await decide(authorize, req as IncomingMessage, opening.stream.name, opening.params);
           if (denial) {
             const { error, headers } = denialError(denial);
             Object.assign(extra, headers);
@@ -74,7 +90,7 @@ export function createEndpoint(options: EndpointOptions): Endpoint {
         // §6.4 step 14: credentials are checked again on poll and close (SSP-AUTH-5/6).
         const found = holder.lookup(message.sig);
         if ('body' in found) return sendJson(res, origin, 200, found.body);
-        const denial = await decide(authorize, req, found.stream, found.params);
+        const denial = await decide(authorize, req as IncomingMessage, found.stream, found.params);
         if (denial?.deny === 'forbidden') return sendJson(res, origin, 200, holder.revoke(message.sig));
         if (denial) {
           const { error, headers } = denialError(denial);
@@ -92,13 +108,15 @@ export function createEndpoint(options: EndpointOptions): Endpoint {
         error = new SspError('internal-error', 'unexpected server fault');
       }
       const sspError = error as SspError;
-      if (!req.complete) {
+      // HTTP/2: an unread body ends with its stream alone (RST_STREAM); the connection carries on.
+      if (!req.complete && !isHttp2(res)) {
+        const plain = req as IncomingMessage;
         // The body is not (all) read. A small one is discarded first (405, 415); after a 413
         // or a timeout, or for a large body, the connection closes, lingering, not reset.
         const readable = sspError.code !== 'payload-too-large' && sspError.code !== 'request-timeout';
-        if (!(readable && (await discardBody(req, DISCARD_MAX_BYTES, bodyTimeoutMs, wheel)))) {
+        if (!(readable && (await discardBody(plain, DISCARD_MAX_BYTES, bodyTimeoutMs, wheel)))) {
           extra.connection = 'close';
-          lingerAfterResponse(req.socket);
+          lingerAfterResponse(plain.socket);
         }
       }
       sendError(res, origin, sspError, extra);

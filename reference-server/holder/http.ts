@@ -1,8 +1,18 @@
 // HTTP details shared by every endpoint response: headers (spec §4), media types
 // and bounded body reading.
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import { SspError } from '../errors.ts';
 import type { TimerWheel } from './timer-wheel.ts';
+
+/** A request as node:http or node:http2's compatibility API delivers it (HTTP/1.1 or HTTP/2). */
+export type SspRequest = IncomingMessage | Http2ServerRequest;
+export type SspResponse = ServerResponse | Http2ServerResponse;
+
+/** HTTP/2 responses: connection-specific headers are illegal there (RFC 9113 §8.2.2). */
+export function isHttp2(res: SspResponse): res is Http2ServerResponse {
+  return 'stream' in res;
+}
 
 export const ALLOWED_METHODS = 'GET, HEAD, POST, OPTIONS';
 const JSON_TYPE = 'application/json; charset=utf-8';
@@ -20,10 +30,11 @@ function baseHeaders(origin: string | undefined): OutgoingHttpHeaders {
   return headers;
 }
 
-export function sendJson(res: ServerResponse, origin: string | undefined, status: number, body: string, extra?: OutgoingHttpHeaders): void {
+export function sendJson(res: SspResponse, origin: string | undefined, status: number, body: string, extra?: OutgoingHttpHeaders): void {
   // A connection cut below us (framing error, peer reset) takes no answer.
   if (res.headersSent || res.destroyed || res.socket?.writable === false) return;
-  if (extra === undefined) {
+  // HTTP/2 (compatibility API) takes the header object below.
+  if (extra === undefined && !isHttp2(res)) {
     // The common answer (every batch): a flat header list, no object to build per response.
     const length = String(Buffer.byteLength(body));
     const headers =
@@ -38,12 +49,20 @@ export function sendJson(res: ServerResponse, origin: string | undefined, status
   const headers = baseHeaders(origin);
   headers['content-type'] = JSON_TYPE;
   headers['content-length'] = Buffer.byteLength(body);
-  Object.assign(headers, extra);
-  res.writeHead(status, headers);
+  if (extra) Object.assign(headers, extra);
+  // `Connection: close` (an unread body, shutdown) has no HTTP/2 form: the stream ends alone,
+  // the connection carries on, and shutdown uses GOAWAY (createServer's close).
+  if (isHttp2(res)) delete headers.connection;
+  writeHead(res, status, headers);
   res.end(body);
 }
 
-export function sendError(res: ServerResponse, origin: string | undefined, error: SspError, extra: OutgoingHttpHeaders = {}): void {
+/** writeHead on either API (their overloads do not unify). */
+export function writeHead(res: SspResponse, status: number, headers: OutgoingHttpHeaders): void {
+  (res as ServerResponse).writeHead(status, headers);
+}
+
+export function sendError(res: SspResponse, origin: string | undefined, error: SspError, extra: OutgoingHttpHeaders = {}): void {
   const { retryAfterMs } = error.extras;
   // §2: retryAfterMs comes with Retry-After in seconds, rounded up.
   if (retryAfterMs !== undefined) extra['retry-after'] = String(Math.ceil(retryAfterMs / 1000));
@@ -51,14 +70,14 @@ export function sendError(res: ServerResponse, origin: string | undefined, error
 }
 
 /** §1.1: preflight → 204 with the methods and headers a client may use. */
-export function sendPreflight(req: IncomingMessage, res: ServerResponse): void {
+export function sendPreflight(req: SspRequest, res: SspResponse): void {
   const headers = baseHeaders(req.headers.origin);
   headers.allow = ALLOWED_METHODS;
   headers['access-control-allow-methods'] = ALLOWED_METHODS;
   const requested = req.headers['access-control-request-headers'];
   headers['access-control-allow-headers'] = requested ? `content-type, ${requested}` : 'content-type';
   headers['access-control-max-age'] = PREFLIGHT_MAX_AGE_S;
-  res.writeHead(204, headers);
+  writeHead(res, 204, headers);
   res.end();
 }
 
@@ -79,8 +98,10 @@ function parameterValue(raw: string): string {
  * (SSP-TRANSPORT-3/4/11), one field line matching RFC 9110's grammar, charset at most once
  * (SSP-TRANSPORT-16).
  */
-export function checkMediaType(req: IncomingMessage): void {
-  const fields = req.headersDistinct['content-type'] ?? [];
+export function checkMediaType(req: SspRequest): void {
+  // node:http2's compatibility API has no headersDistinct: one content-type field there.
+  const single = req.headers['content-type'];
+  const fields = 'headersDistinct' in req ? (req.headersDistinct['content-type'] ?? []) : single === undefined ? [] : [single];
   if (fields.length === 0 || fields[0].trim() === '') {
     throw new SspError('unsupported-media-type', 'request has no Content-Type; send application/json or text/plain');
   }
@@ -109,7 +130,7 @@ const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
  * rest) and within timeoutMs, so a slow or stalled client cannot hold a request forever.
  * On failure the rest of the body is discarded unread; answer with `Connection: close`.
  */
-export function readBody(req: IncomingMessage, maxBytes: number, timeoutMs: number, wheel: TimerWheel): Promise<string> {
+export function readBody(req: SspRequest, maxBytes: number, timeoutMs: number, wheel: TimerWheel): Promise<string> {
   const tooLarge = () => new SspError('payload-too-large', `request body is larger than limits.maxBodyBytes (${maxBytes} bytes)`);
   const declared = req.headers['content-length'];
   if (declared !== undefined && Number(declared) > maxBytes) return Promise.reject(tooLarge());

@@ -3,7 +3,6 @@
 // started and stopped through the pump. A session on a topic reads the topic's shared channel:
 // its seqs are the channel's minus `base`, the channel head when it opened (SSP-OPEN-3).
 import { randomBytes } from 'node:crypto';
-import type { ServerResponse } from 'node:http';
 import type { Advice, TerminationMessage } from '../../schemas/types.gen.ts';
 import { SspError } from '../errors.ts';
 import type { SessionRecord, SessionStore } from '../event-log/session-store.ts';
@@ -16,6 +15,7 @@ import { startProducer } from '../streams/pump.ts';
 import type { RunningProducer } from '../streams/pump.ts';
 import type { RegisteredStream, StreamRegistry } from '../streams/registry.ts';
 import { sendError, sendJson } from './http.ts';
+import type { SspResponse } from './http.ts';
 import { batchBody, batchEnvelopeBytes, sessionBody, terminationBody } from './messages.ts';
 import type { TimerHandle, TimerTarget, TimerWheel } from './timer-wheel.ts';
 
@@ -70,7 +70,7 @@ class Poll implements TimerTarget {
   constructor(
     readonly session: Session,
     readonly events: PollEvents,
-    readonly res: ServerResponse,
+    readonly res: SspResponse,
     readonly origin: string | undefined,
     readonly position: number,
     readonly sigLength: number,
@@ -86,7 +86,7 @@ class Poll implements TimerTarget {
 }
 
 const POLL = Symbol('xanjax.poll');
-type PolledResponse = ServerResponse & { [POLL]?: Poll };
+type PolledResponse = SspResponse & { [POLL]?: Poll };
 
 /** One listener function for every held response (no closure per poll). */
 function onResponseClose(this: PolledResponse): void {
@@ -261,7 +261,7 @@ export class SessionHolder {
   }
 
   /** §5, §6: answers res now, or holds it until events, the end of the stream or the hold. */
-  poll(sig: string, hold: number | undefined, res: ServerResponse, origin: string | undefined, client: string): void | Promise<void> {
+  poll(sig: string, hold: number | undefined, res: SspResponse, origin: string | undefined, client: string): void | Promise<void> {
     this.#assertRunning(this.#sessionRetryMs);
     // The signature this server issued last for a live session needs no HMAC: it is that
     // exact string (compared in constant time), and a live session has no tombstone.
@@ -281,7 +281,7 @@ export class SessionHolder {
     );
   }
 
-  #pollVerified(state: SignedState, sigLength: number, hold: number | undefined, res: ServerResponse, origin: string | undefined, client: string): void | Promise<void> {
+  #pollVerified(state: SignedState, sigLength: number, hold: number | undefined, res: SspResponse, origin: string | undefined, client: string): void | Promise<void> {
     assertUnexpired(state);
     const session = this.#sessions.get(state.sessionId);
     if (session) return this.#poll(session, state.position, sigLength, hold, res, origin);
@@ -292,7 +292,7 @@ export class SessionHolder {
     });
   }
 
-  #poll(session: Session, position: number, sigLength: number, hold: number | undefined, res: ServerResponse, origin: string | undefined): void | Promise<void> {
+  #poll(session: Session, position: number, sigLength: number, hold: number | undefined, res: SspResponse, origin: string | undefined): void | Promise<void> {
     session.lastActive = Date.now();
     this.#o.log.sessions?.touchSession(session.key.sessionId, this.#o.limits.idleTimeoutMs + this.#o.limits.maxHoldMs);
     const poll = new Poll(session, this.#pollEvents, res, origin, position, sigLength);

@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 /** The sections a requirement ID may name. */
 const sections = [
   'TRANSPORT', 'CORS', 'AUTH', 'DISCOVERY', 'MESSAGE', 'EXT', 'OPEN', 'SIGNATURE', 'DELIVERY', 'HOLD', 'BATCH',
-  'TERMINATION', 'CLOSE', 'LIFETIME', 'ERROR', 'ANNEX', 'CLIENT', 'SECURITY',
+  'TERMINATION', 'CLOSE', 'LIFETIME', 'ERROR', 'ANNEX', 'CLIENT', 'SECURITY', 'MUX',
 ];
 
 /** BCP 14 keywords and the level each one expresses (longest phrases first for the regex). */

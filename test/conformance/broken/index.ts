@@ -5,7 +5,8 @@ import { edgeVariants } from './edge-variants.ts';
 import { evidenceVariants } from './evidence-variants.ts';
 import { httpVariants } from './http-variants.ts';
 import { issueExampleVariants } from './issue-examples.ts';
+import { multiplexVariants } from './multiplex-variants.ts';
 import type { Variant } from './proxy.ts';
 import { sessionVariants } from './session-variants.ts';
 
-export const allVariants: readonly Variant[] = [...issueExampleVariants, ...httpVariants, ...sessionVariants, ...deliveryVariants, ...annexVariants, ...edgeVariants, ...evidenceVariants];
+export const allVariants: readonly Variant[] = [...issueExampleVariants, ...httpVariants, ...sessionVariants, ...deliveryVariants, ...annexVariants, ...edgeVariants, ...evidenceVariants, ...multiplexVariants];

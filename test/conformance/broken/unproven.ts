@@ -14,6 +14,7 @@ export const unprovenMusts: Readonly<Record<string, string>> = {
   'SSP-DISCOVERY-2': 'schema-enforced: an invalid discovery document fails the runner\'s own discovery fetch and the wire check of every GET',
   'SSP-DISCOVERY-4': 'schema-enforced (discovery.schema.json gives each limit its minimum): same as SSP-DISCOVERY-2',
   'SSP-TERMINATION-12': 'schema-enforced (termination.schema.json forbids error unless reason is error): the wire check fails every check receiving such a termination',
+  'SSP-MUX-11': 'a proxy cannot sign: keeping a stream in the next signature means handing back an older signature, which also rewinds every other stream of the session and fails the per-stream delivery checks with it',
   'SSP-DISCOVERY-8': 'schema-enforced (discovery.schema.json gives maxBatchBytes, maxBodyBytes and idleTimeoutMs their lower bounds): same as SSP-DISCOVERY-2',
   'SSP-DISCOVERY-9': 'the broken variants proxy the reference server in conformance mode, which offers only annex streams, all with params schemas: the check is a note there',
   'SSP-ERROR-6': 'a server that stops serving after a malformed request fails whichever concurrent checks come next, not only this one',

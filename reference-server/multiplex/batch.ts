@@ -1,0 +1,124 @@
+// What one answer of a multiplexed session carries (spec §23.4): for every stream the
+// signature names, its next events, a gap, or its termination, sharing the batch's limits
+// fairly: round robin, one event per stream per round, starting at a rotating stream, so a
+// busy stream cannot crowd out the others (SSP-MUX-12). Reading may be asynchronous (file
+// and Redis logs): `gather` reads, `assemble` decides.
+import type { MaybePromise, ReadResult, StoredEvent } from '../event-log/types.ts';
+import { eventWireBytes, isPromise } from '../event-log/types.ts';
+import type { MuxStream } from './channel.ts';
+import type { StreamPart, StreamTermination } from './wire.ts';
+
+export interface Limits {
+  maxBatchEvents: number;
+  maxBatchBytes: number;
+}
+
+export interface Assembled {
+  /** Parts with something to say, as wire JSON. */
+  parts: string[];
+  /** Positions for the new signature: streams whose termination was sent are left out. */
+  positions: Map<string, number>;
+}
+
+/** Room kept for the envelope and the longest signature (2048), and per stream part. */
+const ENVELOPE_RESERVE = 2400;
+const PART_RESERVE = 96;
+
+export function budgetBytes(limits: Limits, streams: number): number {
+  return Math.max(0, limits.maxBatchBytes - ENVELOPE_RESERVE - PART_RESERVE * streams);
+}
+
+/** Reads every live stream the positions name, each at most a whole batch's worth. */
+export function gather(positions: ReadonlyMap<string, number>, streams: ReadonlyMap<string, MuxStream>, limits: Limits): MaybePromise<Map<string, ReadResult>> {
+  const maxBytes = budgetBytes(limits, positions.size);
+  const reads: Array<[string, MaybePromise<ReadResult>]> = [];
+  for (const [id, position] of positions) {
+    const reading = streams.get(id)?.reading;
+    if (!reading || streams.get(id)?.termination) continue;
+    reads.push([id, reading.channel.read(reading.base + position, { maxEvents: limits.maxBatchEvents, maxBytes, base: reading.base })]);
+  }
+  if (!reads.some(([, read]) => isPromise(read))) return new Map(reads as Array<[string, ReadResult]>);
+  return Promise.all(reads.map(async ([id, read]) => [id, await read] as [string, ReadResult])).then((entries) => new Map(entries));
+}
+
+interface Candidate {
+  id: string;
+  base: number;
+  events: StoredEvent[];
+  gap?: { from: number; to: number };
+  taken: number;
+}
+
+/**
+ * Builds the answer's parts in a rotating order. A stream the record does not know gets an
+ * `expired` termination; `terminate` decides the end of a stream whose client has every event
+ * (§23.5: events first, then the termination).
+ */
+export function assemble(
+  positions: ReadonlyMap<string, number>,
+  streams: ReadonlyMap<string, MuxStream>,
+  reads: ReadonlyMap<string, ReadResult>,
+  limits: Limits,
+  rotation: number,
+  terminate: (stream: MuxStream) => void,
+): Assembled {
+  const ids = [...positions.keys()];
+  const start = ids.length === 0 ? 0 : rotation % ids.length;
+  const parts: string[] = [];
+  const next = new Map(positions);
+  const candidates: Candidate[] = [];
+  for (const id of [...ids.slice(start), ...ids.slice(0, start)]) {
+    const position = positions.get(id)!;
+    const stream = streams.get(id);
+    if (!stream) {
+      parts.push(partJson({ id, events: [], termination: { reason: 'expired', last: position, advice: { action: 'reopen' } } }));
+      next.delete(id);
+      continue;
+    }
+    const read = reads.get(id);
+    if (!stream.termination && stream.reading && read) {
+      if (read.events.length > 0 || read.gap) {
+        candidates.push({ id, base: stream.reading.base, events: read.events, ...(read.gap && { gap: read.gap }), taken: 0 });
+        continue;
+      }
+      if (stream.reading.channel.ended && position >= stream.head) terminate(stream);
+    }
+    if (stream.termination) {
+      // Repeatable (§23.5): every signature that still names the stream gets it again.
+      parts.push(partJson({ id, events: [], termination: stream.termination }));
+      next.delete(id);
+    }
+  }
+  // Round robin within the batch's event and byte limits; a single event may exceed the byte
+  // budget alone, as in SSP/1 (it then travels by itself).
+  let budget = budgetBytes(limits, positions.size);
+  let events = 0;
+  for (let progressed = true; progressed && events < limits.maxBatchEvents; ) {
+    progressed = false;
+    for (const candidate of candidates) {
+      const event = candidate.events[candidate.taken];
+      if (!event || events >= limits.maxBatchEvents) continue;
+      const cost = eventWireBytes(event, candidate.base) + 1;
+      if (cost > budget && events > 0) continue;
+      candidate.taken++;
+      budget -= cost;
+      events++;
+      progressed = true;
+    }
+  }
+  for (const { id, base, events: read, gap, taken } of candidates) {
+    const sent = read.slice(0, taken);
+    // A gap is announced even when none of the events after it fit this time (§9.4).
+    if (sent.length === 0 && !gap) continue;
+    next.set(id, (sent.length > 0 ? sent[sent.length - 1].seq : (gap as { to: number }).to) - base);
+    const gapJson = gap ? `,"gap":{"from":${gap.from - base},"to":${gap.to - base}}` : '';
+    parts.push(`{"id":${JSON.stringify(id)}${gapJson},"events":[${sent.map((e) => `{"seq":${e.seq - base},"data":${e.data.json}}`).join(',')}]}`);
+  }
+  return { parts, positions: next };
+}
+
+export function partJson(part: StreamPart): string {
+  return JSON.stringify(part);
+}
+
+export type { StreamTermination };

@@ -1,0 +1,68 @@
+// One stream of a multiplexed session: the event-log channel it reads at its own cursor
+// (per-stream seq, retention and gaps, exactly as an SSP/1 session's: its own channel, or a
+// topic's shared one read from `base`), and its producer; or, once it has ended, the
+// termination that every later signature naming it gets again (spec §23.5).
+import type { Channel, ChannelWatcher, EventLog } from '../event-log/types.ts';
+import { isPromise } from '../event-log/types.ts';
+import { canonicalJson } from '../signature.ts';
+import type { RunningProducer } from '../streams/pump.ts';
+import type { StreamSpec, StreamTermination } from './wire.ts';
+
+export interface Reading {
+  channel: Channel;
+  /** Channel seq of this stream's position 0 (a topic's head when the stream was added). */
+  base: number;
+  /** Whether the channel is this stream's own (deleted when the stream ends). */
+  own: boolean;
+  producer: RunningProducer | undefined;
+  watcher: ChannelWatcher;
+}
+
+export class MuxStream {
+  /** Set once the stream has ended; the channel is no longer read then. */
+  termination: StreamTermination | undefined;
+  readonly #paramsJson: string;
+
+  constructor(
+    /** As the client sent it: the signature's digest covers exactly this. */
+    readonly spec: Required<StreamSpec>,
+    readonly reading: Reading | undefined,
+  ) {
+    this.#paramsJson = canonicalJson(spec.params);
+  }
+
+  get id(): string {
+    return this.spec.id;
+  }
+
+  /** Stream position of the newest event (0 before any). */
+  get head(): number {
+    return this.reading ? this.reading.channel.head - this.reading.base : 0;
+  }
+
+  /** The same addition again (a retry whose answer was lost), not a clash of ids. */
+  sameAs(spec: StreamSpec): boolean {
+    return spec.stream === this.spec.stream && canonicalJson(spec.params ?? {}) === this.#paramsJson;
+  }
+
+  /** Ends the stream: stops its producer and its reading, frees its own channel. */
+  end(termination: StreamTermination, log: EventLog): void {
+    if (this.termination) return;
+    this.termination = termination;
+    const reading = this.reading;
+    if (!reading) return;
+    reading.producer?.stop();
+    reading.channel.unwatch(reading.watcher);
+    if (reading.own) {
+      const deleted = log.delete(reading.channel.name);
+      if (isPromise(deleted)) deleted.catch((error: unknown) => console.error('xanjax: cannot free a multiplexed stream channel:', error));
+    }
+  }
+
+  /** A stream that was already over when the session record was made (restated, not resumable). */
+  static ended(spec: Required<StreamSpec>, termination: StreamTermination): MuxStream {
+    const stream = new MuxStream(spec, undefined);
+    stream.termination = termination;
+    return stream;
+  }
+}
