@@ -32,7 +32,8 @@ function baseHeaders(origin: string | undefined): OutgoingHttpHeaders {
 
 export function sendJson(res: SspResponse, origin: string | undefined, status: number, body: string, extra?: OutgoingHttpHeaders): void {
   // A connection cut below us (framing error, peer reset) takes no answer.
-  if (res.headersSent || res.destroyed || res.socket?.writable === false) return;
+  // (An HTTP/2 stream of a HEAD request is not writable, yet takes its header fields.)
+  if (res.headersSent || res.destroyed || (!isHttp2(res) && res.socket?.writable === false)) return;
   // HTTP/2 (compatibility API) takes the header object below.
   if (extra === undefined && !isHttp2(res)) {
     // The common answer (every batch): a flat header list, no object to build per response.
@@ -54,7 +55,9 @@ export function sendJson(res: SspResponse, origin: string | undefined, status: n
   // the connection carries on, and shutdown uses GOAWAY (createServer's close).
   if (isHttp2(res)) delete headers.connection;
   writeHead(res, status, headers);
-  res.end(body);
+  // node:http drops a HEAD answer's body itself; node:http2 must not be given one.
+  if (isHttp2(res) && res.req.method === 'HEAD') res.end();
+  else res.end(body);
 }
 
 /** writeHead on either API (their overloads do not unify). */
