@@ -7,10 +7,10 @@ const timing = [
   'test/conformance/reference.test.ts',
   'test/conformance/reference-limits.test.ts',
   'test/conformance/broken-variants.test.ts',
-  'test/durable/conformance-durable.test.ts',
   // Builds, packs and installs the package, then runs the conformance runner from it.
   'test/package/package.test.ts',
   'test/proxy/nginx.test.ts',
+  'test/durable/conformance-durable.test.ts',
 ];
 
 export default defineConfig({

@@ -99,10 +99,10 @@ for (let run = 0; run < runs; run++) {
         results.push(failed(row.label, n, (error as Error).message));
       }
     }
+    // Written after every N of every run, so a long run that is stopped still leaves its figures.
+    await write([], [...measurements, results]);
   }
   measurements.push(results);
-  // Written after every run, so a long run that is stopped still leaves its figures.
-  await write([]);
 }
 
 const capacities: Capacity[] = [];
@@ -120,7 +120,7 @@ if (capacityN > 0) {
   }
 }
 if (tty) process.stderr.write('\n');
-const report = await write(capacities);
+const report = await write(capacities, measurements);
 console.log(renderMarkdown(report));
 console.error(`bench: wrote ${join(values.out, 'bench.md')}, bench.json and bench.svg`);
 
@@ -133,7 +133,7 @@ if (bad.length > 0) {
   process.exitCode = 1;
 }
 
-async function write(capacity: Capacity[]): Promise<BenchReport> {
+async function write(capacity: Capacity[], runsSoFar: Measurement[][]): Promise<BenchReport> {
   const report: BenchReport = {
   date: new Date(started).toISOString(),
   commit: commit(),
@@ -149,7 +149,7 @@ async function write(capacity: Capacity[]): Promise<BenchReport> {
   quick,
   settings: { ns, runs, phases, holdMs: HOLD_MS, maxBatch: MAX_BATCH, capacity: capacityN },
   rows: rows.map((r) => r.label),
-  runs: measurements,
+  runs: runsSoFar,
   capacity,
   durationS: Math.round((Date.now() - started) / 1000),
   };

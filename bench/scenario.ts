@@ -94,7 +94,8 @@ class Run {
   async open(n: number, concurrency: number, label: string, progress: Progress): Promise<number> {
     const started = performance.now();
     this.load.onProgress = (m) => progress(`${label}: opened ${m.opened}/${n}`);
-    await this.load.ask({ cmd: 'open', n, concurrency }, 'opened', 300_000);
+    // Opening is a real request for most peers: allow 100 ms per session on a starved machine.
+    await this.load.ask({ cmd: 'open', n, concurrency }, 'opened', Math.max(300_000, n * 100));
     const allHeld = await until(async () => (await this.held()) >= n, 120_000, 50);
     if (!allHeld) throw new Error(`${label}: only ${await this.held()} of ${n} polls held after two minutes`);
     return performance.now() - started;

@@ -53,10 +53,11 @@ export function responseProblems(exchange: Exchange): Array<[requirement: string
   if (response.body.length > 0 && !isJsonUtf8(headers['content-type'])) {
     problems.push(['SSP-TRANSPORT-6', `a body with Content-Type ${show(headers['content-type'])}, not application/json; charset=utf-8`]);
   }
-  // SSP-TRANSPORT-7: a 405 names the methods the endpoint allows.
+  // SSP-TRANSPORT-14: a 405 names the methods the endpoint allows (HEAD, which it adds,
+  // is judged by the TRANSPORT-14 check itself).
   if (response.status === 405) {
     const allow = tokensOf(headers.allow);
-    if (!['get', 'post', 'options'].every((method) => allow.includes(method))) problems.push(['SSP-TRANSPORT-7', `405 with Allow ${show(headers.allow)}, not GET, POST, OPTIONS`]);
+    if (!['get', 'post', 'options'].every((method) => allow.includes(method))) problems.push(['SSP-TRANSPORT-14', `405 with Allow ${show(headers.allow)}, which does not list GET, POST and OPTIONS`]);
   }
   const origin = request.headers.origin;
   const acao = headers['access-control-allow-origin']?.trim();

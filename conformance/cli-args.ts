@@ -54,6 +54,8 @@ Options:
                             re-created); it must keep its signing keys across restarts.
                             Without it those checks are notes: not testable
   -h, --help                this text
+  --load N [--duration S]   load mode instead: hold N ssp.ticker sessions, report latency,
+                            errors, lost and duplicated events (--load 1 --help: its options)
 
 Exit codes: 0 conforming; 1 a MUST failed (or a SHOULD under --strict, or a baseline
 entry passed); 2 usage error, unreachable server or invalid discovery; 3 harness error.`;

@@ -58,6 +58,8 @@ export async function main(argv: string[], io: MainOptions = {}): Promise<number
   const stdout = io.stdout ?? process.stdout;
   const stderr = io.stderr ?? process.stderr;
   const env = io.env ?? process.env;
+  // Load mode (--load N) is a different run with its own options: see load-cli.ts.
+  if (argv.some((arg) => arg === '--load' || arg.startsWith('--load='))) return (await import('./load-cli.ts')).main(argv, { stdout, stderr });
   try {
     const options = parseCliArgs(argv);
     if (options.help) {

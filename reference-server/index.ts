@@ -110,7 +110,8 @@ export interface SspServerOptions {
    */
   eventLog?: EventLog | undefined;
   /**
-   * True when the event log keeps remembered terminations across restarts (a durable log).
+   * True when remembered terminations survive a restart by other means than the event log (a
+   * durable log with a session store, such as file: and redis:, is recognised by itself).
    * Otherwise, when `secret` is given (signatures survive a restart), the server answers
    * `unavailable` to signatures of sessions it does not know for idleTimeoutMs + maxHoldMs
    * after it starts, so that a session closed before the restart is never re-created
@@ -247,9 +248,9 @@ export interface ListenOptions extends SspServerOptions {
    * The event log, when `eventLog` is not given: 'memory' (default), 'file:DIR' (survives
    * restarts and crashes) or 'redis://HOST:PORT[/DB]' (shared by instances). README "Scaling out".
    */
-  log?: string;
+  log?: string | undefined;
   /** File log: fsync period in ms; 0 = after every append. Default 1000. */
-  fsyncIntervalMs?: number;
+  fsyncIntervalMs?: number | undefined;
 }
 
 export interface SspServer {

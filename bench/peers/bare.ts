@@ -4,6 +4,7 @@
 import http from 'node:http';
 import type { ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { keepIdleConnections } from '../keep-alive.ts';
 import { Client } from 'undici';
 import type { Peer, PeerServer, PollResult } from '../types.ts';
 
@@ -38,6 +39,7 @@ async function startServer({ holdMs, maxBatch }: { holdMs: number; maxBatch: num
     }
     held = keep;
   }, 1000);
+  keepIdleConnections(server);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return {

@@ -2,6 +2,7 @@
 // its pending GET takes them. Pings are pushed past the run, so every answer is data.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { keepIdleConnections } from '../keep-alive.ts';
 import { Server } from 'engine.io';
 import type { Socket } from 'engine.io';
 import { Client } from 'undici';
@@ -18,6 +19,7 @@ async function startServer({ holdMs }: { holdMs: number }): Promise<PeerServer> 
   });
   const server = http.createServer((req, res) => eio.handleRequest(req, res));
   void holdMs; // engine.io holds a polling GET until data or the ping interval: no hold setting.
+  keepIdleConnections(server);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return {

@@ -2,6 +2,7 @@
 // /meta/connect; the server queues messages per client until its connect takes them.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { keepIdleConnections } from '../keep-alive.ts';
 import faye from 'faye';
 import { Client } from 'undici';
 import type { BenchEvent, Peer, PeerServer, PollResult } from '../types.ts';
@@ -31,6 +32,7 @@ async function startServer({ holdMs }: { holdMs: number }): Promise<PeerServer> 
   const server = http.createServer();
   bayeux.attach(server);
   const publisher = bayeux.getClient();
+  keepIdleConnections(server);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return {

@@ -2,6 +2,7 @@
 // event log (memory by default; see ../logs.ts for durable logs).
 import { Client } from 'undici';
 import { createServer } from '../../reference-server/index.ts';
+import { keepIdleConnections } from '../keep-alive.ts';
 import { eventLogFor } from '../logs.ts';
 import type { Peer, PeerServer, PollResult } from '../types.ts';
 
@@ -18,6 +19,7 @@ async function startServer({ holdMs, maxBatch, log }: { holdMs: number; maxBatch
     maxSessionsPerClient: 100_000,
     ...(eventLog && { eventLog }),
   });
+  keepIdleConnections(server.server);
   return {
     url: server.url,
     publish: (event) => server.publish('bench', event),

@@ -24,7 +24,7 @@ function everyResponse(requirement: string, title: string): Check {
 export const auditChecks: Check[] = [
   everyResponse('SSP-TRANSPORT-5', 'MUST send Cache-Control: no-store on every response the run received'),
   everyResponse('SSP-TRANSPORT-6', 'MUST send Content-Type application/json; charset=utf-8 on every response with a body the run received'),
-  everyResponse('SSP-TRANSPORT-7', 'MUST send Allow: GET, POST, OPTIONS on every 405 the run received'),
+  everyResponse('SSP-TRANSPORT-14', 'MUST send an Allow header listing GET, POST and OPTIONS on every 405 the run received'),
   everyResponse('SSP-CORS-3', 'MUST send Access-Control-Allow-Origin as the request Origin or * on every response the run received'),
   everyResponse('SSP-CORS-4', 'MUST NOT allow credentials without the exact request Origin on any response the run received'),
   everyResponse('SSP-CORS-5', 'MUST list Origin in Vary on every response the run received that echoes the Origin'),

@@ -50,7 +50,7 @@ export function framingError(error: Error & { code?: string; rawPacket?: Buffer 
       // unknown method (405), anything else in that place is garbage (400).
       const start = error.rawPacket?.subarray(0, 64).toString('latin1') ?? '';
       if (TOKEN_THEN_SPACE.test(start)) {
-        return new SspError('method-not-allowed', `method ${start.slice(0, start.indexOf(' '))} is not allowed; use GET, POST or OPTIONS`);
+        return new SspError('method-not-allowed', `method ${start.slice(0, start.indexOf(' '))} is not allowed; use GET, HEAD, POST or OPTIONS`);
       }
       return new SspError('bad-request', 'malformed HTTP request line');
     }

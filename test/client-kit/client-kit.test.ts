@@ -3,6 +3,7 @@
 // broken client fails exactly the scenario of the rule it breaks.
 import { describe, expect, it } from 'vitest';
 import { runClientScenarios } from '../../conformance/client/run-clients.ts';
+import { brokenClients } from './broken-clients.ts';
 
 const python = ['python3', 'test/client-kit/ssp_client.py'];
 
@@ -13,13 +14,7 @@ async function failingOf(command: string[]) {
   return { failing: failed.map((result) => result.id).sort(), reasons: failed.map((result) => `${result.id}: ${result.reason ?? ''}`).join('\n\n') };
 }
 
-const broken: Array<[flag: string, fails: string[]]> = [
-  ['no-dedup', ['SSP-CLIENT-5/duplicates']],
-  ['first-signature', ['SSP-CLIENT-3/dropped-answer']],
-  ['ignore-retry-after', ['SSP-CLIENT-18/retry-after']],
-  ['tight-retry', ['SSP-CLIENT-17/backoff']],
-  ['gap-silent', ['SSP-CLIENT-15/gap']],
-];
+const broken = brokenClients.map(({ flag, fails }): [string, string[]] => [flag, fails]);
 
 describe('client conformance kit', () => {
   // One client at a time (each runs four scenarios at once): client processes are heavy to start.

@@ -120,7 +120,7 @@ function wellBehavedSession(url: string) {
       const { status, json } = await post({ ssp: 1, type: 'poll', sig });
       polls++;
       if (status !== 200 || json.type !== 'batch') {
-        problems.push(`poll ${polls}: ${status} ${JSON.stringify(json).slice(0, 160)}`);
+        problems.push(`poll ${polls}: ${status} ${json.type} ${json.reason ?? json.code ?? ''} ${JSON.stringify(json).slice(0, 120)}`);
         return;
       }
       if (json.gap) problems.push(`poll ${polls}: gap ${JSON.stringify(json.gap)}`);
@@ -151,6 +151,9 @@ export async function runFuzz({ cases, seed, progressEvery = 0 }: FuzzOptions): 
     maxSessionsPerClient: 1_000_000,
     headersTimeoutMs: 2000,
     bodyTimeoutMs: 1000,
+    // The well-behaved session re-polls at once, but on a starved machine "at once" can
+    // outlast the conformance idle timeout: its lifetime is not what this run checks.
+    limits: { idleTimeoutMs: 60_000 },
   });
   const port = Number(new URL(server.url).port);
   const { maxHoldMs } = server.handler.limits;

@@ -89,7 +89,9 @@ it(`serves a normal client within its hold while ${IDLE_CONNECTIONS} idle connec
 });
 
 it('caps sessions in total and per client with 503, Retry-After and retryAfterMs, under a concurrent rush', async () => {
-  const server = await start({ conformance: true, maxSessions: 40, maxSessionsPerClient: 1000, retryAfterMs: 2500 });
+  // Sessions must not expire during the rush (a slow machine): a long idle timeout.
+  const limits = { idleTimeoutMs: 120_000 };
+  const server = await start({ conformance: true, limits, maxSessions: 40, maxSessionsPerClient: 1000, retryAfterMs: 2500 });
   try {
     const rush = await Promise.all(Array.from({ length: 200 }, () => post(server.url, { ssp: 1, type: 'open', stream: 'ssp.ticker', params: { intervalMs: 60_000 } })));
     const opened = rush.filter((r) => r.status === 200).length;
@@ -105,7 +107,7 @@ it('caps sessions in total and per client with 503, Retry-After and retryAfterMs
   } finally {
     await server.close();
   }
-  const perClient = await start({ conformance: true, maxSessionsPerClient: 7 });
+  const perClient = await start({ conformance: true, limits, maxSessionsPerClient: 7 });
   try {
     const rush = await Promise.all(Array.from({ length: 30 }, () => post(perClient.url, { ssp: 1, type: 'open', stream: 'ssp.ticker', params: { intervalMs: 60_000 } })));
     expect(rush.filter((r) => r.status === 200).length).toBe(7);

@@ -23,6 +23,7 @@ export const evidenceVariants: Variant[] = [
     name: 'batch-delay-ten-times',
     violates: 'SSP-HOLD-1, SSP-HOLD-4: batches with events are answered ten times batchDelayMs after the events are available',
     breaks: ['SSP-HOLD-1', 'SSP-HOLD-4'],
+    consequences: 'HOLD-1 (events waiting) and HOLD-4 (events appended during the hold) are the two cases of the same delay',
     create: ({ limits }) => ({
       response: async (res, req) => {
         if (isPoll(req) && isBatch(res) && eventsOf(res).length > 0) await sleep(9 * limits.batchDelayMs);
@@ -34,6 +35,7 @@ export const evidenceVariants: Variant[] = [
     name: 'holds-end-250ms-early',
     violates: 'SSP-HOLD-3, SSP-HOLD-6: a quiet poll is answered 250 ms before its effective hold passes',
     breaks: ['SSP-HOLD-3', 'SSP-HOLD-6'],
+    consequences: 'the effective hold (HOLD-6) is the time HOLD-3 requires holding for',
     create: ({ limits }) => ({
       request: (req) => {
         if (!isPoll(req)) return req;
