@@ -103,7 +103,7 @@ async function crashAndResume(fault: string, batches: number[][]): Promise<{ rea
   }
   published = true;
   // The fault must have fired: the first server is gone (bounded wait), then a second starts.
-  const how = await Promise.race([first.exited, sleep(15_000).then(() => 'still running')]);
+  const how = await Promise.race([first.exited, sleep(60_000).then(() => 'still running')]);
   expect(how).toBe('SIGKILL');
   const second = await startServer(dir, 'none');
   url = second.url;
