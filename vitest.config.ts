@@ -9,6 +9,8 @@ const timing = [
   'test/conformance/broken-variants.test.ts',
   // Builds, packs and installs the package, then runs the conformance runner from it.
   'test/package/package.test.ts',
+  'test/proxy/nginx.test.ts',
+  'test/durable/conformance-durable.test.ts',
 ];
 
 export default defineConfig({

@@ -15,6 +15,14 @@ const commands: Record<string, Command> = {
     summary: 'test any SSP/1 server: xanjax conformance <endpoint-url> [options]',
     load: () => import('../conformance/cli.ts'),
   },
+  'conformance-client': {
+    summary: 'test any SSP/1 client program: xanjax conformance-client [options] -- <command>',
+    load: () => import('../conformance/client/cli.ts'),
+  },
+  publish: {
+    summary: 'append events to a topic of a file or Redis log: xanjax publish --log LOG TOPIC [JSON]',
+    load: () => import('../reference-server/durable/publish-cli.ts'),
+  },
   tail: {
     summary: 'print a stream\'s events as they arrive: xanjax tail <endpoint-url> <stream>',
     load: () => import('../reference-client/cli.ts'),

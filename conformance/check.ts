@@ -44,7 +44,8 @@ export class CheckNote extends Error {
   }
 }
 
-export type Features = 'annex';
+/** `annex`: the conformance annex streams; `server-command`: the runner starts and restarts the server (--server-command). */
+export type Features = 'annex' | 'server-command';
 
 export interface Check {
   /** A requirement ID from spec/requirements.json, or `<id>/<variant>`. */
@@ -60,12 +61,15 @@ export interface Check {
   needs: Features[];
   /** Checks that observe timing or server-wide state run alone, not concurrently. */
   exclusive: boolean;
+  /** Audit checks judge every response of the run (audit.ts): they run after all others. */
+  last: boolean;
   run(ctx: CheckContext): Promise<void>;
 }
 
 export interface CheckOptions {
   needs?: Features[];
   exclusive?: boolean;
+  last?: boolean;
 }
 
 /** Declare a check; level is read from the title's first word. */
@@ -85,6 +89,7 @@ export function check(id: string, title: string, run: (ctx: CheckContext) => Pro
     specRef: `spec/ssp-1.md#${requirement}`,
     needs: options.needs ?? [],
     exclusive: options.exclusive ?? false,
+    last: options.last ?? false,
     run,
   };
 }
@@ -163,4 +168,19 @@ export interface CheckContext {
   sleep(ms: number): Promise<void>;
   /** Tolerance for timing checks, in ms (already scaled): answers may be this late. */
   tolerance: number;
+  /**
+   * How early a timed answer may come: timer slack only (not scaled). The runner starts its
+   * clock before the request leaves, so a server that holds long enough is never measured short.
+   */
+  earlySlack: number;
+  /**
+   * How late an answer due "at once" or within a delay may come on this server and this
+   * machine now: a margin over the best of several measured round trips (discovery GETs,
+   * which involve no holding), scaled. Measured afresh on each call.
+   */
+  lateSlack(): Promise<{ ms: number; roundTripMs: number; how: string }>;
+  /** Every response of the run judged against the rules for all responses (audit.ts). */
+  audit: import('./audit.ts').AuditView;
+  /** The server process, when the runner started it (--server-command); checks needing it declare `server-command`. */
+  server?: import('./server-process.ts').ServerControl;
 }

@@ -24,6 +24,8 @@ export interface CliOptions {
   expectedFailures?: string | undefined;
   timeoutScale?: number | undefined;
   concurrency?: number | undefined;
+  serverCommand?: string | undefined;
+  passingTranscripts: boolean;
 }
 
 export const usage = `Usage: xanjax conformance <endpoint-url> [options]
@@ -45,6 +47,12 @@ Options:
                             may fail, but a listed check that passes fails the run
   --timeout-scale N         multiply every wait and timeout (slow machines), default 1
   --concurrency N           checks run at once (exclusive ones always alone), default 8
+  --passing-transcripts     JSON report: keep the transcripts of passing checks too
+  --server-command CMD      start the server under test with this shell command, wait for
+                            its discovery document, and run the restart checks (shutdown
+                            on SIGTERM, resume after SIGKILL, terminated sessions never
+                            re-created); it must keep its signing keys across restarts.
+                            Without it those checks are notes: not testable
   -h, --help                this text
   --load N [--duration S]   load mode instead: hold N ssp.ticker sessions, report latency,
                             errors, lost and duplicated events (--load 1 --help: its options)
@@ -60,7 +68,7 @@ function parseHeader(text: string): [string, string] {
   return [name.toLowerCase(), text.slice(colon + 1).trim()];
 }
 
-function parseReporter(spec: string): ReporterTarget {
+export function parseReporter(spec: string): ReporterTarget {
   const colon = spec.indexOf(':');
   const name = colon < 0 ? spec : spec.slice(0, colon);
   const file = colon < 0 ? undefined : spec.slice(colon + 1);
@@ -69,7 +77,7 @@ function parseReporter(spec: string): ReporterTarget {
   return { name, file };
 }
 
-function parseNumber(option: string, text: string | undefined, integer: boolean): number | undefined {
+export function parseNumber(option: string, text: string | undefined, integer: boolean): number | undefined {
   if (text === undefined) return undefined;
   const value = Number(text);
   if (text.trim() === '' || !Number.isFinite(value) || value <= 0 || (integer && !Number.isInteger(value))) {
@@ -96,6 +104,8 @@ export function parseCliArgs(argv: string[]): CliOptions {
         'expected-failures': { type: 'string' },
         'timeout-scale': { type: 'string' },
         concurrency: { type: 'string' },
+        'server-command': { type: 'string' },
+        'passing-transcripts': { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -124,5 +134,7 @@ export function parseCliArgs(argv: string[]): CliOptions {
     expectedFailures: values['expected-failures'],
     timeoutScale: parseNumber('--timeout-scale', values['timeout-scale'], false),
     concurrency: parseNumber('--concurrency', values.concurrency, true),
+    serverCommand: values['server-command'],
+    passingTranscripts: values['passing-transcripts'] ?? false,
   };
 }

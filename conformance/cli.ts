@@ -33,9 +33,9 @@ function listChecks(checks: readonly Check[]): string {
   return checks.map((check) => `${check.id.padEnd(idWidth)}  ${check.level.padEnd(6)}  ${check.title}\n`).join('');
 }
 
-async function writeReports(report: RunSummary, options: CliOptions, stdout: Output, env: NodeJS.ProcessEnv): Promise<void> {
+export async function writeReports(report: RunSummary, options: Pick<CliOptions, 'reporters'> & { passingTranscripts?: boolean }, stdout: Output, env: NodeJS.ProcessEnv): Promise<void> {
   for (const { name, file } of options.reporters) {
-    const text = reporters[name](report, { color: file === undefined && wantsColor(stdout.isTTY, env) });
+    const text = reporters[name](report, { color: file === undefined && wantsColor(stdout.isTTY, env), passingTranscripts: options.passingTranscripts });
     if (file === undefined) {
       stdout.write(text);
       continue;
@@ -79,6 +79,7 @@ export async function main(argv: string[], io: MainOptions = {}): Promise<number
         endpoint: options.endpoint as string,
         headers: options.headers,
         origin: options.origin,
+        ...(options.serverCommand === undefined ? {} : { serverCommand: options.serverCommand }),
         strict: options.strict,
         timeoutScale: options.timeoutScale,
         concurrency: options.concurrency,

@@ -8,6 +8,9 @@ import { CheckFailure } from './check.ts';
 import { clipBody, flattenHeaders, lowerCaseHeaders } from './evidence.ts';
 import { requestTimeoutMs, toleranceMs } from './timing.ts';
 import { describeWireErrors, wireErrors } from './wire-check.ts';
+import { ResponseAudit } from './audit.ts';
+import type { ServerControl } from './server-process.ts';
+import { earlySlackMs, lateSlackMs, roundTripSamples } from './timing.ts';
 
 export interface ContextOptions {
   endpoint: URL;
@@ -21,6 +24,12 @@ export interface ContextOptions {
   dispatcher?: Dispatcher;
   /** Aborted when the runner stops the check: cancels its requests and sleeps. */
   signal?: AbortSignal;
+  /** Judges every response from the endpoint (shared by the run's checks). */
+  audit?: ResponseAudit;
+  /** The check this context belongs to, named in audit findings. */
+  checkId?: string;
+  /** The server process (--server-command). */
+  server?: ServerControl;
 }
 
 /** An origin no server can have allowed on purpose (.invalid, RFC 6761): a server that allows it allows any origin. */
@@ -70,6 +79,7 @@ export function createContext(options: ContextOptions): CheckContext {
   const userHeaders = lowerCaseHeaders(options.headers ?? {});
   const checkSignal = options.signal ?? new AbortController().signal;
   const evidence: Exchange[] = [];
+  const audit = options.audit ?? new ResponseAudit();
 
   function fail(message: string): never {
     throw new CheckFailure(message, evidence);
@@ -107,6 +117,7 @@ export function createContext(options: ContextOptions): CheckContext {
     }
     const ms = Math.round(performance.now() - started);
     exchange.response = { status, headers: responseHeaders, body: clipBody(text), ms };
+    if (url.href === endpoint.href) audit.observe(options.checkId ?? '(no check)', exchange);
     // Wire check: every JSON body from the endpoint is an SSP message (discovery included).
     if (url.href === endpoint.href && text.length > 0) {
       const json = parseJson(text);
@@ -164,6 +175,21 @@ export function createContext(options: ContextOptions): CheckContext {
     });
   }
 
+  /**
+   * Best of several discovery GETs: the round trip of this server's HTTP stack, measured
+   * apart from holding (a server slow at hold 0 must not widen its own allowance).
+   */
+  async function lateSlack(): Promise<{ ms: number; roundTripMs: number; how: string }> {
+    const samples: number[] = [];
+    for (let i = 0; i < roundTripSamples; i++) {
+      const started = performance.now();
+      await raw({ method: 'GET' });
+      samples.push(performance.now() - started);
+    }
+    const roundTripMs = Math.round(Math.min(...samples) * 10) / 10;
+    return { ms: lateSlackMs(roundTripMs, scale), roundTripMs, how: `best of ${roundTripSamples} discovery GETs` };
+  }
+
   return {
     endpoint,
     headers: userHeaders,
@@ -172,6 +198,9 @@ export function createContext(options: ContextOptions): CheckContext {
     timeoutScale: scale,
     evidence,
     tolerance: toleranceMs(discovery.limits, scale),
+    earlySlack: earlySlackMs,
+    lateSlack: handled(lateSlack),
+    audit,
     raw: handled(raw),
     send: handled(send) as CheckContext['send'],
     open: handled(open),
@@ -182,5 +211,6 @@ export function createContext(options: ContextOptions): CheckContext {
       if (!condition) fail(message);
     },
     sleep: handled(sleep),
+    ...(options.server ? { server: options.server } : {}),
   };
 }

@@ -8,6 +8,11 @@ import { isExpected } from './baseline.ts';
 import { createContext, defaultOrigin } from './context.ts';
 import { missingFeatures } from './features.ts';
 import { checkTimeoutMs } from './timing.ts';
+import { ResponseAudit } from './audit.ts';
+import { graceMs, startTimeoutMs, type ServerControl } from './server-process.ts';
+
+/** A restart check may wait for a stop and a start on top of its own bound. */
+const restartAllowanceMs = 2 * (graceMs + startTimeoutMs);
 
 export interface CheckEnvironment {
   endpoint: URL;
@@ -23,6 +28,10 @@ export interface CheckEnvironment {
   /** Longest a check may run (timing.ts checkTimeoutMs unless overridden). */
   checkTimeoutMs: number;
   isExpectedFailure(id: string): boolean;
+  /** Every response of the run, judged for the rules that hold for all (audit.ts). */
+  audit: ResponseAudit;
+  /** The server process when the runner started it (--server-command). */
+  server?: ServerControl;
 }
 
 export interface EnvironmentOptions {
@@ -35,6 +44,9 @@ export interface EnvironmentOptions {
   dispatcher: Dispatcher;
   checkTimeoutMs?: number | undefined;
   baseline: readonly string[];
+  /** Shared by every check of the run (a fresh one when absent). */
+  audit?: ResponseAudit;
+  server?: ServerControl;
 }
 
 /** What every check of one run shares: the runner and the test-case adapter build it alike. */
@@ -48,9 +60,11 @@ export function checkEnvironment(options: EnvironmentOptions): CheckEnvironment 
     timeoutScale,
     strict: options.strict ?? false,
     dispatcher: options.dispatcher,
-    missing: missingFeatures(discovery),
+    missing: missingFeatures(discovery, options.server !== undefined),
     checkTimeoutMs: options.checkTimeoutMs ?? checkTimeoutMs(discovery.limits, timeoutScale),
     isExpectedFailure: (id) => isExpected(baseline, id),
+    audit: options.audit ?? new ResponseAudit(),
+    ...(options.server ? { server: options.server } : {}),
   };
 }
 
@@ -110,13 +124,23 @@ export async function runCheck(check: Check, env: CheckEnvironment): Promise<Che
     timeoutScale: env.timeoutScale,
     dispatcher: env.dispatcher,
     signal: controller.signal,
+    audit: env.audit,
+    checkId: check.id,
+    ...(env.server ? { server: env.server } : {}),
   });
-  const missing = check.needs.map((feature) => env.missing.get(feature)).find((reason) => reason !== undefined);
+  const missingFeature = check.needs.find((feature) => env.missing.has(feature));
+  const missing = missingFeature === undefined ? undefined : env.missing.get(missingFeature);
   // Issue: "a clear 'not testable' failure for the checks that need them, never a silent skip".
+  // Without --server-command the restart checks are not testable through no fault of the
+  // server: a note with the reason (issue 9: "reported as not testable, never as passed").
   const settled: Settled =
-    missing === undefined ? await runBounded(check, context, env.checkTimeoutMs) : { outcome: { kind: 'failure', reason: `not testable: ${missing}` } };
+    missing === undefined
+      ? await runBounded(check, context, env.checkTimeoutMs + (check.needs.includes('server-command') ? restartAllowanceMs : 0))
+      : { outcome: missingFeature === 'server-command' ? { kind: 'note', reason: `not testable: ${missing}` } : { kind: 'failure', reason: `not testable: ${missing}` } };
   // Cancels whatever the check left running (held polls, sleeps) so nothing outlives it.
   controller.abort(new Error(`check ${check.id} ended`));
+  // A restart check that failed half-way leaves the server running for the next one.
+  if (env.server && check.needs.includes('server-command')) await env.server.ensureRunning().catch(() => {});
   const { outcome } = settled;
   const evidence = settled.evidence && settled.evidence.length > 0 ? settled.evidence : context.evidence;
   const status = statusOf(check.level, outcome, env.strict, env.isExpectedFailure(check.id));

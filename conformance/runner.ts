@@ -1,10 +1,12 @@
 // runChecks: discovery once, then every selected check, non-exclusive ones concurrently
-// (bounded) and exclusive ones (timing, server-wide state) alone afterwards.
+// (bounded), exclusive ones (timing, server-wide state) alone afterwards, and the audit
+// checks (every response the others received) last.
 import type { Check, CheckResult } from './check.ts';
 import { createAgent } from './agent.ts';
 import { assertBaselineKnown } from './baseline.ts';
 import { fetchDiscovery } from './discovery.ts';
-import { CheckListError, UsageError } from './errors.ts';
+import { CheckListError, DiscoveryError, UsageError } from './errors.ts';
+import { ServerProcess } from './server-process.ts';
 import { buildReport, type RunSummary } from './report.ts';
 import { checkEnvironment, runCheck } from './run-check.ts';
 import { parseOrigin } from './origin.ts';
@@ -29,6 +31,12 @@ export interface RunOptions {
   expectedFailures?: string[] | undefined;
   /** Overrides the per-check time bound derived from the limits (timing.ts). */
   checkTimeoutMs?: number | undefined;
+  /**
+   * A shell command that starts the server under test (--server-command): the runner starts
+   * it, waits for discovery, runs the restart checks (which stop and restart it) and stops it
+   * at the end with SIGTERM. Without it the restart checks are notes.
+   */
+  serverCommand?: string | undefined;
   /** Called once the checks to run are known, before the first one starts. */
   onStart?(checks: readonly Check[]): void;
   /** Called as each check finishes (in completion order). */
@@ -89,9 +97,13 @@ export async function runChecks(checks: readonly Check[], options: RunOptions): 
   const startedAt = new Date();
   const started = performance.now();
   const dispatcher = createAgent();
+  const server = options.serverCommand === undefined ? undefined : new ServerProcess(options.serverCommand, endpoint, timeoutScale);
   try {
+    if (server) await server.start().catch((error: unknown) => {
+      throw new DiscoveryError('ENDPOINT_UNREACHABLE', `--server-command: ${(error as Error).message}`);
+    });
     const discovery = await fetchDiscovery(endpoint, { headers: options.headers, timeoutScale, dispatcher });
-    const env = checkEnvironment({ endpoint, discovery, headers: options.headers, origin, timeoutScale, strict: options.strict, dispatcher, checkTimeoutMs: options.checkTimeoutMs, baseline });
+    const env = checkEnvironment({ endpoint, discovery, headers: options.headers, origin, timeoutScale, strict: options.strict, dispatcher, checkTimeoutMs: options.checkTimeoutMs, baseline, ...(server ? { server } : {}) });
     options.onStart?.(selected);
     const results = new Map<Check, CheckResult>();
     const run = async (check: Check) => {
@@ -99,8 +111,10 @@ export async function runChecks(checks: readonly Check[], options: RunOptions): 
       results.set(check, result);
       options.onResult?.(result, results.size, selected.length);
     };
-    await pool(selected.filter((check) => !check.exclusive), concurrency, run);
-    await pool(selected.filter((check) => check.exclusive), 1, run);
+    await pool(selected.filter((check) => !check.exclusive && !check.last), concurrency, run);
+    await pool(selected.filter((check) => check.exclusive && !check.last), 1, run);
+    // The audit checks judge every response the others received.
+    await pool(selected.filter((check) => check.last), concurrency, run);
     return buildReport({
       endpoint: endpoint.href,
       startedAt: startedAt.toISOString(),
@@ -112,5 +126,6 @@ export async function runChecks(checks: readonly Check[], options: RunOptions): 
   } finally {
     // Drops kept-alive and leftover sockets so the process can exit at once.
     await dispatcher.destroy();
+    await server?.stop('SIGTERM');
   }
 }

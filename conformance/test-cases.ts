@@ -11,6 +11,7 @@ import { checkEnvironment, runCheck } from './run-check.ts';
 import { parseOrigin } from './origin.ts';
 import { selectChecks, type Selection } from './select.ts';
 import { checkTimeoutMs } from './timing.ts';
+import { ResponseAudit } from './audit.ts';
 
 export interface ConformanceTestOptions extends Selection {
   headers?: Record<string, string> | undefined;
@@ -54,6 +55,8 @@ export async function testCases(checks: readonly Check[], endpoint: string | URL
     discoveryAgent.destroy(),
   );
   const boundMs = checkTimeoutMs(discovery.limits, timeoutScale);
+  // One audit for every case: the audit checks, declared last, judge the responses of the cases run before them.
+  const audit = new ResponseAudit();
   return selected.map((check) => ({
     id: check.id,
     title: check.title,
@@ -64,7 +67,7 @@ export async function testCases(checks: readonly Check[], endpoint: string | URL
       // and nothing may stay open after a case ends.
       const dispatcher = createAgent();
       try {
-        const env = checkEnvironment({ endpoint: url, discovery, headers: options.headers, origin, timeoutScale, strict: options.strict, dispatcher, checkTimeoutMs: boundMs, baseline });
+        const env = checkEnvironment({ endpoint: url, discovery, headers: options.headers, origin, timeoutScale, strict: options.strict, dispatcher, checkTimeoutMs: boundMs, baseline, audit });
         const result = await runCheck(check, env);
         if (failing.has(result.status)) throw new ConformanceTestFailure(result);
       } finally {

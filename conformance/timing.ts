@@ -25,3 +25,19 @@ export function requestTimeoutMs(limits: Limits, scale: number, holdMs: number =
 export function checkTimeoutMs(limits: Limits, scale: number): number {
   return Math.round((10_000 + 4 * limits.maxHoldMs + limits.idleTimeoutMs + limits.terminationMemoryMs) * scale);
 }
+
+/** Timer slack for lower bounds: a runner's clock starts before the request leaves, so only rounding remains. */
+export const earlySlackMs = 20;
+
+/** Round trips measured for each lateSlack (the best one counts: the network's share of an answer). */
+export const roundTripSamples = 5;
+
+/**
+ * How late an answer due at once (or within batchDelayMs) may be: 50 ms of scheduling
+ * slack on a loaded machine plus three measured round trips, scaled. On loopback that is
+ * well under 100 ms, so a server ten times slower than it advertises is caught, and a
+ * slow link or machine stretches it by its own measure.
+ */
+export function lateSlackMs(roundTripMs: number, scale: number): number {
+  return Math.round((50 + 3 * roundTripMs) * scale);
+}

@@ -4,7 +4,7 @@ import type { StreamParams } from '../schemas/types.gen.ts';
 import { SspProtocolError, SspTerminationError, SspTransportError, subscribe } from './node.ts';
 import type { SspError, SspEvent, TerminationMessage } from './node.ts';
 
-export const usage = `Usage: xanjax tail <endpoint-url> <stream> [--params JSON] [--format json|pretty] [--retries N]
+export const usage = `Usage: xanjax tail <endpoint-url> <stream> [--params JSON] [--format json|pretty|lines] [--retries N]
 
 Subscribes to an SSP/1 stream and prints each event as it arrives.
 
@@ -12,6 +12,8 @@ Options:
   --params JSON    stream parameters, a JSON object, e.g. '{"count":5}'
   --format FORMAT  json (default): one {"seq":…,"data":…} object per line, ready for jq
                    pretty: time, seq and data, for people
+                   lines: the client kit's event lines (spec §20.5): events as in json,
+                   and {"gap":…}, {"restart":…}, {"termination":…}, {"error":…} lines
   --retries N      consecutive failed requests of a live session before giving up (default:
                    retry for up to 2 minutes, with backoff); opening the session is not retried
   -h, --help       show this help
@@ -36,7 +38,17 @@ export function main(argv: string[]): Promise<number> {
   return tail(argv, { stdout: process.stdout, stderr: process.stderr, signals: process });
 }
 
-type Options = { endpoint: string; stream: string; params: StreamParams; format: 'json' | 'pretty'; retries?: number };
+type Format = 'json' | 'pretty' | 'lines';
+type Options = { endpoint: string; stream: string; params: StreamParams; format: Format; retries?: number };
+
+/** The kind of an error line (spec §20.5): authorization, protocol, server or transport. */
+function errorKind(error: unknown): string {
+  const { name, code } = error as { name?: string; code?: string };
+  if (name === 'SspAuthError' || code === 'unauthorized' || code === 'forbidden') return 'auth';
+  if (error instanceof SspProtocolError) return 'protocol';
+  if (error instanceof SspTransportError) return 'transport';
+  return 'server';
+}
 
 export async function tail(argv: string[], io: TailIo): Promise<number> {
   const say = (line: string) => io.stderr.write(`xanjax tail: ${line}\n`);
@@ -64,10 +76,13 @@ export async function tail(argv: string[], io: TailIo): Promise<number> {
     stopped();
     void subscription.close();
   });
-  subscription.on('gap', (gap) => say(`warning: ${gap.message}`));
+  const lines = format === 'lines';
+  const line = (value: unknown) => io.stdout.write(`${JSON.stringify(value)}\n`);
+  subscription.on('gap', (gap) => (lines ? line({ gap: { from: gap.from, to: gap.to } }) : say(`warning: ${gap.message}`)));
   subscription.on('restart', ({ cause, lastSeq }) => {
     const why = 'termination' in cause ? cause.termination.reason : cause.error.code;
-    say(`stream restarted: session ended (${why}) after seq ${lastSeq}; a new session starts again at seq 1: events may repeat or be missing`);
+    if (lines) line({ restart: { reason: why, lastSeq } });
+    else say(`stream restarted: session ended (${why}) after seq ${lastSeq}; a new session starts again at seq 1: events may repeat or be missing`);
   });
 
   let interrupted = false;
@@ -88,13 +103,14 @@ export async function tail(argv: string[], io: TailIo): Promise<number> {
   io.signals.once('SIGINT', onSigint);
   io.stdout.on('error', onWriteError);
   const failure = (error: unknown): number => {
+    if (lines) line({ error: { kind: errorKind(error), message: error instanceof Error ? error.message : String(error) } });
     say(error instanceof Error ? error.message : String(error));
     return error instanceof SspTransportError || error instanceof SspProtocolError ? 2 : 1;
   };
   try {
     for await (const event of subscription) {
       if (outputClosed) break;
-      if (!io.stdout.write(`${format === 'json' ? JSON.stringify(event) : pretty(event)}\n`)) {
+      if (!io.stdout.write(`${format === 'pretty' ? pretty(event) : JSON.stringify({ seq: event.seq, data: event.data })}\n`)) {
         await drained(io.stdout, stop);
       }
     }
@@ -104,11 +120,16 @@ export async function tail(argv: string[], io: TailIo): Promise<number> {
     }
     if (openFailed) return failure(openFailed);
     if (outputClosed) return 0;
-    return ended(await subscription.termination, say, format);
+    const termination = await subscription.termination;
+    if (lines) line({ termination: { reason: termination.reason, last: termination.last } });
+    return ended(termination, say, format);
   } catch (error) {
     if (interrupted) return 130;
     if (openFailed) return failure(openFailed);
-    if (error instanceof SspTerminationError) return ended(error.termination, say, format);
+    if (error instanceof SspTerminationError) {
+      if (lines) line({ termination: { reason: error.termination.reason, last: error.termination.last } });
+      return ended(error.termination, say, format);
+    }
     return failure(error);
   } finally {
     io.signals.off('SIGINT', onSigint);
@@ -129,7 +150,7 @@ function drained(stream: NodeJS.WritableStream, stop: Promise<void>): Promise<vo
   });
 }
 
-function ended(termination: TerminationMessage, say: (line: string) => void, format: Options['format']): number {
+function ended(termination: TerminationMessage, say: (line: string) => void, format: Format): number {
   if (termination.reason === 'complete') {
     if (format === 'pretty') say(`stream complete (last seq ${termination.last})`);
     return 0;
@@ -160,7 +181,7 @@ function parse(argv: string[]): Options | 'help' {
   if (endpoint === undefined || stream === undefined) throw new Error('expected <endpoint-url> and <stream>');
   if (extra.length > 0) throw new Error(`unexpected argument '${extra[0]}'`);
   if (!/^https?:$/.test(URL.canParse(endpoint) ? new URL(endpoint).protocol : '')) throw new Error(`'${endpoint}' is not an http(s) URL`);
-  if (values.format !== 'json' && values.format !== 'pretty') throw new Error(`--format must be json or pretty, not '${values.format}'`);
+  if (values.format !== 'json' && values.format !== 'pretty' && values.format !== 'lines') throw new Error(`--format must be json, pretty or lines, not '${values.format}'`);
   let params: unknown = {};
   if (values.params !== undefined) {
     try {

@@ -16,7 +16,7 @@ const members: Record<string, Set<string>> = {
   batch: new Set(['ssp', 'type', 'sig', 'gap', 'events', 'ext']),
   termination: new Set(['ssp', 'type', 'sig', 'reason', 'last', 'advice', 'error', 'ext']),
   error: new Set(['ssp', 'type', 'code', 'message', 'retryable', 'retryAfterMs', 'details', 'versions', 'ext']),
-  event: new Set(['seq', 'data', 'ext']),
+  event: new Set(['seq', 'data']), // an event is not a message: its extension data goes in the batch's `ext`
   gap: new Set(['from', 'to']),
   advice: new Set(['action', 'delayMs']),
   'termination error': new Set(['message', 'code']),
@@ -102,6 +102,7 @@ function terminationProblem(m: Json): string | undefined {
   if (!isObject(advice) || !isName(advice.action)) return 'termination "advice" is invalid';
   if (advice.delayMs !== undefined && !isCount(advice.delayMs, 0)) return 'termination "advice.delayMs" is not an integer >= 0';
   if (m.error === undefined) return extraMember('advice', advice);
+  if (m.reason !== 'error') return `termination with reason ${JSON.stringify(m.reason)} carries "error" (only reason error does)`;
   if (!(isObject(m.error) && typeof m.error.message === 'string')) return 'termination "error" lacks a message';
   return extraMember('advice', advice) ?? extraMember('termination error', m.error);
 }

@@ -3,6 +3,7 @@
 import { parseArgs } from 'node:util';
 import { bearerToken, clientKeyFromForwardedFor, createServer } from './index.ts';
 import type { Limits, SspServerOptions } from './index.ts';
+import { parseLogUrl } from './durable/log-url.ts';
 import { demoTicker } from './streams/demo-ticker.ts';
 
 const USAGE = `Usage: xanjax serve [options]
@@ -28,19 +29,34 @@ Options:
                       (401 unauthorized otherwise; discovery and preflights stay open)
                       (default: $XANJAX_AUTH_TOKEN)
   --trust-proxy       take the client address from the last X-Forwarded-For entry (the one
-                      the proxy added): only behind exactly one trusted proxy
+                      the proxy appended), for requests from a proxy on this machine only
+                      (loopback peer); the proxy must append, e.g. nginx
+                      proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for
+  --log LOG           where events, sessions and terminations live: memory (default, gone
+                      with the process), file:DIR (survives restarts and crashes; one
+                      server per folder) or redis://HOST:PORT[/DB] (shared by instances)
+  --topic NAME        offer topic stream NAME, fed by \`xanjax publish\`; repeatable
+  --fsync-ms MS       file log: fsync period (default 1000; 0 = after every event)
   --hold MS           limits.maxHoldMs
   --idle MS           limits.idleTimeoutMs
   --retain N          limits.retainEvents
   -h, --help          show this help
 
-Streams: 'ticker' (a live demo feed) always; ssp.* with --conformance; exec with --exec.
+Streams: 'ticker' (a live demo feed) always; ssp.* with --conformance; exec with --exec;
+each --topic NAME.
 The browser client is served as an ES module at /xanjax-client.js in every mode.
+Durability of --log file:DIR: every event is written to its segment file before any client
+can read it, so a crash or SIGKILL loses nothing a client was sent or publish accepted, and
+a restart on DIR with the same --secret resumes every session. Files are fsync'ed every
+--fsync-ms and at shutdown: an OS crash or power loss can lose the last period. A full or
+read-only disk is answered with 'unavailable' (Retry-After) until writes succeed again.
+With redis://, events are as durable as that Redis server's own persistence.
 SIGINT/SIGTERM shut down gracefully: held polls are answered with termination 'shutdown'
 advising to resume. With the same --secret a restart honours the signatures of the previous
-run, but (events and terminations being kept in memory) answers those of sessions it does
-not know with 'unavailable' for idle + hold after it starts, so that a closed session is
-never brought back (SSP-SIGNATURE-14); those clients then open new sessions.
+run, but with the memory log (events and terminations kept in memory) answers those of
+sessions it does not know with 'unavailable' for idle + hold after it starts, so that a
+closed session is never brought back (SSP-SIGNATURE-14); those clients then open new
+sessions. A file or Redis log remembers terminations, so it needs no such wait.
 Key rotation: restart with --secret NEW --previous-secret OLD. New signatures use NEW and
 clients holding OLD signatures resume; drop OLD once those have expired (idle + hold).`;
 
@@ -103,6 +119,9 @@ export function parseOptions(argv: string[], env = process.env): SspServerOption
       hold: { type: 'string' },
       idle: { type: 'string' },
       retain: { type: 'string' },
+      log: { type: 'string' },
+      topic: { type: 'string', multiple: true },
+      'fsync-ms': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -113,6 +132,7 @@ export function parseOptions(argv: string[], env = process.env): SspServerOption
   if (values.hold !== undefined) limits.maxHoldMs = integer('--hold', values.hold, 1);
   if (values.idle !== undefined) limits.idleTimeoutMs = integer('--idle', values.idle, 1);
   if (values.retain !== undefined) limits.retainEvents = integer('--retain', values.retain, 1);
+  if (values.log !== undefined) parseLogUrl(values.log);
   const secret = values.secret ?? (env.XANJAX_SECRET || undefined);
   const previous = values['previous-secret'] ?? (env.XANJAX_PREVIOUS_SECRETS ?? '').split(',').filter((s) => s !== '');
   const authToken = values['auth-token'] ?? (env.XANJAX_AUTH_TOKEN || undefined);
@@ -134,6 +154,9 @@ export function parseOptions(argv: string[], env = process.env): SspServerOption
     authorize: authToken === undefined ? undefined : bearerToken(authToken),
     limits,
     streams: { ticker: demoTicker },
+    ...(values.topic && { topics: values.topic }),
+    ...(values.log !== undefined && { log: values.log }),
+    ...(values['fsync-ms'] !== undefined && { fsyncIntervalMs: integer('--fsync-ms', values['fsync-ms'], 0) }),
   };
 }
 

@@ -8,7 +8,7 @@ import { createValidator } from '../schemas/index.ts';
 import { bearerToken } from './authorize.ts';
 import type { Authorize, AuthorizeOutcome } from './authorize.ts';
 import type { DiscoveryDocument } from '../schemas/types.gen.ts';
-import { clientKeyFromForwardedFor, clientKeyFromSocket } from './client-key.ts';
+import { clientKeyFromForwardedFor, clientKeyFromProxies, clientKeyFromSocket, isLoopback } from './client-key.ts';
 import type { ClientKey } from './client-key.ts';
 import { CLIENT_MODULE_PATH, createClientModuleRoute } from './client-module.ts';
 import { createDemo } from './demo/serve.ts';
@@ -44,13 +44,20 @@ export type {
 } from './event-log/types.ts';
 export { SerializedData, eventWireBytes, sessionChannel, topicChannel } from './event-log/types.ts';
 export { MemoryEventLog } from './event-log/memory.ts';
+export type { SessionRecord, SessionStore } from './event-log/session-store.ts';
+export { FileEventLog } from './durable/file-log.ts';
+export type { FileLogOptions } from './durable/file-log.ts';
+export { openEventLog } from './durable/open-log.ts';
+export type { OpenLogOptions } from './durable/open-log.ts';
+export { openPublisher, publish } from './durable/publish.ts';
+export type { Publisher, PublisherOptions } from './durable/publish.ts';
 export { StreamError } from './streams/types.ts';
 export type { Producer, ProducerContext, StreamDefinition } from './streams/types.ts';
 export { framingServerOptions, handleClientErrors } from './holder/framing.ts';
 export type { FramingOptions } from './holder/framing.ts';
 export { bearerToken };
 export type { Authorize, AuthorizeOutcome };
-export { annexStreams, clientKeyFromForwardedFor, clientKeyFromSocket, conformanceLimits, defaultLimits, demoTicker };
+export { annexStreams, clientKeyFromForwardedFor, clientKeyFromProxies, clientKeyFromSocket, isLoopback, conformanceLimits, defaultLimits, demoTicker };
 export type { ClientKey, Limits, Secrets };
 
 export interface SspServerOptions {
@@ -88,8 +95,9 @@ export interface SspServerOptions {
   maxSessionsPerClient?: number | undefined;
   /**
    * Names a request's client for maxSessionsPerClient. Default: the socket's peer address.
-   * Behind one trusted proxy, use clientKeyFromForwardedFor (the address the proxy appended
-   * to X-Forwarded-For); without a proxy in front, a client could write that header itself.
+   * Behind a proxy on the same machine, use clientKeyFromForwardedFor (the address the proxy
+   * appended to X-Forwarded-For, trusted only from a loopback peer); for proxies elsewhere,
+   * clientKeyFromProxies(isProxy). Either way the proxy must append, not pass the header on.
    */
   clientKey?: ClientKey | undefined;
   /** retryAfterMs for too-many-sessions and unavailable. Default 2000. */
@@ -102,7 +110,8 @@ export interface SspServerOptions {
    */
   eventLog?: EventLog | undefined;
   /**
-   * True when the event log keeps remembered terminations across restarts (a durable log).
+   * True when remembered terminations survive a restart by other means than the event log (a
+   * durable log with a session store, such as file: and redis:, is recognised by itself).
    * Otherwise, when `secret` is given (signatures survive a restart), the server answers
    * `unavailable` to signatures of sessions it does not know for idleTimeoutMs + maxHoldMs
    * after it starts, so that a session closed before the restart is never re-created
@@ -147,7 +156,7 @@ export function createSspHandler(options: SspServerOptions = {}): SspHandler {
   for (const [name, definition] of Object.entries(options.streams ?? {})) registry.register(name, definition);
   // The demo page opens the 'ticker' feed; offer it unless the host application defined its own.
   if (options.demo && !options.streams?.ticker) registry.register('ticker', demoTicker);
-  const log = options.eventLog ?? createMemoryEventLog();
+  const log: EventLog = options.eventLog ?? createMemoryEventLog();
   const topics = new TopicHub(log, limits.retainEvents);
   for (const topic of options.topics ?? []) registry.register(topic, topics.define(topic));
   if (options.conformance) for (const [name, definition] of Object.entries(annexStreams)) registry.register(name, definition);
@@ -176,7 +185,7 @@ export function createSspHandler(options: SspServerOptions = {}): SspHandler {
     maxSessionsPerClient: options.maxSessionsPerClient ?? 100,
     retryAfterMs: options.retryAfterMs ?? 2000,
     shutdownResumeDelayMs: 1000,
-    restartGuard: options.secret !== undefined && !options.keepsTerminations,
+    restartGuard: options.secret !== undefined && !options.keepsTerminations && log.sessions === undefined,
     extensions: offeredExtensions,
   });
   const endpoint = createEndpoint({
@@ -235,6 +244,13 @@ export interface ListenOptions extends SspServerOptions {
   port?: number | undefined;
   /** The request line and headers must arrive within this long. Default 10 000. */
   headersTimeoutMs?: number | undefined;
+  /**
+   * The event log, when `eventLog` is not given: 'memory' (default), 'file:DIR' (survives
+   * restarts and crashes) or 'redis://HOST:PORT[/DB]' (shared by instances). README "Scaling out".
+   */
+  log?: string | undefined;
+  /** File log: fsync period in ms; 0 = after every append. Default 1000. */
+  fsyncIntervalMs?: number | undefined;
 }
 
 export interface SspServer {
@@ -251,6 +267,19 @@ export interface SspServer {
 const CLOSE_GRACE_MS = 3000;
 
 export async function createServer(options: ListenOptions = {}): Promise<SspServer> {
+  if (options.eventLog === undefined && options.log !== undefined) {
+    const { openEventLog } = await import('./durable/open-log.ts');
+    const eventLog = await openEventLog(options.log, {
+      ...(options.fsyncIntervalMs !== undefined && { fsyncIntervalMs: options.fsyncIntervalMs }),
+      ...(options.retryAfterMs !== undefined && { retryAfterMs: options.retryAfterMs }),
+    });
+    try {
+      return await createServer({ ...options, eventLog });
+    } catch (error) {
+      await eventLog.close();
+      throw error;
+    }
+  }
   const handler = createSspHandler(options);
   // Slow or idle clients cannot hold a connection: headers and body have real deadlines
   // (a held poll is not affected: it has been received), and what Node's parser rejects

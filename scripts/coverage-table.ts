@@ -1,10 +1,14 @@
-// Writes conformance/COVERAGE.md: for every server requirement in force in spec/requirements.json,
-// the checks that test it, the broken variants that prove those checks can fail, or why
-// it is not observable from outside. `--check` fails (exit 1) when the file is stale.
+// Writes conformance/COVERAGE.md: for every requirement in force in spec/requirements.json,
+// server and client, the checks (server runner) or scenarios (client kit) that test it, the
+// broken variants or broken clients that prove they can fail, or why it is not observable
+// from outside, with the count of those. `--check` fails (exit 1) when the file is stale.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { allChecks } from '../conformance/checks/index.ts';
+import { scenarios } from '../conformance/client/scenarios.ts';
+import { brokenClients } from '../test/client-kit/broken-clients.ts';
 import { allVariants } from '../test/conformance/broken/index.ts';
+import { restartVariants } from '../test/conformance/broken/restart-variants.ts';
 import { unprovenMusts } from '../test/conformance/broken/unproven.ts';
 import { currentRequirements, type Requirement } from './requirements.ts';
 
@@ -13,31 +17,68 @@ export const coveragePath = fileURLToPath(new URL('conformance/COVERAGE.md', roo
 
 const cell = (text: string) => text.replace(/\|/g, '\\|').replace(/\n/g, ' ');
 
+const idOf = (id: string) => id.split('/')[0]!;
+const code = (names: string[]) => names.map((name) => `\`${name}\``).join(', ') || '—';
+const serverVariants = [...allVariants, ...restartVariants('').filter((variant) => variant.breaks.length > 0)];
+/** Client kit rules judged over every request of every scenario (conformance/client/run-clients.ts). */
+const wireRules = ['SSP-CLIENT-1/every-request', 'SSP-CLIENT-2/every-request', 'SSP-CLIENT-8/every-request'];
+
+function row(requirement: Requirement, tests: string[], proofs: string[], unproven: string | undefined): string {
+  const restart = tests.length > 0 && !requirement.observable;
+  const note = restart
+    ? `checked only with --server-command (a note without it); registry: ${requirement.reason ?? ''}`
+    : !requirement.observable
+      ? `not observable: ${requirement.reason ?? ''}`
+      : proofs.length === 0 && requirement.level === 'MUST'
+        ? `no broken variant: ${unproven ?? ''}`
+        : '';
+  return `| [${requirement.id}](../spec/ssp-1.md#${requirement.id}) | ${requirement.level} | ${code(tests)} | ${code(proofs)} | ${cell(note)} |`;
+}
+
 export function coverageTable(requirements: readonly Requirement[]): string {
-  const rows = requirements
-    .filter((requirement) => requirement.binds === 'server')
-    .map((requirement) => {
-      const checks = allChecks.filter((check) => check.id.split('/')[0] === requirement.id).map((check) => `\`${check.id}\``);
-      const variants = allVariants.filter((variant) => variant.breaks.includes(requirement.id)).map((variant) => `\`${variant.name}\``);
-      const note = !requirement.observable
-        ? `not observable: ${requirement.reason ?? ''}`
-        : variants.length === 0 && requirement.level === 'MUST'
-          ? `no broken variant: ${unprovenMusts[requirement.id] ?? ''}`
-          : '';
-      return `| [${requirement.id}](../spec/ssp-1.md#${requirement.id}) | ${requirement.level} | ${checks.join(', ') || '—'} | ${variants.join(', ') || '—'} | ${cell(note)} |`;
-    });
+  const server = requirements.filter((requirement) => requirement.binds === 'server');
+  const client = requirements.filter((requirement) => requirement.binds === 'client');
+  const serverRows = server.map((requirement) => {
+    const checks = allChecks.filter((check) => idOf(check.id) === requirement.id).map((check) => check.id);
+    const variants = serverVariants.filter((variant) => variant.breaks.includes(requirement.id)).map((variant) => variant.name);
+    return row(requirement, checks, variants, unprovenMusts[requirement.id]);
+  });
+  const clientRows = client.map((requirement) => {
+    const tests = [...scenarios.map((scenario) => scenario.id), ...wireRules].filter((id) => idOf(id) === requirement.id);
+    const broken = brokenClients.filter((candidate) => candidate.fails.some((id) => idOf(id) === requirement.id)).map((candidate) => `--break ${candidate.flag}`);
+    const unproven = tests.length > 0 ? 'no deliberately broken client yet; the reference client\'s own tests (test/client/) cover the rule' : 'no kit scenario yet; the reference client\'s own tests (test/client/) cover the rule';
+    return row(requirement, tests, broken, unproven);
+  });
+  const unobservable = (list: readonly Requirement[], tested: (id: string) => boolean) => list.filter((requirement) => !requirement.observable && !tested(requirement.id)).length;
+  const serverTested = (id: string) => allChecks.some((check) => idOf(check.id) === id);
+  const clientTested = (id: string) => scenarios.some((scenario) => idOf(scenario.id) === id);
   return [
-    '<!-- generated by scripts/coverage-table.ts from spec/requirements.json, conformance/checks and test/conformance/broken — do not edit -->',
+    '<!-- generated by scripts/coverage-table.ts from spec/requirements.json, conformance/checks, conformance/client, test/conformance/broken and test/client-kit — do not edit -->',
     '# Conformance coverage',
     '',
-    'Every server requirement of SSP/1, the conformance checks that test it, and the deliberately',
-    'broken server variants (`test/conformance/broken/`) the runner must report as failing it.',
-    'Client requirements are tested by the reference client\'s own tests, not by the runner.',
-    'Regenerate with `npx tsx scripts/coverage-table.ts`; `--check` fails when this file is stale.',
+    'Every requirement of SSP/1 in force, the checks that test it and the deliberately broken',
+    'implementations that prove those checks can fail. Regenerate with `npx tsx scripts/coverage-table.ts`;',
+    '`--check` fails when this file is stale.',
+    '',
+    `Not observable from outside: ${unobservable(server, serverTested)} of ${server.length} server requirements and ${unobservable(client, clientTested)} of ${client.length} client requirements, each with its reason below.`,
+    '',
+    '## Server requirements',
+    '',
+    'Checks of `npx xanjax conformance` (conformance/checks/); broken server variants in `test/conformance/broken/`',
+    '(the restart ones run as their own processes through `--server-command`).',
     '',
     '| Requirement | Level | Check(s) | Broken variant(s) | Note |',
     '|---|---|---|---|---|',
-    ...rows,
+    ...serverRows,
+    '',
+    '## Client requirements',
+    '',
+    'Scenarios of `npx xanjax conformance-client` (conformance/client/scenarios.ts, spec §20.5); broken clients are',
+    '`test/client-kit/ssp_client.py --break FLAG`.',
+    '',
+    '| Requirement | Level | Scenario(s) | Broken client(s) | Note |',
+    '|---|---|---|---|---|',
+    ...clientRows,
     '',
   ].join('\n');
 }

@@ -1,5 +1,6 @@
 // Spec §20.2: params each annex stream accepts (boundaries included) and rejects. Valid
 // samples are chosen to be cheap to open: no long stream is started by opening one.
+// SSP-ANNEX-21: above size 256, at most 16 events.
 export const annexStreams = ['ssp.counter', 'ssp.ticker', 'ssp.burst', 'ssp.fail'] as const;
 export type AnnexStream = (typeof annexStreams)[number];
 
@@ -11,7 +12,9 @@ export interface ParamSample {
 export const annexParamSamples: Record<AnnexStream, ParamSample[]> = {
   'ssp.counter': [
     { params: { count: 1 }, valid: true },
-    { params: { count: 10_000, intervalMs: 10_000, size: 65_536 }, valid: true },
+    { params: { count: 10_000, intervalMs: 10_000, size: 256 }, valid: true },
+    { params: { count: 16, intervalMs: 10_000, size: 65_536 }, valid: true },
+    { params: { count: 17, intervalMs: 10_000, size: 257 }, valid: false },
     { params: { count: 2, intervalMs: 0, size: 0 }, valid: true },
     { params: {}, valid: false },
     { params: { count: 0 }, valid: false },
@@ -33,7 +36,10 @@ export const annexParamSamples: Record<AnnexStream, ParamSample[]> = {
   ],
   'ssp.burst': [
     { params: { count: 1 }, valid: true },
-    { params: { count: 3, size: 65_536 }, valid: true },
+    { params: { count: 16, size: 65_536 }, valid: true },
+    { params: { count: 17, size: 256 }, valid: true },
+    { params: { count: 17, size: 257 }, valid: false },
+    { params: { count: 10_000, size: 65_536 }, valid: false },
     { params: { count: 10_000, size: 0 }, valid: true },
     { params: {}, valid: false },
     { params: { count: 10_001 }, valid: false },
@@ -52,3 +58,8 @@ export const annexParamSamples: Record<AnnexStream, ParamSample[]> = {
     { params: { code: 'E' }, valid: false },
   ],
 };
+
+/** SSP-ANNEX-21: the samples above that only the size × count rule rejects. */
+export function isLargeAndMany(params: Record<string, unknown>): boolean {
+  return typeof params.size === 'number' && params.size > 256 && typeof params.count === 'number' && params.count > 16 && params.count <= 10_000 && params.size <= 65_536;
+}

@@ -5,6 +5,7 @@
 import { check, CheckNote } from '../check.ts';
 import type { Check, CheckContext, RawAnswer } from '../check.ts';
 import { tokensOf } from './headers.ts';
+import { lastRaw } from './sessions.ts';
 
 const corsHeaders = ['access-control-allow-origin', 'access-control-allow-credentials', 'access-control-expose-headers', 'vary'];
 
@@ -49,7 +50,37 @@ async function allowedPreflight(ctx: CheckContext): Promise<RawAnswer> {
   return answers.find(([what]) => what === 'OPTIONS preflight')![1];
 }
 
+/**
+ * A whole session from the origin: open, a poll held until an event, a hold-0 poll, close.
+ * A browser page reads each of these answers only if it allows the origin.
+ */
+async function sessionAnswers(ctx: CheckContext): Promise<Array<[string, RawAnswer]>> {
+  const headers = { origin: ctx.origin };
+  const answers: Array<[string, RawAnswer]> = [];
+  const opened = await ctx.send<{ type?: string; sig?: string }>({ ssp: 1, type: 'open', stream: 'ssp.counter', params: { count: 2, intervalMs: 300 } }, { headers });
+  answers.push(['POST open (session)', lastRaw(ctx)]);
+  if (opened.status !== 200 || typeof opened.body.sig !== 'string') ctx.fail(`open ssp.counter from origin ${ctx.origin}: expected 200 session, got ${opened.status} ${String(opened.body.type)}`);
+  const held = await ctx.poll(opened.body.sig, ctx.discovery.limits.maxHoldMs, { headers });
+  answers.push(['POST poll held until an event (batch)', lastRaw(ctx)]);
+  const sig = held.body.type === 'batch' ? held.body.sig : opened.body.sig;
+  await ctx.poll(sig, 0, { headers });
+  answers.push(['POST poll with hold 0', lastRaw(ctx)]);
+  await ctx.send({ ssp: 1, type: 'close', sig }, { headers });
+  answers.push(['POST close (termination)', lastRaw(ctx)]);
+  return answers;
+}
+
 export const corsChecks: Check[] = [
+  check('SSP-CORS-6/session-answers', 'MUST send an allowed origin the CORS headers on its open, held poll and close answers too', async (ctx: CheckContext) => {
+    const probes = await crossOriginAnswers(ctx);
+    assertOriginAllowed(ctx, probes);
+    const [, reference] = probes.find(allows)!;
+    for (const [what, answer] of await sessionAnswers(ctx)) {
+      for (const name of ['access-control-allow-origin', 'access-control-allow-credentials']) {
+        ctx.assert(answer.headers[name] === reference.headers[name], `${what}: ${name} is ${JSON.stringify(answer.headers[name] ?? null)}, but the server sends ${JSON.stringify(reference.headers[name] ?? null)} to the same origin on its other answers: a browser page cannot read this one`);
+      }
+    }
+  }, { needs: ['annex'] }),
   check('SSP-CORS-3', 'MUST send Access-Control-Allow-Origin as the exact request Origin or *', async (ctx: CheckContext) => {
     for (const [what, answer] of allowed(ctx, await crossOriginAnswers(ctx))) {
       const acao = answer.headers['access-control-allow-origin'];

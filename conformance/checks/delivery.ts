@@ -172,9 +172,20 @@ export const deliveryChecks: Check[] = [
     assertRead(scenario);
   }, { needs: ['annex'] }),
   check('SSP-DELIVERY-11', 'MUST NOT send a gap covering an event it still retains', async (ctx: CheckContext) => {
+    const { retainEvents } = ctx.discovery.limits;
+    // Directly: with no more unacknowledged events than retainEvents, every one is retained
+    // (SSP-DELIVERY-8), so no gap may be announced reading them from position 0.
+    const held = Math.min(retainEvents, 10_000);
+    const retained = await ctx.open('ssp.burst', { count: held });
+    const first = expectBatch(ctx, await ctx.poll(retained.body.sig, 0), `first poll of a burst of ${held} events`);
+    ctx.assert(first.gap === undefined, `the first poll of a burst of ${held} events, none acknowledged (retainEvents is ${retainEvents}, so all are retained), announced gap ${JSON.stringify(first.gap)}`);
+    if (lastSeq(first.events) < held) {
+      const next = expectBatch(ctx, await ctx.poll(first.sig, 0), `second poll of the burst of ${held} events`);
+      ctx.assert(next.gap === undefined, `the second poll of a burst of ${held} events announced gap ${JSON.stringify(next.gap)} while at most ${held - lastSeq(first.events)} events were unacknowledged`);
+    }
+    await ctx.close(first.sig);
     // Retention only shrinks: an event once announced lost must never be delivered later.
     // Three polls from position 0 before acknowledging anything, then the eviction scenario.
-    const { retainEvents } = ctx.discovery.limits;
     const session = await ctx.open('ssp.burst', { count: Math.min(retainEvents + 10, 10_000) });
     const polls: BatchMessage[] = [];
     for (let i = 0; i < 3; i++) polls.push(expectBatch(ctx, await ctx.poll(session.body.sig, 0), `poll ${i + 1} from position 0`));

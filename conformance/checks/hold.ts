@@ -7,9 +7,10 @@ import type { BatchMessage, ServerMessage } from '../../schemas/types.gen.ts';
 import { expectBatch } from './answers.ts';
 import { drain, lastSeq, readEvents } from './drain.ts';
 import { elapsed, openQuiet } from './sessions.ts';
+import { assertNotEarly, assertTimely } from './timely.ts';
 
 /** Poll a quiet session with `hold`: an empty batch, answered after how many ms. */
-async function holdOnQuiet(ctx: CheckContext, hold: number | undefined): Promise<number> {
+async function holdOnce(ctx: CheckContext, hold: number | undefined): Promise<number> {
   const session = await openQuiet(ctx);
   const answer = await ctx.poll(session.body.sig, hold);
   const batch = expectBatch(ctx, answer, `poll with hold ${hold ?? '(omitted)'}`);
@@ -18,11 +19,21 @@ async function holdOnQuiet(ctx: CheckContext, hold: number | undefined): Promise
   return elapsed(answer);
 }
 
-/** Answered within [expected - tolerance, expected × scale + batchDelayMs + tolerance]. */
-function assertAbout(ctx: CheckContext, ms: number, expected: number, what: string): void {
-  const earliest = expected - ctx.tolerance;
-  const latest = expected * ctx.timeoutScale + ctx.discovery.limits.batchDelayMs + ctx.tolerance;
-  ctx.assert(ms >= earliest && ms <= latest, `${what}: answered after ${ms} ms, expected ${expected} ms (between ${earliest} and ${latest})`);
+/** Quiet sessions polled at the same time: load can only delay an answer, so the quickest is the truest measure of a hold. */
+const parallelHolds = 3;
+
+/** The quickest of several concurrent quiet polls with `hold`, in ms. */
+async function holdOnQuiet(ctx: CheckContext, hold: number | undefined): Promise<number> {
+  return Math.min(...(await Promise.all(Array.from({ length: parallelHolds }, () => holdOnce(ctx, hold)))));
+}
+
+/** A quiet poll with `hold` ends no earlier than `expected` less timer slack, and at once after it. */
+async function assertHeldFor(ctx: CheckContext, hold: number | undefined, expected: number, what: string): Promise<void> {
+  await assertTimely(ctx, what, async () => {
+    const ms = await holdOnQuiet(ctx, hold);
+    assertNotEarly(ctx, ms, expected, what);
+    return { ms, dueMs: expected + ctx.discovery.limits.batchDelayMs };
+  });
 }
 
 interface Superseded {
@@ -34,6 +45,8 @@ interface Superseded {
   /** Events delivered to the superseding poll B and to every poll after it, to the end. */
   seqsFromB: number[];
   last: number;
+  /** When poll B was sent, in ms after poll A. */
+  bSentAfter: number;
 }
 
 /**
@@ -47,52 +60,56 @@ async function supersede(ctx: CheckContext, useOtherSig: boolean): Promise<Super
   const session = await ctx.open('ssp.counter', { count: 1, intervalMs: supersedeAfter + Math.ceil(ctx.tolerance / ctx.timeoutScale) + 400 });
   const open = session.body.sig;
   const sigA = useOtherSig ? expectBatch(ctx, await ctx.poll(open, 0), 'poll with hold 0 for a second signature').sig : open;
+  const aSent = performance.now();
   const pollA = ctx.poll(sigA, maxHoldMs);
   await ctx.sleep(supersedeAfter);
+  const bSentAfter = Math.round(performance.now() - aSent);
   const [a, b] = await Promise.all([pollA, ctx.poll(open, maxHoldMs)]);
   const batchA = expectBatch(ctx, a, 'held poll A, superseded by poll B');
   const batchB = expectBatch(ctx, b, 'superseding poll B');
   // Before reading on: once the termination is delivered, every signature gets it.
   const fromA = await ctx.poll(batchA.sig, 0);
   const rest = await drain(ctx, batchB.sig);
-  return { a, batchA, fromA, supersedeAfter, seqsFromB: [...batchB.events, ...rest.events].map((event) => event.seq), last: rest.termination.last };
+  return { a, batchA, fromA, supersedeAfter, seqsFromB: [...batchB.events, ...rest.events].map((event) => event.seq), last: rest.termination.last, bSentAfter };
 }
 
 async function assertSupersededAnswer(ctx: CheckContext, useOtherSig: boolean): Promise<void> {
-  const { a, batchA, fromA, supersedeAfter } = await supersede(ctx, useOtherSig);
-  ctx.assert(batchA.events.length === 0, `superseded poll A must get an empty batch, got ${batchA.events.length} event(s)`);
-  const deadline = supersedeAfter * ctx.timeoutScale + ctx.tolerance;
-  ctx.assert(elapsed(a) <= deadline, `superseded poll A answered after ${elapsed(a)} ms; poll B came at ${supersedeAfter} ms, so A was due by ${deadline} ms`);
-  // A's sig keeps A's position (0): it still leads to event 1 (re-delivery of a retained event).
-  const batch = expectBatch(ctx, fromA, 'poll with the superseded answer\'s sig');
-  ctx.assert(batch.events[0]?.seq === 1, `the superseded answer's sig must encode position 0, but it led to ${JSON.stringify(batch.events.map((e) => e.seq))}`);
+  await assertTimely(ctx, 'superseded poll A (due at once after poll B was sent)', async () => {
+    const { a, batchA, fromA, bSentAfter } = await supersede(ctx, useOtherSig);
+    ctx.assert(batchA.events.length === 0, `superseded poll A must get an empty batch, got ${batchA.events.length} event(s)`);
+    // A's sig keeps A's position (0): it still leads to event 1 (re-delivery of a retained event).
+    const batch = expectBatch(ctx, fromA, 'poll with the superseded answer\'s sig');
+    ctx.assert(batch.events[0]?.seq === 1, `the superseded answer's sig must encode position 0, but it led to ${JSON.stringify(batch.events.map((e) => e.seq))}`);
+    return { ms: elapsed(a), dueMs: bSentAfter };
+  });
 }
 
 export const holdChecks: Check[] = [
   check('SSP-HOLD-1', 'MUST answer within batchDelayMs with events when events are available', async (ctx: CheckContext) => {
     const { maxHoldMs, batchDelayMs } = ctx.discovery.limits;
-    const session = await ctx.open('ssp.burst', { count: 3 });
-    const answer = await ctx.poll(session.body.sig, maxHoldMs);
-    const batch = expectBatch(ctx, answer, 'poll with events available');
-    ctx.assert(batch.events.length > 0, 'events were available but the batch is empty');
-    const latest = batchDelayMs * ctx.timeoutScale + ctx.tolerance;
-    ctx.assert(elapsed(answer) <= latest, `answered after ${elapsed(answer)} ms, expected within batchDelayMs (by ${latest} ms)`);
-  }, { needs: ['annex'] }),
+    await assertTimely(ctx, `poll with events available (due within batchDelayMs ${batchDelayMs})`, async () => {
+      const session = await ctx.open('ssp.burst', { count: 3 });
+      const answer = await ctx.poll(session.body.sig, maxHoldMs);
+      const batch = expectBatch(ctx, answer, 'poll with events available');
+      ctx.assert(batch.events.length > 0, 'events were available but the batch is empty');
+      return { ms: elapsed(answer), dueMs: batchDelayMs };
+    });
+  }, { needs: ['annex'], exclusive: true }),
   check('SSP-HOLD-3', 'MUST hold a poll without available events instead of answering early', async (ctx: CheckContext) => {
     const { maxHoldMs } = ctx.discovery.limits;
-    const ms = await holdOnQuiet(ctx, maxHoldMs);
-    ctx.assert(ms >= maxHoldMs - ctx.tolerance, `hold ${maxHoldMs} on a quiet session: answered after ${ms} ms`);
+    assertNotEarly(ctx, await holdOnQuiet(ctx, maxHoldMs), maxHoldMs, `hold ${maxHoldMs} on a quiet session`);
   }, { needs: ['annex'] }),
   check('SSP-HOLD-4', 'MUST answer a held poll within batchDelayMs after an event is appended', async (ctx: CheckContext) => {
     const { maxHoldMs, batchDelayMs } = ctx.discovery.limits;
     const intervalMs = Math.floor(maxHoldMs / 3);
-    const session = await ctx.open('ssp.counter', { count: 1, intervalMs });
-    const answer = await ctx.poll(session.body.sig, maxHoldMs);
-    const batch = expectBatch(ctx, answer, 'held poll');
-    ctx.assert(batch.events.length === 1, `the event was appended during the hold but the batch has ${batch.events.length} event(s)`);
-    const latest = (intervalMs + batchDelayMs) * ctx.timeoutScale + ctx.tolerance;
-    ctx.assert(elapsed(answer) <= latest, `event appended at ${intervalMs} ms, answered after ${elapsed(answer)} ms (due by ${latest} ms)`);
-  }, { needs: ['annex'] }),
+    await assertTimely(ctx, `held poll, event appended ${intervalMs} ms after open (due within batchDelayMs ${batchDelayMs} after it)`, async () => {
+      const session = await ctx.open('ssp.counter', { count: 1, intervalMs });
+      const answer = await ctx.poll(session.body.sig, maxHoldMs);
+      const batch = expectBatch(ctx, answer, 'held poll');
+      ctx.assert(batch.events.length === 1, `the event was appended during the hold but the batch has ${batch.events.length} event(s)`);
+      return { ms: elapsed(answer), dueMs: intervalMs + batchDelayMs };
+    });
+  }, { needs: ['annex'], exclusive: true }),
   check('SSP-HOLD-5', 'MUST answer a poll whose hold passed without events with an empty batch at the poll\'s position', async (ctx: CheckContext) => {
     const { maxHoldMs } = ctx.discovery.limits;
     // Event 1 at once, event 2 long after a short hold: the empty batch must keep position 1.
@@ -106,19 +123,18 @@ export const holdChecks: Check[] = [
   }, { needs: ['annex'] }),
   check('SSP-HOLD-6/below', 'MUST hold for the requested hold when it is below maxHoldMs', async (ctx: CheckContext) => {
     const hold = Math.floor(ctx.discovery.limits.maxHoldMs / 2);
-    assertAbout(ctx, await holdOnQuiet(ctx, hold), hold, `hold ${hold}`);
+    await assertHeldFor(ctx, hold, hold, `hold ${hold}`);
   }, { needs: ['annex'] }),
   check('SSP-HOLD-6/omitted', 'MUST hold for maxHoldMs when hold is absent', async (ctx: CheckContext) => {
-    assertAbout(ctx, await holdOnQuiet(ctx, undefined), ctx.discovery.limits.maxHoldMs, 'hold omitted');
+    await assertHeldFor(ctx, undefined, ctx.discovery.limits.maxHoldMs, 'hold omitted');
   }, { needs: ['annex'] }),
   check('SSP-HOLD-6/above', 'MUST hold for maxHoldMs when hold is above it', async (ctx: CheckContext) => {
     const { maxHoldMs } = ctx.discovery.limits;
-    assertAbout(ctx, await holdOnQuiet(ctx, 4 * maxHoldMs), maxHoldMs, `hold ${4 * maxHoldMs}`);
+    await assertHeldFor(ctx, 4 * maxHoldMs, maxHoldMs, `hold ${4 * maxHoldMs}`);
   }, { needs: ['annex'] }),
   check('SSP-HOLD-7', 'MUST answer a poll with hold 0 at once', async (ctx: CheckContext) => {
-    const ms = await holdOnQuiet(ctx, 0);
-    ctx.assert(ms <= ctx.tolerance, `hold 0: answered after ${ms} ms, expected at once (by ${ctx.tolerance} ms)`);
-  }, { needs: ['annex'] }),
+    await assertTimely(ctx, 'hold 0 on a quiet session (due at once)', async () => ({ ms: await holdOnQuiet(ctx, 0), dueMs: 0 }));
+  }, { needs: ['annex'], exclusive: true }),
   check('SSP-HOLD-10/same-signature', 'MUST answer a held poll superseded by a newer poll at once, empty, at its position',
     (ctx: CheckContext) => assertSupersededAnswer(ctx, false), { needs: ['annex'] }),
   check('SSP-HOLD-10/other-signature', 'MUST answer a held poll superseded by a poll with another signature of the session at once, empty, at its position',

@@ -1,6 +1,7 @@
 // Every check, section by section in spec order (one module per spec section).
 import type { Check } from '../check.ts';
 import { annexChecks } from './annex.ts';
+import { auditChecks } from './audit.ts';
 import { batchChecks } from './batch.ts';
 import { closeChecks } from './close.ts';
 import { corsChecks } from './cors.ts';
@@ -12,6 +13,7 @@ import { holdChecks } from './hold.ts';
 import { lifetimeChecks } from './lifetime.ts';
 import { messageChecks } from './message.ts';
 import { openChecks } from './open.ts';
+import { restartChecks } from './restart.ts';
 import { signatureChecks } from './signature.ts';
 import { terminationChecks } from './termination.ts';
 import { transportChecks } from './transport.ts';
@@ -32,4 +34,8 @@ export const allChecks: readonly Check[] = [
   ...lifetimeChecks,
   ...errorChecks,
   ...annexChecks,
+  // Need --server-command: they stop and restart the server.
+  ...restartChecks,
+  // Last: they judge every response the checks above received.
+  ...auditChecks,
 ];

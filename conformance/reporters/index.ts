@@ -8,11 +8,13 @@ import { renderPretty } from './pretty.ts';
 export interface RenderOptions {
   /** ANSI colours (pretty only; the CLI enables them for a terminal without NO_COLOR). */
   color?: boolean;
+  /** JSON: keep the transcripts of passing checks too (default: only of the others, so reports stay small enough to diff). */
+  passingTranscripts?: boolean | undefined;
 }
 
 export const reporters = {
   pretty: (report: RunSummary, options: RenderOptions) => renderPretty(report, options),
-  json: (report: RunSummary) => renderJson(report),
+  json: (report: RunSummary, options: RenderOptions) => renderJson(report, options.passingTranscripts ?? false),
   junit: (report: RunSummary) => renderJunit(report),
   html: (report: RunSummary) => renderHtml(report),
 } satisfies Record<string, (report: RunSummary, options: RenderOptions) => string>;

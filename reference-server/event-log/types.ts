@@ -22,6 +22,8 @@
 // Implementations: memory (./memory.ts, the default). File and Redis logs implement the same
 // two interfaces, EventLog and Channel.
 
+import type { SessionStore } from './session-store.ts';
+
 export type MaybePromise<T> = T | Promise<T>;
 
 /**
@@ -131,6 +133,12 @@ export interface EventLog {
   delete(name: string): MaybePromise<void>;
   /** Frees everything (server shutdown); later appends are ignored. */
   close(): MaybePromise<void>;
+  /**
+   * Durable logs (file, Redis): sessions' terminations, records and producer leases, kept
+   * beside the events so a restart or another instance continues every session and never
+   * re-creates a finished one (./session-store.ts). Absent for the memory log.
+   */
+  readonly sessions?: SessionStore;
 }
 
 /** Channel names: a session's own stream, and a topic. */

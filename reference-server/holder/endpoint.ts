@@ -84,7 +84,7 @@ export function createEndpoint(options: EndpointOptions): Endpoint {
       }
       // A poll may re-create a forgotten session (§8.4), which then counts against its client.
       if (message.type === 'poll') return await holder.poll(message.sig, message.hold, res, origin, clientKey(req));
-      return sendJson(res, origin, 200, holder.close(message.sig));
+      return sendJson(res, origin, 200, await holder.close(message.sig));
     } catch (thrown) {
       let error = thrown;
       if (!(error instanceof SspError)) {

@@ -50,7 +50,7 @@ export function framingError(error: Error & { code?: string; rawPacket?: Buffer 
       // unknown method (405), anything else in that place is garbage (400).
       const start = error.rawPacket?.subarray(0, 64).toString('latin1') ?? '';
       if (TOKEN_THEN_SPACE.test(start)) {
-        return new SspError('method-not-allowed', `method ${start.slice(0, start.indexOf(' '))} is not allowed; use GET, POST or OPTIONS`);
+        return new SspError('method-not-allowed', `method ${start.slice(0, start.indexOf(' '))} is not allowed; use GET, HEAD, POST or OPTIONS`);
       }
       return new SspError('bad-request', 'malformed HTTP request line');
     }
@@ -112,6 +112,12 @@ export function handleClientErrors(server: Server): void {
       return;
     }
     socket.write(rawErrorResponse(framingError(error)));
+    lingeringClose(socket);
+  });
+  // CONNECT never reaches the request handler; without a listener Node drops the connection.
+  server.on('connect', (_req, socket: Duplex) => {
+    socket.on('error', () => {});
+    socket.write(rawErrorResponse(new SspError('method-not-allowed', 'method CONNECT is not allowed; use GET, POST or OPTIONS')));
     lingeringClose(socket);
   });
   // RFC 9110 §10.1.1: a server MAY ignore an expectation it does not support; Node would

@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import type { Advice, TerminationMessage } from '../../schemas/types.gen.ts';
 import { SspError } from '../errors.ts';
+import type { SessionRecord, SessionStore } from '../event-log/session-store.ts';
 import type { Channel, ChannelWatcher, EventLog, ReadResult, StreamEnd } from '../event-log/types.ts';
 import { digits, isPromise, sessionChannel, topicChannel } from '../event-log/types.ts';
 import type { Limits } from '../limits.ts';
@@ -152,6 +153,8 @@ export class SessionHolder {
   readonly #memoryMs: number;
   /** Re-creations of forgotten sessions under way (their channel is opening). */
   readonly #recreating = new Map<string, Promise<Session>>();
+  /** Terminations being stored in an asynchronous durable log. */
+  readonly #saving = new Map<string, Promise<void>>();
   /** Sessions woken since the last flush (batchDelayMs 0): one setImmediate flushes them all. */
   #due: Session[] = [];
   /** Sessions counted against the limits whose channel is still opening. */
@@ -177,6 +180,13 @@ export class SessionHolder {
 
   constructor(options: HolderOptions) {
     this.#o = options;
+    // Another instance got a poll of a session held here (supersede it, §6), or ended it.
+    options.log.sessions?.onRemote((id, what) => {
+      const session = this.#sessions.get(id);
+      if (!session) return;
+      if (what === 'end') void this.#rememberedElsewhere(id).catch(() => {});
+      else if (session.held) this.#answerEmpty(session, session.held);
+    });
     // Every signature of a session expires within idle + hold of its last request, so a
     // verified signature never names a forgotten session that this process terminated.
     const { terminationMemoryMs, idleTimeoutMs, maxHoldMs } = options.limits;
@@ -215,6 +225,12 @@ export class SessionHolder {
       });
     }
     const session = await this.#start(key, stream, 0, client);
+    // What the producer has ready is in the log before the answer (an annex burst is appended
+    // "when the session is opened", yet in slices that leave the event loop free).
+    await session.producer?.ready;
+    this.#assertRunning(this.#o.retryAfterMs);
+    // The session is opened when it is answered: the idle clock starts here.
+    session.lastActive = Date.now();
     const accepted = extensions && extensions.filter((name, index) => this.#o.extensions.includes(name) && extensions.indexOf(name) === index);
     return sessionBody(this.#sign(session, 0), stream.name, 0, accepted);
   }
@@ -249,7 +265,8 @@ export class SessionHolder {
     this.#assertRunning(this.#sessionRetryMs);
     // The signature this server issued last for a live session needs no HMAC: it is that
     // exact string (compared in constant time), and a live session has no tombstone.
-    const known = this.#sessions.get(sessionIdOf(sig) ?? '');
+    // (Not with a log shared by instances: another one may have ended the session.)
+    const known = this.#o.log.sessions?.shared ? undefined : this.#sessions.get(sessionIdOf(sig) ?? '');
     if (known?.lastSig !== undefined && sameSignature(sig, known.lastSig)) {
       if (known.lastExpiresAt <= Date.now()) throw new SspError('session-expired', 'signature has expired; open a new session');
       return this.#poll(known, known.lastPosition, sig.length, hold, res, origin);
@@ -257,14 +274,27 @@ export class SessionHolder {
     const state = this.#o.signer.verify(sig);
     const tombstone = this.#tombstones.get(state.sessionId);
     if (tombstone) return sendJson(res, origin, 200, tombstone.body);
+    // A durable log remembers terminations across restarts and instances (spec §18.4).
+    if (!this.#o.log.sessions) return this.#pollVerified(state, sig.length, hold, res, origin, client);
+    return this.#rememberedElsewhere(state.sessionId).then((remembered) =>
+      remembered === undefined ? this.#pollVerified(state, sig.length, hold, res, origin, client) : sendJson(res, origin, 200, remembered),
+    );
+  }
+
+  #pollVerified(state: SignedState, sigLength: number, hold: number | undefined, res: ServerResponse, origin: string | undefined, client: string): void | Promise<void> {
     assertUnexpired(state);
     const session = this.#sessions.get(state.sessionId);
-    if (session) return this.#poll(session, state.position, sig.length, hold, res, origin);
-    return this.#recreate(state, client).then((recreated) => this.#poll(recreated, state.position, sig.length, hold, res, origin));
+    if (session) return this.#poll(session, state.position, sigLength, hold, res, origin);
+    return this.#recreate(state, client).then(async (recreated) => {
+      // Re-created at the signature's position: answered once its producer's first run is in.
+      await recreated.producer?.ready;
+      return this.#poll(recreated, state.position, sigLength, hold, res, origin);
+    });
   }
 
   #poll(session: Session, position: number, sigLength: number, hold: number | undefined, res: ServerResponse, origin: string | undefined): void | Promise<void> {
     session.lastActive = Date.now();
+    this.#o.log.sessions?.touchSession(session.key.sessionId, this.#o.limits.idleTimeoutMs + this.#o.limits.maxHoldMs);
     const poll = new Poll(session, this.#pollEvents, res, origin, position, sigLength);
     const held = session.held;
     session.channel.acknowledge(session.base + position);
@@ -300,15 +330,37 @@ export class SessionHolder {
     this.#hold(session, poll, effectiveHold);
   }
 
-  /** §7 close → the closed termination, or the existing one. */
-  close(sig: string): string {
+  /** §7 close → the closed termination, or the existing one; with a durable log, once it is stored. */
+  async close(sig: string): Promise<string> {
     this.#assertRunning(this.#sessionRetryMs);
     const state = this.#o.signer.verify(sig);
     const tombstone = this.#tombstones.get(state.sessionId);
     if (tombstone) return tombstone.body;
+    const remembered = await this.#rememberedElsewhere(state.sessionId);
+    if (remembered !== undefined) return remembered;
     assertUnexpired(state);
-    const session = this.#sessions.get(state.sessionId);
-    return session ? this.#terminate(session, 'closed') : this.#endForgotten(state, 'closed');
+    let session = this.#sessions.get(state.sessionId);
+    // A durable log may know the session from before a restart, or from another instance.
+    if (!session && this.#o.log.sessions) session = await this.#recreate(state, 'close').catch(() => undefined);
+    const body = session ? this.#terminate(session, 'closed') : this.#endForgotten(state, 'closed');
+    await this.#saving.get(state.sessionId);
+    return body;
+  }
+
+  /**
+   * The termination a durable log remembers for the session (closed on another instance, or
+   * before a restart); a local copy of that session is dropped. Throws `unavailable` when
+   * the log cannot be asked.
+   */
+  async #rememberedElsewhere(id: string): Promise<string | undefined> {
+    const store = this.#o.log.sessions;
+    if (!store) return undefined;
+    const found = store.termination(id);
+    const body = isPromise(found) ? await found : found;
+    if (body === undefined) return undefined;
+    const session = this.#sessions.get(id);
+    if (session) this.#drop(session, body);
+    return body;
   }
 
   /**
@@ -363,6 +415,7 @@ export class SessionHolder {
       }
       this.#o.wheel.cancel(session.idleTimer);
       session.channel.unwatch(session);
+      this.#o.log.sessions?.releaseProducer(session.key.sessionId);
       if (session.producer) {
         session.producer.stop();
         stopped.push(session.producer.done);
@@ -388,7 +441,8 @@ export class SessionHolder {
     }
   }
 
-  async #start(key: SessionKey, stream: RegisteredStream, position: number, client: string): Promise<Session> {
+  /** `record`: the stored record of a session continued after a restart or from another instance. */
+  async #start(key: SessionKey, stream: RegisteredStream, position: number, client: string, record?: SessionRecord): Promise<Session> {
     const { maxSessions, maxSessionsPerClient, retryAfterMs, limits } = this.#o;
     if (this.#sessions.size + this.#reserved >= maxSessions) {
       throw new SspError('too-many-sessions', `session limit (${maxSessions}) reached`, { retryAfterMs });
@@ -407,6 +461,7 @@ export class SessionHolder {
     this.#perClient.set(client, clientSessions + 1);
     this.#reserved++;
     let channel: Channel;
+    let base: number;
     try {
       const topic = stream.definition.topic;
       const opened =
@@ -414,6 +469,14 @@ export class SessionHolder {
           ? this.#o.log.channel(sessionChannel(key.sessionId), { readers: 'single', retainEvents: limits.retainEvents, startAt: position })
           : this.#o.log.channel(topicChannel(topic), { readers: 'shared', retainEvents: limits.retainEvents, startAt: 0 });
       channel = isPromise(opened) ? await opened : opened;
+      // A topic session begins at the topic's head: position 0 is that channel seq.
+      base = record?.base ?? (stream.definition.topic === undefined ? 0 : channel.head);
+      // A durable log keeps the session's record, so a restart or another instance continues it.
+      const store = this.#o.log.sessions;
+      if (store && !record) {
+        const saved = store.saveSession(key.sessionId, { stream: stream.name, params: key.params, base }, limits.idleTimeoutMs + limits.maxHoldMs);
+        if (isPromise(saved)) await saved;
+      }
       // The server began shutting down while the channel opened.
       this.#assertRunning(this.#o.retryAfterMs);
     } catch (error) {
@@ -422,14 +485,38 @@ export class SessionHolder {
     } finally {
       this.#reserved--;
     }
-    // A topic session begins at the topic's head: position 0 is that channel seq.
-    const base = stream.definition.topic === undefined ? 0 : channel.head;
     const session = new Session(key, stream, channel, base, client, this.#sessionEvents);
     channel.watch(session);
-    if (stream.definition.produce) session.producer = startProducer(stream, key.params, channel, position);
     this.#sessions.set(key.sessionId, session);
+    if (stream.definition.produce) this.#startProducer(session, record !== undefined);
     session.idleTimer = this.#o.wheel.schedule(Date.now() + limits.idleTimeoutMs, session);
     return session;
+  }
+
+  /**
+   * Runs the session's producer from the channel's head (what is already appended stays; with
+   * the memory log the head is the session's position). With a durable log it runs on one
+   * instance at a time (a lease); a session continued from a stored record whose stream cannot
+   * resume ends with error `producer-lost`, advice reopen (spec §18.4).
+   */
+  #startProducer(session: Session, continued: boolean): void {
+    const { stream, channel, key } = session;
+    const run = () => {
+      if (this.#sessions.get(key.sessionId) !== session || session.producer || channel.ended) return;
+      if (continued && !stream.resumable) {
+        const lost = { message: 'the producer of this session stopped with its server instance and cannot resume; reopen', code: 'producer-lost' };
+        const ended = channel.end({ reason: 'error', error: lost, advice: 'reopen' });
+        if (isPromise(ended)) ended.catch((error: unknown) => console.error('xanjax: event log end failed:', error));
+        return;
+      }
+      session.producer = startProducer(stream, key.params, channel, channel.head - session.base);
+    };
+    const store = this.#o.log.sessions;
+    if (!store) return run();
+    store.claimProducer(key.sessionId, run, () => {
+      session.producer?.stop();
+      session.producer = undefined;
+    });
   }
 
   #unreserve(client: string): void {
@@ -438,11 +525,15 @@ export class SessionHolder {
     else this.#perClient.delete(client);
   }
 
-  /** §4: a verified signature of a forgotten session re-creates it if its stream is resumable. */
+  /**
+   * §4: a verified signature of a forgotten session re-creates it if its stream is resumable,
+   * or if a durable log holds its record (a restart, or a poll that landed on another instance).
+   */
   #recreate(state: SignedState, client: string): Promise<Session> {
     this.#assertNotGuarded(state);
     const stream = this.#o.registry.get(state.stream);
-    if (!stream?.resumable) throw forgotten();
+    const store = this.#o.log.sessions;
+    if (!stream || (!stream.resumable && !store)) throw forgotten();
     let params: Record<string, unknown>;
     try {
       params = stream.checkParams(state.params);
@@ -453,7 +544,13 @@ export class SessionHolder {
     const id = state.sessionId;
     let recreating = this.#recreating.get(id);
     if (!recreating) {
-      recreating = this.#start(this.#o.signer.key(id, stream.name, params), stream, state.position, client).catch((error: unknown) => {
+      const key = this.#o.signer.key(id, stream.name, params);
+      recreating = (async () => {
+        const found = store?.loadSession(id);
+        const record = isPromise(found) ? await found : found;
+        if (!record && !stream.resumable) throw forgotten();
+        return this.#start(key, stream, state.position, client, record);
+      })().catch((error: unknown) => {
         // SSP-LIFETIME-7: a wait asked of a poll stays within half the idle lifetime.
         if (error instanceof SspError && error.extras.retryAfterMs !== undefined) {
           throw new SspError(error.code, error.message, { ...error.extras, retryAfterMs: Math.min(error.extras.retryAfterMs, this.#sessionRetryMs) });
@@ -496,6 +593,7 @@ export class SessionHolder {
     if (poll.res.destroyed || !socket || socket.destroyed) return;
     session.held = poll;
     this.#heldPolls++;
+    this.#o.log.sessions?.holding(session.key.sessionId, holdMs);
     poll.timer = this.#o.wheel.schedule(Date.now() + holdMs, poll);
     // The client went away: nothing to answer, and the session's idle clock starts again.
     const res = poll.res as PolledResponse;
@@ -507,6 +605,8 @@ export class SessionHolder {
   #release(session: Session, poll: Poll): void {
     session.held = undefined;
     session.lastActive = Date.now();
+    // The idle clock restarts when a request ends (§7), on whichever instance it was.
+    this.#o.log.sessions?.touchSession(session.key.sessionId, this.#o.limits.idleTimeoutMs + this.#o.limits.maxHoldMs);
     this.#heldPolls--;
     this.#o.wheel.cancel(poll.timer);
   }
@@ -574,7 +674,48 @@ export class SessionHolder {
     const now = Date.now();
     const due = session.held ? now + this.#o.limits.idleTimeoutMs : session.lastActive + this.#o.limits.idleTimeoutMs;
     if (due > now) session.idleTimer = this.#o.wheel.schedule(due, session);
+    else if (this.#o.log.sessions) void this.#expireShared(session);
     else this.#terminate(session, 'expired');
+  }
+
+  /**
+   * Idle here, but with a shared log the client may be polling another instance: expire only
+   * if no instance saw a request within the idle time; drop the local copy if another
+   * instance ended the session. While the log cannot be asked, look again later.
+   */
+  async #expireShared(session: Session): Promise<void> {
+    const store = this.#o.log.sessions as SessionStore;
+    const id = session.key.sessionId;
+    let remembered: string | undefined;
+    let active: boolean;
+    try {
+      [remembered, active] = await Promise.all([store.termination(id), store.sessionActive(id, this.#o.limits.idleTimeoutMs)]);
+    } catch {
+      remembered = undefined;
+      active = true;
+    }
+    if (this.#sessions.get(id) !== session) return;
+    if (remembered !== undefined) return this.#drop(session, remembered);
+    if (!active) return void this.#terminate(session, 'expired');
+    session.lastActive = Date.now();
+    session.idleTimer = this.#o.wheel.schedule(session.lastActive + this.#o.limits.idleTimeoutMs, session);
+  }
+
+  /** Forgets a local session that ended elsewhere (its termination `body` is remembered there). */
+  #drop(session: Session, body: string): void {
+    const id = session.key.sessionId;
+    this.#sessions.delete(id);
+    this.#unreserve(session.client);
+    this.#o.wheel.cancel(session.idleTimer);
+    session.producer?.stop();
+    this.#o.log.sessions?.releaseProducer(id);
+    session.channel.unwatch(session);
+    const poll = session.held;
+    if (poll) {
+      this.#release(session, poll);
+      poll.send(body);
+    }
+    this.#rememberLocally(id, body);
   }
 
   /**
@@ -587,6 +728,7 @@ export class SessionHolder {
     this.#unreserve(session.client);
     this.#o.wheel.cancel(session.idleTimer);
     session.producer?.stop();
+    this.#o.log.sessions?.releaseProducer(id);
     const { channel } = session;
     const last = channel.head - session.base;
     channel.unwatch(session);
@@ -607,8 +749,23 @@ export class SessionHolder {
     return body;
   }
 
-  /** SSP-TERMINATION-13: the termination is the answer to every signature of it for #memoryMs. */
+  /**
+   * SSP-TERMINATION-13: the termination is the answer to every signature of it for #memoryMs;
+   * a durable log stores it too (restarts, other instances; spec §18.4). close() awaits that.
+   */
   #remember(id: string, body: string): void {
+    this.#rememberLocally(id, body);
+    const stored = this.#o.log.sessions?.rememberTermination(id, body, this.#memoryMs);
+    if (!isPromise(stored)) return;
+    const saving = stored.then(
+      () => {},
+      (error: unknown) => console.error(`xanjax: could not store the termination of a session in the event log: ${(error as Error).message}`),
+    );
+    this.#saving.set(id, saving);
+    void saving.then(() => this.#saving.delete(id));
+  }
+
+  #rememberLocally(id: string, body: string): void {
     const tombstone: Tombstone = {
       body,
       timer: this.#o.wheel.schedule(Date.now() + this.#memoryMs, {

@@ -5,6 +5,14 @@ import { StreamError } from './types.ts';
 
 const size = { type: 'integer', minimum: 0, maximum: 65536, default: 0 };
 const count = { type: 'integer', minimum: 1, maximum: 10000 };
+/**
+ * §20.2: a `size` above 256 allows a `count` of at most 16, so the largest legal stream is
+ * about 2.5 MB (10000 × 256) or 1 MiB (16 × 65536) of events, never 655 MB.
+ */
+const largeEventsFewOfThem = {
+  if: { properties: { size: { minimum: 257 } }, required: ['size'] },
+  then: { properties: { count: { maximum: 16 } } },
+};
 
 /** `{n, pad?}` where pad is size × "x" (omitted when size is 0). */
 function padded(n: number, pad: string | undefined): { n: number; pad?: string } {
@@ -19,6 +27,7 @@ const counter: StreamDefinition<{ count: number; intervalMs: number; size: numbe
     properties: { count, intervalMs: { type: 'integer', minimum: 0, maximum: 10000, default: 0 }, size },
     required: ['count'],
     additionalProperties: false,
+    ...largeEventsFewOfThem,
   },
   async *produce({ count, intervalMs, size }, { signal, from }) {
     const pad = size > 0 ? 'x'.repeat(size) : undefined;
@@ -52,6 +61,7 @@ const burst: StreamDefinition<{ count: number; size: number }> = {
     properties: { count, size },
     required: ['count'],
     additionalProperties: false,
+    ...largeEventsFewOfThem,
   },
   // SSP-ANNEX-20: re-created at position `from`, exactly the events a new session has after it.
   async *produce({ count, size }, { from }) {

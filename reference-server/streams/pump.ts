@@ -1,16 +1,40 @@
 // Runs one producer into one channel of the event log: the only code that touches both, and
 // it touches the producer only through its generator and the log only through the Channel
 // interface. An asynchronous append (file, Redis) is awaited before the next value is pulled.
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { Channel } from '../event-log/types.ts';
 import { SerializedData, isPromise } from '../event-log/types.ts';
 import type { RegisteredStream } from './registry.ts';
 import { StreamError } from './types.ts';
+
+/**
+ * Longest a producer may run without giving the event loop back. A producer that yields
+ * many values without waiting (ssp.burst, a user's backlog) is cut into slices of this
+ * length, so other sessions' polls, timers and sockets are served in between.
+ */
+export const SLICE_MS = 5;
+
+/**
+ * Most values of a producer's first run that `ready` (and so the session answer) waits for:
+ * a count, not a time, so a loaded machine answers the same as an idle one. The annex's
+ * largest burst is 10000 events.
+ */
+export const READY_CAP_VALUES = 100_000;
+
+/** A wait of the producer longer than this is its own (a timer, I/O), not our slicing. */
+const WAITED_MS = 1;
 
 export interface RunningProducer {
   /** Aborts the producer (close, expiry, shutdown). */
   stop(): void;
   /** Settles once the producer has finished (after stop: once it has released everything). */
   readonly done: Promise<void>;
+  /**
+   * Resolves when the producer's first run is in the log: every value it had ready before
+   * it first waited on its own (or ended, or READY_CAP_VALUES were appended). What a
+   * stream appends "when the session is opened" (spec §20.4) is there before the answer.
+   */
+  readonly ready: Promise<void>;
 }
 
 export function startProducer(stream: RegisteredStream, params: Record<string, unknown>, channel: Channel, from: number): RunningProducer {
@@ -18,13 +42,43 @@ export function startProducer(stream: RegisteredStream, params: Record<string, u
   if (!produce) throw new TypeError(`stream '${stream.name}' has no producer`);
   const controller = new AbortController();
   const { signal } = controller;
+  let markReady!: () => void;
+  const ready = new Promise<void>((resolve) => (markReady = resolve));
   stream.active++;
   const done = (async () => {
+    const iterator = produce(params, { signal, from })[Symbol.asyncIterator]();
+    let firstRun = true;
+    let appended = 0;
     try {
-      for await (const value of produce(params, { signal, from })) {
-        if (signal.aborted) break;
-        const appended = channel.append(SerializedData.of(value));
-        if (isPromise(appended)) await appended;
+      let sliceStart = performance.now();
+      for (;;) {
+        // During the first run, a setImmediate that fires before the next value means a
+        // macrotask turn passed: the producer waits on its own and its first run is over.
+        let turned = false;
+        const marker = firstRun
+          ? setImmediate(() => {
+              turned = true;
+              firstRun = false;
+              markReady();
+            })
+          : undefined;
+        const asked = performance.now();
+        const next = await iterator.next();
+        if (marker) clearImmediate(marker);
+        const now = performance.now();
+        if (firstRun && (next.done || appended >= READY_CAP_VALUES)) {
+          firstRun = false;
+          markReady();
+        }
+        if (next.done || signal.aborted) break;
+        if (turned || now - asked > WAITED_MS) sliceStart = now;
+        const written = channel.append(SerializedData.of(next.value));
+        if (isPromise(written)) await written;
+        appended++;
+        if (performance.now() - sliceStart > SLICE_MS) {
+          await nextTurn();
+          sliceStart = performance.now();
+        }
       }
       if (!signal.aborted) await channel.end({ reason: 'complete' });
     } catch (error) {
@@ -35,8 +89,11 @@ export function startProducer(stream: RegisteredStream, params: Record<string, u
         await channel.end({ reason: 'error', error: { message: error instanceof Error ? error.message : String(error) }, advice: 'reopen' });
       }
     } finally {
+      markReady();
+      // Stopped while suspended at a value: let the producer run its own cleanup.
+      if (signal.aborted) await iterator.return?.(undefined).catch(() => {});
       stream.active--;
     }
   })().catch((error: unknown) => console.error(`xanjax: stream '${stream.name}' could not record its end:`, error));
-  return { stop: () => controller.abort(), done };
+  return { stop: () => controller.abort(), done, ready };
 }

@@ -29,7 +29,7 @@ export type Fault =
   | 'error-as-200' // an SSP error body with status 200 (status and body disagree)
   | 'not-found' // 404 with an HTML page, as a gateway sends for a wrong path
   | 'gateway-401' // 401 with an HTML page and WWW-Authenticate, as an authentication gateway sends
-  | 'ext' // the correct answer, carrying unknown ext members at the top level and in every event
+  | 'ext' // the correct answer, carrying unknown ext members (events carry none: the batch's ext is theirs)
   | { delayMs: number } // hold the headers back, then answer correctly
   | { retryAfterSeconds: number } // 503 plain text with Retry-After
   | { retryAfterMs: number } // 503 SSP `unavailable` error with retryAfterMs (+ Retry-After)
@@ -315,9 +315,7 @@ export async function startFaultServer(options: FaultServerOptions) {
 
 /** `body` with extension members no client understands (D1: a receiver ignores them, SSP-CLIENT-21). */
 function withExt(body: ServerMessage): object {
-  const ext = { 'com.example.trace': { id: 'abc' }, future: [1, 2] };
-  if (body.type !== 'batch') return { ...body, ext };
-  return { ...body, ext, events: body.events.map((event) => ({ ...event, ext })) };
+  return { ...body, ext: { 'com.example.trace': { id: 'abc' }, future: [1, 2] } };
 }
 
 export type FaultServer = Awaited<ReturnType<typeof startFaultServer>>;

@@ -48,6 +48,27 @@ describe('json reporter', () => {
   });
 });
 
+describe('json reporter size', () => {
+  test('keeps transcripts of failures only, unless asked for the passing ones too', () => {
+    const small = JSON.parse(renderJson(report)) as RunSummary;
+    for (const result of small.results) if (result.status === 'pass') expect(result.evidence).toEqual([]);
+    expect(small.results.some((result) => result.status === 'fail' && result.evidence.length > 0)).toBe(true);
+    const full = JSON.parse(renderJson(report, true)) as RunSummary;
+    expect(full.results.some((result) => result.status === 'pass' && result.evidence.length > 0)).toBe(true);
+  });
+});
+
+describe('html reporter order and links', () => {
+  test('puts failures before passes and links requirement IDs to their spec section', () => {
+    const html = renderHtml(report);
+    const rows = [...html.matchAll(/<tr><td class="s-([a-z-]+)">/g)].map((match) => match[1]);
+    expect(rows.indexOf('fail')).toBeLessThan(rows.indexOf('pass'));
+    expect(rows.lastIndexOf('fail')).toBeLessThan(rows.indexOf('pass'));
+    expect(html).toMatch(/<a href="[^"]*spec\/ssp-1\.md#SSP-HOLD-3">SSP-HOLD-3<\/a> <span class="sec">§10 Holding<\/span>/);
+    expect(html.indexOf('Problems and their transcripts')).toBeLessThan(html.indexOf('All results'));
+  });
+});
+
 describe('junit reporter', () => {
   test('is well-formed XML with a suite per section and a case per check', () => {
     const xml = renderJunit(report);

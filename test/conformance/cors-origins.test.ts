@@ -11,7 +11,7 @@ import { createServer, createSspHandler, type SspHandler, type SspServer } from 
 
 const allowedOrigin = 'https://app.example.com';
 /** The CORS checks that presuppose an allowed origin; SSP-CORS-4 and -8 bind every server. */
-const needAllowedOrigin = ['SSP-CORS-3', 'SSP-CORS-5', 'SSP-CORS-6', 'SSP-CORS-7', 'SSP-CORS-9', 'SSP-CORS-10', 'SSP-CORS-11'];
+const needAllowedOrigin = ['SSP-CORS-3', 'SSP-CORS-5', 'SSP-CORS-6', 'SSP-CORS-7', 'SSP-CORS-9', 'SSP-CORS-10', 'SSP-CORS-11', 'SSP-CORS-12'];
 
 interface Wrapped {
   url: string;

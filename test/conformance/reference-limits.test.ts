@@ -6,6 +6,9 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { allChecks } from '../../conformance/checks/index.ts';
 import { runChecks } from '../../conformance/runner.ts';
+
+/** Without --server-command the restart checks are notes saying so (restart.test.ts runs them). */
+const restartNote = (result: { status: string; reason?: string | undefined }) => result.status === 'note' && /^not testable: .*--server-command/.test(result.reason ?? '');
 import { createServer, type Limits, type SspServer } from '../../reference-server/index.ts';
 
 const servers: SspServer[] = [];
@@ -18,7 +21,7 @@ async function run(limits: Partial<Limits>, only?: string[]) {
   servers.push(server);
   const summary = await runChecks(allChecks, { endpoint: server.url, concurrency: 16, ...(only ? { only } : {}) });
   const reasonsOf = (status: string) => summary.results.filter((result) => result.status === status).map((result) => `${result.id}: ${result.reason ?? ''}`);
-  return { summary, notPassed: summary.results.filter((result) => result.status !== 'pass').map((result) => `${result.status} ${result.id}: ${result.reason ?? ''}`), notes: reasonsOf('note') };
+  return { summary, notPassed: summary.results.filter((result) => result.status !== 'pass' && !restartNote(result)).map((result) => `${result.status} ${result.id}: ${result.reason ?? ''}`), notes: reasonsOf('note') };
 }
 
 describe('reference server with unusual legal limits', () => {
@@ -39,8 +42,9 @@ describe('reference server with unusual legal limits', () => {
   });
 
   it('retainEvents 9990, one event per batch: the eviction checks read as far as the runner\'s bound and say so in a note', { timeout: 120_000 }, async () => {
-    const { summary, notes } = await run({ maxBatchEvents: 1, retainEvents: 9990 }, ['DELIVERY']);
-    expect(summary.summary.fail + summary.summary.warning + summary.summary.harnessError).toBe(0);
+    const { summary, notes, notPassed } = await run({ maxBatchEvents: 1, retainEvents: 9990 }, ['DELIVERY']);
+    // Which checks failed and why, not only how many.
+    expect(notPassed.filter((line) => !line.startsWith('note '))).toEqual([]);
     expect(summary.conforming).toBe(true);
     expect(notes.map((note) => note.split(':')[0])).toEqual(['SSP-DELIVERY-3', 'SSP-DELIVERY-4', 'SSP-DELIVERY-9', 'SSP-DELIVERY-14', 'SSP-DELIVERY-11']);
     for (const note of notes) expect(note).toMatch(/checked in part: read \d+ of 10000 events in \d+ polls, then stopped at the runner's bound/);

@@ -23,6 +23,8 @@ export interface RawOptions {
   trickle?: { piece: string | Buffer; everyMs: number; count?: number; thenEnd?: boolean };
   /** Stop waiting after this long (the exchange then ends as 'timeout'). Default 10 000. */
   timeoutMs?: number;
+  /** Half-close our side once `head` is written (a request cut short). */
+  endAfterHead?: boolean;
   /** Resolve ('answered') as soon as a whole response (headers and Content-Length body) has arrived. */
   untilAnswer?: boolean;
 }
@@ -55,7 +57,7 @@ function complete(text: string): boolean {
 }
 
 export function rawExchange(port: number, options: RawOptions): Promise<RawAnswer> {
-  const { head, trickle, timeoutMs = 10_000, untilAnswer = false } = options;
+  const { head, trickle, timeoutMs = 10_000, untilAnswer = false, endAfterHead = false } = options;
   return new Promise((resolve) => {
     // Half-open: like a proxy forwarding a body, keep sending after the server's FIN.
     const socket: Socket = connect({ port, host: '127.0.0.1', allowHalfOpen: true });
@@ -79,6 +81,7 @@ export function rawExchange(port: number, options: RawOptions): Promise<RawAnswe
     };
     socket.on('connect', () => {
       if (head !== undefined) write(head);
+      if (endAfterHead) socket.end();
       if (trickle) {
         let sent = 0;
         interval = setInterval(() => {

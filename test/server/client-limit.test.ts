@@ -1,7 +1,7 @@
 // SSP-SECURITY-6: sessions are limited per client as well as in total, and a client's count
 // goes down with every way a session ends.
 import { expect, it } from 'vitest';
-import { clientKeyFromForwardedFor } from '../../reference-server/index.ts';
+import { clientKeyFromForwardedFor, clientKeyFromProxies } from '../../reference-server/index.ts';
 import type { SspServer } from '../../reference-server/index.ts';
 import { Signer } from '../../reference-server/signature.ts';
 import { close, drain, open, poll, post, sleep, start } from './helpers.ts';
@@ -93,4 +93,17 @@ it('clientKeyFromForwardedFor keys on the last X-Forwarded-For address (the prox
   } finally {
     await server.close();
   }
+});
+
+it('trusts X-Forwarded-For only from a proxy: a client reaching the server directly keys on its own address', () => {
+  const request = (remoteAddress: string, forwarded?: string) => ({ socket: { remoteAddress }, headers: forwarded === undefined ? {} : { 'x-forwarded-for': forwarded } }) as never;
+  // --trust-proxy: a proxy on the same machine.
+  expect(clientKeyFromForwardedFor(request('127.0.0.1', 'spoofed, 198.51.100.7'))).toBe('198.51.100.7');
+  expect(clientKeyFromForwardedFor(request('::ffff:127.0.0.1', '198.51.100.7'))).toBe('198.51.100.7');
+  expect(clientKeyFromForwardedFor(request('::1'))).toBe('::1');
+  expect(clientKeyFromForwardedFor(request('203.0.113.9', '198.51.100.7'))).toBe('203.0.113.9');
+  // A proxy elsewhere, named by the host application.
+  const behindLb = clientKeyFromProxies((peer) => peer === '10.0.0.2');
+  expect(behindLb(request('10.0.0.2', '1.2.3.4, 198.51.100.7'))).toBe('198.51.100.7');
+  expect(behindLb(request('10.0.0.3', '198.51.100.7'))).toBe('10.0.0.3');
 });

@@ -1,5 +1,6 @@
 // Broken variants of the conformance annex streams (each targets sessions of one stream).
 import { withMessage, type ProxyRequest, type ProxyResponse, type ProxyTools, type Variant } from './proxy.ts';
+import { isLargeAndMany } from '../../../conformance/checks/annex-params.ts';
 import { edit, eventsOf, isBatch, mapData, sigOf, type Message } from './rewrite.ts';
 
 /** Rewrite batches of sessions of `stream` only. */
@@ -31,6 +32,20 @@ export const annexVariants: Variant[] = [
         const params = req.message?.params as Message | undefined;
         return req.message?.type === 'open' && req.message.stream === 'ssp.counter' && typeof params?.count === 'number' && params.count > 10_000
           ? withMessage(req, { ...req.message, params: { ...params, count: 10_000 } })
+          : req;
+      },
+    }),
+  },
+  {
+    name: 'accepts-many-large-events',
+    violates: 'SSP-ANNEX-21: ssp.burst accepts more than 16 events above size 256 (clamped to 16)',
+    breaks: ['SSP-ANNEX-21', 'SSP-ANNEX-4', 'SSP-DISCOVERY-7'],
+    consequences: 'ANNEX-4 and DISCOVERY-7 send the same out-of-range samples',
+    create: () => ({
+      request: (req) => {
+        const params = req.message?.params as Message | undefined;
+        return req.message?.type === 'open' && req.message.stream === 'ssp.burst' && params && isLargeAndMany(params)
+          ? withMessage(req, { ...req.message, params: { ...params, count: 16 } })
           : req;
       },
     }),

@@ -92,7 +92,8 @@ export const httpVariants: Variant[] = [
   {
     name: 'preflight-without-headers',
     violates: 'SSP-CORS-10: preflight answer without Access-Control-Allow-Headers',
-    breaks: ['SSP-CORS-10'],
+    breaks: ['SSP-CORS-10', 'SSP-CORS-12'],
+    consequences: 'without Access-Control-Allow-Headers no requested header is allowed either (CORS-12, a SHOULD)',
     create: () => ({ response: headers({ 'access-control-allow-headers': null }) }),
   },
   {
@@ -192,8 +193,8 @@ export const httpVariants: Variant[] = [
   {
     name: 'discovery-status-203',
     violates: 'SSP-DISCOVERY-1: GET is answered with status 203',
-    breaks: ['SSP-DISCOVERY-1', 'SSP-TRANSPORT-10'],
-    consequences: 'TRANSPORT-10 requires 200 for every discovery answer as well',
+    breaks: ['SSP-DISCOVERY-1', 'SSP-TRANSPORT-10', 'SSP-TRANSPORT-13', 'SSP-TRANSPORT-15'],
+    consequences: 'TRANSPORT-10 requires 200 for every discovery answer as well; TRANSPORT-13 reads a discovery answer (with a query) and TRANSPORT-15 compares HEAD with a GET answered 203',
     // The runner's own first fetch stays 200 so that the run can start at all.
     create: () => {
       let gets = 0;

@@ -20,8 +20,8 @@ export const issueExampleVariants: Variant[] = [
   {
     name: 'accepts-any-media-type',
     violates: 'SSP-TRANSPORT-4: a POST of another media type is processed instead of 415',
-    breaks: ['SSP-TRANSPORT-4', 'SSP-ERROR-2', 'SSP-ERROR-3', 'SSP-MESSAGE-8'],
-    consequences: 'no request can trigger unsupported-media-type any more, so its status/retryable checks (ERROR-2, ERROR-3) and the processing-order check (MESSAGE-8, SHOULD) cannot see it',
+    breaks: ['SSP-TRANSPORT-4', 'SSP-TRANSPORT-16', 'SSP-ERROR-2', 'SSP-ERROR-3', 'SSP-MESSAGE-8'],
+    consequences: 'no request can trigger unsupported-media-type any more, so the malformed Content-Type check (TRANSPORT-16), its status/retryable checks (ERROR-2, ERROR-3) and the processing-order check (MESSAGE-8, SHOULD) cannot see it',
     create: () => ({
       request: (req) => {
         if (req.method !== 'POST' || /^(application\/json|text\/plain)\s*(;\s*charset="?utf-8"?)?$/i.test(req.headers['content-type'] ?? '')) return req;
@@ -230,7 +230,7 @@ export const issueExampleVariants: Variant[] = [
   {
     name: 'fail-never-terminates',
     violates: 'SSP-TERMINATION-8: a failed stream (ssp.fail) never sends its termination; polls at its end get empty batches',
-    breaks: ['SSP-TERMINATION-8', 'SSP-TERMINATION-1', 'SSP-TERMINATION-18', 'SSP-TERMINATION-14', 'SSP-ANNEX-3', 'SSP-ANNEX-5', 'SSP-ANNEX-16'],
+    breaks: ['SSP-TERMINATION-8', 'SSP-TERMINATION-1', 'SSP-TERMINATION-18', 'SSP-TERMINATION-14', 'SSP-TERMINATION-21', 'SSP-ANNEX-3', 'SSP-ANNEX-5', 'SSP-ANNEX-16'],
     consequences: 'every check that reads an ssp.fail stream to its end waits for that termination in vain',
     create: () => ({
       response: (res, req) =>

@@ -5,7 +5,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { request } from 'undici';
-import { createServer, type Limits, type SspServer } from '../../../reference-server/index.ts';
+import { createServer, type Limits, type SspServer, type SspServerOptions } from '../../../reference-server/index.ts';
 
 export interface ProxyRequest {
   method: string;
@@ -52,6 +52,11 @@ export interface Variant {
   breaks: string[];
   /** Why `breaks` has more than the one violated requirement (each extra is a direct consequence). */
   consequences?: string;
+  /**
+   * Sections whose checks the proof also runs (beyond those of `breaks`): their responses
+   * are what the audit checks (every response is evidence) must catch the fault in.
+   */
+  alsoRun?: string[];
   /** Read the whole request body before answering (default: stop at maxBodyBytes + 1, as the server does). */
   bufferWholeBody?: boolean;
   /** Fresh hooks (and state) for one proxy instance. */
@@ -61,6 +66,15 @@ export interface Variant {
 export interface BrokenServer {
   url: string;
   close(): Promise<void>;
+  /** Graceful: the reference server shuts down first (its held polls are answered through the proxy), then the proxy. */
+  shutdown(): Promise<void>;
+}
+
+export interface BrokenServerOptions {
+  /** Proxy port (default: a free one). */
+  port?: number;
+  /** Options of the reference server behind the proxy (conformance mode always). */
+  server?: Omit<SspServerOptions, 'port' | 'host' | 'conformance'>;
 }
 
 const hopByHop = new Set(['connection', 'keep-alive', 'transfer-encoding', 'content-length', 'host', 'expect', 'upgrade']);
@@ -105,8 +119,8 @@ function readBody(req: http.IncomingMessage, limit: number): Promise<{ body: Buf
   });
 }
 
-export async function startBroken(variant: Variant): Promise<BrokenServer> {
-  const inner: SspServer = await createServer({ port: 0, host: '127.0.0.1', conformance: true });
+export async function startBroken(variant: Variant, options: BrokenServerOptions = {}): Promise<BrokenServer> {
+  const inner: SspServer = await createServer({ ...options.server, port: 0, host: '127.0.0.1', conformance: true });
   const innerUrl = new URL(inner.url);
   const sessions = new Map<string, number>();
   const issued = new Set<string>();
@@ -176,7 +190,7 @@ export async function startBroken(variant: Variant): Promise<BrokenServer> {
       res.end(`broken-variant proxy failed: ${String(error)}`);
     });
   });
-  await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => proxy.listen(options.port ?? 0, '127.0.0.1', resolve));
   const { port } = proxy.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}${innerUrl.pathname}`,
@@ -186,6 +200,14 @@ export async function startBroken(variant: Variant): Promise<BrokenServer> {
         proxy.closeAllConnections();
       });
       await inner.close();
+    },
+    async shutdown() {
+      // The reference server answers its held polls; the proxy still relays those answers.
+      proxy.close();
+      await inner.close();
+      proxy.closeIdleConnections();
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      proxy.closeAllConnections();
     },
   };
 }

@@ -30,8 +30,8 @@ export const sessionVariants: Variant[] = [
   {
     name: 'invalid-params-status-400',
     violates: 'SSP-OPEN-6: invalid-params answered with status 400',
-    breaks: ['SSP-OPEN-6', 'SSP-ERROR-2', 'SSP-ANNEX-4'],
-    consequences: 'ERROR-2 (registry status) and ANNEX-4 (annex params) restate the 422 of OPEN-6',
+    breaks: ['SSP-OPEN-6', 'SSP-ERROR-2', 'SSP-ANNEX-4', 'SSP-ANNEX-21'],
+    consequences: 'ERROR-2 (registry status), ANNEX-4 and ANNEX-21 (annex params) restate the 422 of OPEN-6',
     create: () => ({ response: statusForError('invalid-params', 400) }),
   },
   {

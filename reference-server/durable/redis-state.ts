@@ -1,0 +1,157 @@
+// Sessions' state in Redis, shared by every instance (key names in redis-format.ts):
+// remembered terminations (a session closed on one instance answers its termination on all),
+// live session records, the time of each session's last request, and producer leases.
+import type { Redis } from 'ioredis';
+import type { SessionRecord, SessionStore } from '../event-log/session-store.ts';
+import { KEY_PREFIX, leaseKey, sessionKey, terminationKey } from './redis-format.ts';
+
+const activeKey = (sessionId: string) => `${KEY_PREFIX}active:${sessionId}`;
+const heldKey = (sessionId: string) => `${KEY_PREFIX}held:${sessionId}`;
+/** Each instance's own pub/sub channel: `poll ID` (supersede your held poll) or `end ID`. */
+export const instanceChannel = (instance: string) => `${KEY_PREFIX}instance:${instance}`;
+/** Terminations are kept this much longer than asked: a client's clock starts after the server's. */
+const MEMORY_MARGIN_MS = 2000;
+
+/** Renews a lease only if this instance still holds it. */
+const RENEW_SCRIPT = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return 0`;
+/** Releases a lease only if this instance holds it. */
+const RELEASE_SCRIPT = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
+
+interface Lease {
+  timer: NodeJS.Timeout;
+  held: boolean;
+}
+
+export class RedisSessionStore implements SessionStore {
+  readonly shared = true;
+  readonly #leases = new Map<string, Lease>();
+
+  constructor(
+    readonly redis: Redis,
+    readonly instance: string,
+    readonly leaseMs: number,
+    readonly unavailable: (error: unknown) => Error,
+  ) {}
+
+  termination(sessionId: string): Promise<string | undefined> {
+    return this.#call(async () => (await this.redis.get(terminationKey(sessionId))) ?? undefined);
+  }
+
+  rememberTermination(sessionId: string, body: string, memoryMs: number): Promise<void> {
+    return this.#call(async () => {
+      // The first termination remembered wins: two instances ending a session agree on one answer.
+      const [, , held] = (await this.redis
+        .multi()
+        .set(terminationKey(sessionId), body, 'PX', memoryMs + MEMORY_MARGIN_MS, 'NX')
+        .del(sessionKey(sessionId), activeKey(sessionId))
+        .get(heldKey(sessionId))
+        .exec()) as Array<[Error | null, unknown]>;
+      this.#tell(held?.[1], `end ${sessionId}`);
+    });
+  }
+
+  saveSession(sessionId: string, record: SessionRecord, lifetimeMs: number): Promise<void> {
+    return this.#call(async () => {
+      await this.redis
+        .multi()
+        .set(sessionKey(sessionId), JSON.stringify(record), 'PX', lifetimeMs)
+        .set(activeKey(sessionId), String(Date.now()), 'PX', lifetimeMs)
+        .exec();
+    });
+  }
+
+  loadSession(sessionId: string): Promise<SessionRecord | undefined> {
+    return this.#call(async () => {
+      const json = await this.redis.get(sessionKey(sessionId));
+      return json === null ? undefined : (JSON.parse(json) as SessionRecord);
+    });
+  }
+
+  /** Also tells the instance holding a poll of the session, if another, to supersede it. */
+  touchSession(sessionId: string, lifetimeMs: number): void {
+    this.redis
+      .multi()
+      .pexpire(sessionKey(sessionId), lifetimeMs)
+      .set(activeKey(sessionId), String(Date.now()), 'PX', lifetimeMs)
+      .get(heldKey(sessionId))
+      .exec()
+      .then((replies) => this.#tell(replies?.[2]?.[1], `poll ${sessionId}`))
+      .catch(() => {});
+  }
+
+  sessionActive(sessionId: string, idleMs: number): Promise<boolean> {
+    return this.#call(async () => Date.now() - Number((await this.redis.get(activeKey(sessionId))) ?? '0') < idleMs);
+  }
+
+  holding(sessionId: string, holdMs: number): void {
+    this.redis.set(heldKey(sessionId), this.instance, 'PX', holdMs + MEMORY_MARGIN_MS).catch(() => {});
+  }
+
+  #listener: ((sessionId: string, what: 'poll' | 'end') => void) | undefined;
+
+  onRemote(listener: (sessionId: string, what: 'poll' | 'end') => void): void {
+    this.#listener = listener;
+  }
+
+  /** A message on this instance's channel (wired by the log's subscriber). */
+  remote(message: string): void {
+    const space = message.indexOf(' ');
+    const what = message.slice(0, space);
+    if (what === 'poll' || what === 'end') this.#listener?.(message.slice(space + 1), what);
+  }
+
+  #tell(instance: unknown, message: string): void {
+    if (typeof instance === 'string' && instance !== this.instance) this.redis.publish(instanceChannel(instance), message).catch(() => {});
+  }
+
+  /**
+   * Takes the producer lease, now or as soon as another instance's lapses (tried every
+   * lease/3); `start` runs once it is held, `lost` if a renewal fails (Redis away too long,
+   * or another instance took it), after which it is retried again.
+   */
+  claimProducer(sessionId: string, start: () => void, onLost: () => void): void {
+    if (this.#leases.has(sessionId)) return;
+    const key = leaseKey(sessionId);
+    const lease: Lease = { held: false, timer: undefined as unknown as NodeJS.Timeout };
+    const tick = async () => {
+      try {
+        if (lease.held) {
+          const renewed = await this.redis.eval(RENEW_SCRIPT, 1, key, this.instance, this.leaseMs);
+          if (renewed === 1 || !this.#leases.has(sessionId)) return;
+          lease.held = false;
+          onLost();
+        } else if ((await this.redis.set(key, this.instance, 'PX', this.leaseMs, 'NX')) === 'OK' && this.#leases.get(sessionId) === lease) {
+          lease.held = true;
+          start();
+        }
+      } catch {
+        // Redis is away: a held lease may lapse meanwhile; the next renewal finds out.
+      }
+    };
+    lease.timer = setInterval(() => void tick(), Math.max(50, Math.floor(this.leaseMs / 3)));
+    lease.timer.unref();
+    this.#leases.set(sessionId, lease);
+    void tick();
+  }
+
+  releaseProducer(sessionId: string): void {
+    const lease = this.#leases.get(sessionId);
+    if (!lease) return;
+    clearInterval(lease.timer);
+    this.#leases.delete(sessionId);
+    if (lease.held) this.redis.eval(RELEASE_SCRIPT, 1, leaseKey(sessionId), this.instance).catch(() => {});
+  }
+
+  close(): void {
+    for (const lease of this.#leases.values()) clearInterval(lease.timer);
+    this.#leases.clear();
+  }
+
+  async #call<T>(work: () => Promise<T>): Promise<T> {
+    try {
+      return await work();
+    } catch (error) {
+      throw this.unavailable(error);
+    }
+  }
+}

@@ -1,0 +1,44 @@
+// What a durable event log keeps about sessions, beside their events, so that a restart
+// (file) or another instance (Redis) continues them: remembered terminations (restart safety,
+// spec §18.4: a closed, completed or expired session is never re-created), live session
+// records (a topic session's base cannot be derived from its signature), and which instance
+// runs a session's producer. The memory log has none of this: it lives and dies with the process.
+import type { MaybePromise } from './types.ts';
+
+export interface SessionRecord {
+  stream: string;
+  params: Record<string, unknown>;
+  /** Channel seq of the session's position 0 (a topic's head when the session opened; else 0). */
+  base: number;
+}
+
+export interface SessionStore {
+  /** Several processes use it at once (Redis): any of them may end a session. */
+  readonly shared: boolean;
+  /** The remembered termination answer of a session, if any. */
+  termination(sessionId: string): MaybePromise<string | undefined>;
+  /** Remembers a termination answer for memoryMs (the first one remembered wins); durable once settled. */
+  rememberTermination(sessionId: string, body: string, memoryMs: number): MaybePromise<void>;
+  /** Records a live session, to be continued after a restart or on another instance; durable once settled. */
+  saveSession(sessionId: string, record: SessionRecord, lifetimeMs: number): MaybePromise<void>;
+  loadSession(sessionId: string): MaybePromise<SessionRecord | undefined>;
+  /** A request of the session arrived here: it stays live for lifetimeMs more, wherever it is polled next. */
+  touchSession(sessionId: string, lifetimeMs: number): void;
+  /** True when a request of the session began or ended on any instance within the last `idleMs`. */
+  sessionActive(sessionId: string, idleMs: number): MaybePromise<boolean>;
+  /** A poll of the session is held here for up to holdMs (so another instance can supersede it). */
+  holding(sessionId: string, holdMs: number): void;
+  /**
+   * Tells `listener` when another instance received a poll of a session whose poll is held
+   * here (`poll`: supersede it), or ended it (`end`: its termination is remembered).
+   */
+  onRemote(listener: (sessionId: string, what: 'poll' | 'end') => void): void;
+  /**
+   * Runs the session's producer on exactly one instance: `start` is called once this process
+   * holds the session's producer lease (at once, or when another instance's lease lapses
+   * because it died), `lost` when this process loses it (the producer must stop then; the
+   * lease is sought again). Until releaseProducer.
+   */
+  claimProducer(sessionId: string, start: () => void, lost: () => void): void;
+  releaseProducer(sessionId: string): void;
+}
