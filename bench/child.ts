@@ -29,6 +29,8 @@ export class Child {
       else if (message.type === 'failed') this.#fail(`child failed: ${message.error}`);
     });
     this.#process.on('exit', (code, signal) => this.#fail(`${script} exited (${code ?? signal})`));
+    // A send to a child that just died reports here, not as an uncaught error of the run.
+    this.#process.on('error', (error) => this.#fail(`${script}: ${error.message}`));
   }
 
   #fail(why: string): void {
@@ -55,6 +57,7 @@ export class Child {
   }
 
   send(message: object): void {
+    if (this.#exited || !this.#process.connected) return;
     this.#process.send(message);
   }
 
