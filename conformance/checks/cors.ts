@@ -141,7 +141,7 @@ export const corsChecks: Check[] = [
       method: 'OPTIONS',
       headers: { origin: ctx.origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization, content-type' },
     });
-    if (answer.headers['access-control-allow-origin'] === undefined) throw new CheckNote(`not applicable: the server does not allow origin ${ctx.origin} (SSP-CORS-1)`);
+    if (answer.headers['access-control-allow-origin'] === undefined) throw new CheckNote(`not applicable: the server does not allow origin ${ctx.origin} (no Access-Control-Allow-Origin on the preflight; SSP-CORS-1 lets it restrict origins); pass --origin with an origin it allows to test CORS`);
     const headers = tokensOf(answer.headers['access-control-allow-headers']);
     ctx.assert(headers.includes('authorization') || headers.includes('*'), `asked for authorization, content-type; Access-Control-Allow-Headers is ${JSON.stringify(answer.headers['access-control-allow-headers'] ?? null)}`);
   }),

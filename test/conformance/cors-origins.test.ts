@@ -26,7 +26,12 @@ function stripCors(res: ServerResponse): void {
   res.writeHead = ((...args: unknown[]) => {
     for (const name of res.getHeaderNames()) if (isCors(name)) res.removeHeader(name);
     const last = args.at(-1);
-    if (typeof last === 'object' && last !== null && !Array.isArray(last)) {
+    if (Array.isArray(last)) {
+      // A flat [name, value, name, value, …] list (the handler's fast path for common answers).
+      const pairs: string[] = [];
+      for (let i = 0; i + 1 < last.length; i += 2) if (!isCors(String(last[i]))) pairs.push(String(last[i]), String(last[i + 1]));
+      args[args.length - 1] = pairs;
+    } else if (typeof last === 'object' && last !== null) {
       args[args.length - 1] = Object.fromEntries(Object.entries(last as OutgoingHttpHeaders).filter(([name]) => !isCors(name)));
     }
     return writeHead(...args);
@@ -79,9 +84,11 @@ describe('servers that restrict origins (SSP-CORS-1)', () => {
     const { summary, status, notPassed } = await runCors(none.url);
     expect(notPassed).toEqual([]);
     expect(summary.conforming).toBe(true);
-    expect(Object.entries(status).filter(([, value]) => value === 'note').map(([id]) => id.split('/')[0])).toEqual(needAllowedOrigin);
+    // Unique requirement IDs: the run's audit of every response adds its own note for SSP-CORS-6.
+    const noted = [...new Set(Object.entries(status).filter(([, value]) => value === 'note').map(([id]) => id.split('/')[0]))];
+    expect(noted.sort()).toEqual([...needAllowedOrigin].sort());
     expect(status).toMatchObject({ 'SSP-CORS-4': 'pass', 'SSP-CORS-8': 'pass' });
-    for (const result of summary.results.filter((r) => r.status === 'note')) {
+    for (const result of summary.results.filter((r) => r.status === 'note' && !r.id.endsWith('/every-response'))) {
       expect(result.reason).toMatch(/^not applicable: the server does not allow origin https:\/\/conformance\.xanjax\.invalid .*SSP-CORS-1.*pass --origin/);
     }
   });
@@ -89,7 +96,7 @@ describe('servers that restrict origins (SSP-CORS-1)', () => {
   it('an allow-list: notes for an origin it does not allow, every CORS check passes with --origin set to one it allows', async () => {
     const other = await runCors(allowList.url, 'https://elsewhere.example.com');
     expect(other.notPassed).toEqual([]);
-    expect(Object.values(other.status).filter((value) => value === 'note')).toHaveLength(needAllowedOrigin.length);
+    expect(new Set(Object.entries(other.status).filter(([, value]) => value === 'note').map(([id]) => id.split('/')[0])).size).toBe(needAllowedOrigin.length);
     const allowed = await runCors(allowList.url, allowedOrigin);
     expect(allowed.summary.results.filter((result) => result.status !== 'pass').map((result) => `${result.status} ${result.id}: ${result.reason ?? ''}`)).toEqual([]);
   });
