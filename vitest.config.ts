@@ -8,6 +8,9 @@ const timing = [
   'test/conformance/reference-limits.test.ts',
   'test/conformance/broken-variants.test.ts',
   'test/conformance/reference-http2.test.ts',
+  // Restart checks (servers as child processes) and the client kit (clients judged by timing).
+  'test/conformance/restart.test.ts',
+  'test/client-kit/client-kit.test.ts',
   // Builds, packs and installs the package, then runs the conformance runner from it.
   'test/package/package.test.ts',
   'test/proxy/nginx.test.ts',
