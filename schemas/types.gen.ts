@@ -79,6 +79,14 @@ export type Versions = [number, ...number[]];
  */
 export type ExtensionList2 = ExtensionName[];
 /**
+ * The client's name for one stream of a multiplexed session, unique within the session for its whole life (§23.2).
+ */
+export type MultiplexStreamId = string;
+/**
+ * @maxItems 256
+ */
+export type MultiplexStreamSpecList = MultiplexStreamSpec[];
+/**
  * Any message a server answers a POST with.
  */
 export type ServerMessage = SessionMessage | BatchMessage | TerminationMessage | ErrorMessage;
@@ -364,6 +372,105 @@ export interface ErrorMessage {
   };
   versions?: Versions;
   ext?: Ext;
+}
+/**
+ * A stream to add (or restate): its id, stream name and params, validated exactly as `open` validates them.
+ */
+export interface MultiplexStreamSpec {
+  id: MultiplexStreamId;
+  stream: StreamName;
+  params?: StreamParams;
+}
+/**
+ * An addition the server refused, with the typed error `open` would have answered (or an extension code); the other streams are untouched.
+ */
+export interface MultiplexRefusal {
+  id: MultiplexStreamId;
+  error: {
+    code: string;
+    message: string;
+    retryable: boolean;
+    details?: {
+      [k: string]: unknown | undefined;
+    };
+  };
+}
+/**
+ * The end of one stream of the session; the session goes on (§23.5). `last` is the seq of the stream's last event.
+ */
+export interface MultiplexStreamTermination {
+  reason: TerminationReason;
+  last: Position;
+  advice: Advice;
+  error?: TerminationError;
+}
+/**
+ * What one answer carries for one stream: its next events (consecutive seqs of that stream), a gap, and its termination once every event before it was sent.
+ */
+export interface MultiplexStreamPart {
+  id: MultiplexStreamId;
+  gap?: Gap;
+  events: SspEvent[];
+  termination?: MultiplexStreamTermination;
+}
+/**
+ * discovery `ext.multiplex`: the server's limit on live streams per session.
+ */
+export interface MultiplexDiscovery {
+  maxStreams: number;
+  [k: string]: unknown | undefined;
+}
+/**
+ * open `ext.multiplex`: the id of the open's own stream (default "0") and further streams to start with.
+ */
+export interface MultiplexOpen {
+  id?: MultiplexStreamId;
+  add?: MultiplexStreamSpecList;
+  [k: string]: unknown | undefined;
+}
+/**
+ * poll `ext.multiplex`: streams to add and to remove, or, after `session-expired` with `restate`, every stream the signature names.
+ */
+export interface MultiplexPoll {
+  add?: MultiplexStreamSpecList;
+  /**
+   * @maxItems 256
+   */
+  remove?: MultiplexStreamId[];
+  restate?: MultiplexStreamSpecList;
+  [k: string]: unknown | undefined;
+}
+/**
+ * session `ext.multiplex`: the open's own stream id, the additions accepted and refused.
+ */
+export interface MultiplexSession {
+  id: MultiplexStreamId;
+  added: MultiplexStreamId[];
+  refused: MultiplexRefusal[];
+  [k: string]: unknown | undefined;
+}
+/**
+ * batch `ext.multiplex`: every stream with something to deliver, and the outcome of this poll's additions. The batch's own `events` is empty in a multiplexed session.
+ */
+export interface MultiplexBatch {
+  streams: MultiplexStreamPart[];
+  added?: MultiplexStreamId[];
+  refused?: MultiplexRefusal[];
+  [k: string]: unknown | undefined;
+}
+/**
+ * termination `ext.multiplex` (the whole session ended): the end of each stream the signature named that had not ended before.
+ */
+export interface MultiplexTermination {
+  streams: MultiplexStreamPart[];
+  [k: string]: unknown | undefined;
+}
+/**
+ * `session-expired` `ext.multiplex`: `restate: true` when the server lost the session's record but can re-create it from a poll that restates its streams (§23.7).
+ */
+export interface MultiplexError {
+  restate?: boolean;
+  [k: string]: unknown | undefined;
 }
 /**
  * Server → client: answer to open. The signature encodes `position` (0 for a new session) (§6, §8).
