@@ -8,8 +8,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { allChecks } from '../../conformance/checks/index.ts';
 import { runChecks } from '../../conformance/runner.ts';
-import { startNginx } from '../support/nginx-proxy.ts';
-import type { NginxProxy } from '../support/nginx-proxy.ts';
+import { documentedLines, startNginx } from '../helpers/nginx.ts';
+import type { RunningNginx } from '../helpers/nginx.ts';
 import { startRedis } from '../support/redis-server.ts';
 import type { RedisServer } from '../support/redis-server.ts';
 import { startInstance, stopInstance } from './redis-cluster.ts';
@@ -39,11 +39,12 @@ describe('conformance with --log file:DIR', () => {
 describe('conformance with --log redis:// on three instances behind nginx round-robin', () => {
   let redis: RedisServer;
   let instances: Instance[] = [];
-  let nginx: NginxProxy;
+  let nginx: RunningNginx;
   beforeAll(async () => {
     redis = await startRedis();
     instances = await Promise.all([0, 1, 2].map(() => startInstance(['--conformance', '--secret', 'conformance-secret', '--log', redis.url, '--trust-proxy'])));
-    nginx = await startNginx(instances.map((instance) => instance.address));
+    // Stock proxy_pass plus the lines README "Behind a reverse proxy" documents (default hold).
+    nginx = await startNginx({ upstreams: instances.map((instance) => `http://${instance.address}`), locationLines: documentedLines(25_000) });
   }, 180_000);
   afterAll(async () => {
     await nginx?.stop();

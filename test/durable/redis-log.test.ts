@@ -8,8 +8,8 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createServer } from '../../reference-server/index.ts';
 import { close, open, poll } from '../server/helpers.ts';
-import { startNginx } from '../support/nginx-proxy.ts';
-import type { NginxProxy } from '../support/nginx-proxy.ts';
+import { documentedLines, startNginx } from '../helpers/nginx.ts';
+import type { RunningNginx } from '../helpers/nginx.ts';
 import { startRedis } from '../support/redis-server.ts';
 import type { RedisServer } from '../support/redis-server.ts';
 import { startTcpRelay } from '../support/tcp-relay.ts';
@@ -57,12 +57,13 @@ afterAll(async () => {
 
 describe('three instances on one Redis behind nginx round-robin', () => {
   let instances: Instance[] = [];
-  let nginx: NginxProxy;
+  let nginx: RunningNginx;
   let url: string;
   const args = () => ['--conformance', '--secret', 'cluster-secret', '--log', redis.url, '--topic', 'news', '--idle', '15000', '--trust-proxy'];
   beforeAll(async () => {
     instances = await Promise.all([0, 1, 2].map(() => startInstance(args())));
-    nginx = await startNginx(instances.map((instance) => instance.address));
+    // Stock proxy_pass plus the lines README "Behind a reverse proxy" documents (default hold).
+    nginx = await startNginx({ upstreams: instances.map((instance) => `http://${instance.address}`), locationLines: documentedLines(25_000) });
     url = `${nginx.origin}/ssp`;
   }, 180_000);
   afterAll(async () => {
