@@ -43,10 +43,13 @@ export const schemas = Object.fromEntries(
 ) as Record<SchemaKind, JsonSchema>;
 
 /** File name of every schema (defs first), in a stable order. */
-export const schemaFiles: readonly string[] = ['defs.schema.json', ...schemaKinds.map((kind) => `${kind}.schema.json`)];
+/** Schemas of extensions (spec §6.5): the `ext.<name>` members, not messages of their own. */
+export const extensionSchemaFiles: readonly string[] = ['ext-multiplex.schema.json'];
+
+export const schemaFiles: readonly string[] = ['defs.schema.json', ...schemaKinds.map((kind) => `${kind}.schema.json`), ...extensionSchemaFiles];
 
 /** Every schema document, defs first, in `schemaFiles` order. */
-export const allSchemas: readonly JsonSchema[] = [defsSchema, ...schemaKinds.map((kind) => schemas[kind])];
+export const allSchemas: readonly JsonSchema[] = [defsSchema, ...schemaKinds.map((kind) => schemas[kind]), ...extensionSchemaFiles.map((file) => load<JsonSchema>(file))];
 
 export interface ErrorCodeInfo {
   code: ErrorCode;
