@@ -3,7 +3,8 @@
 // behind the broken-variant proxy, as its own process that SIGTERM shuts down gracefully.
 //   node --import tsx test/conformance/broken/restart-server.ts --port P --secret S --journal FILE [--variant NAME]
 // The `journal` variant keeps termination memory across restarts in FILE (SSP-SIGNATURE-14,
-// first means) and is the conforming configuration; the others each break one promise.
+// first means; so the server is told it need not wait out old signatures, keepsTerminations)
+// and is the conforming configuration; the others each break one promise.
 import { parseArgs } from 'node:util';
 import { restartVariants } from './restart-variants.ts';
 import { startBroken } from './proxy.ts';
@@ -16,7 +17,7 @@ if (!variant || values.port === undefined || values.secret === undefined) {
   console.error(`usage: restart-server.ts --port P --secret S --journal FILE [--variant ${restartVariants('').map((v) => v.name).join('|')}]`);
   process.exit(2);
 }
-const server = await startBroken(variant, { port: Number(values.port), server: { secret: values.secret, limits: { idleTimeoutMs: Number(values.idle) } } });
+const server = await startBroken(variant, { port: Number(values.port), server: { secret: values.secret, keepsTerminations: true, limits: { idleTimeoutMs: Number(values.idle) } } });
 console.log(`restart-server (${variant.name}): ${server.url}`);
 process.once('SIGTERM', () => {
   void (variant.onShutdown ? variant.onShutdown(server) : server.shutdown()).then(() => process.exit(0));
