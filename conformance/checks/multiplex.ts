@@ -1,9 +1,8 @@
 // Spec §23 Extension: multiplex. These checks apply only to a server that lists `multiplex`
 // in discovery `extensions`; for any other server each ends with a note (not applicable),
 // never a failure. Every `ext.multiplex` the server sends is checked against its schema.
-import { readFileSync } from 'node:fs';
 import type { ValidateFunction } from 'ajv/dist/2020.js';
-import { createAjv } from '../../schemas/index.ts';
+import { createAjv, schemaBaseId } from '../../schemas/index.ts';
 import { check, CheckNote } from '../check.ts';
 import type { Answer, Check, CheckContext } from '../check.ts';
 import type { ServerMessage } from '../../schemas/types.gen.ts';
@@ -17,13 +16,13 @@ interface Part {
   termination?: Json;
 }
 
-const schema = JSON.parse(readFileSync(new URL('../../schemas/ext-multiplex.schema.json', import.meta.url), 'utf8')) as { $id: string };
+// createAjv() holds every schema, the extensions' included (schemas/index.ts).
+const schema = { $id: `${schemaBaseId}ext-multiplex.schema.json` };
 let validators: Record<'Discovery' | 'Session' | 'Batch' | 'Termination', ValidateFunction> | undefined;
 
 function validate(ctx: CheckContext, kind: 'Discovery' | 'Session' | 'Batch' | 'Termination', value: unknown, what: string): Json {
   if (!validators) {
     const ajv = createAjv();
-    ajv.addSchema(schema);
     validators = Object.fromEntries((['Discovery', 'Session', 'Batch', 'Termination'] as const).map((k) => [k, ajv.getSchema(`${schema.$id}#/$defs/${k}`)!])) as unknown as typeof validators;
   }
   const validateFn = validators![kind];

@@ -1,8 +1,7 @@
 // The `multiplex` extension's members on the wire (spec §23, schemas/ext-multiplex.schema.json):
 // their TypeScript shapes, and validators for what clients send in `ext.multiplex`.
-import { readFileSync } from 'node:fs';
 import type { ValidateFunction } from 'ajv/dist/2020.js';
-import { createAjv } from '../../schemas/index.ts';
+import { createAjv, schemaBaseId } from '../../schemas/index.ts';
 import type { Advice, SspEvent, TerminationMessage } from '../../schemas/types.gen.ts';
 import { SspError } from '../errors.ts';
 
@@ -44,14 +43,14 @@ export interface StreamPart {
   termination?: StreamTermination;
 }
 
-const schema = JSON.parse(readFileSync(new URL('../../schemas/ext-multiplex.schema.json', import.meta.url), 'utf8')) as { $id: string };
+// createAjv() holds every schema, the extensions' included (schemas/index.ts).
+const schema = { $id: `${schemaBaseId}ext-multiplex.schema.json` };
 
 let compiled: { open: ValidateFunction; poll: ValidateFunction } | undefined;
 
 function validators(): { open: ValidateFunction; poll: ValidateFunction } {
   if (compiled) return compiled;
   const ajv = createAjv();
-  ajv.addSchema(schema);
   compiled = {
     open: ajv.getSchema(`${schema.$id}#/$defs/Open`) as ValidateFunction,
     poll: ajv.getSchema(`${schema.$id}#/$defs/Poll`) as ValidateFunction,
