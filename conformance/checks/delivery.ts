@@ -33,6 +33,10 @@ async function evictionScenario(ctx: CheckContext): Promise<EvictionScenario> {
   const headEvery = Math.max(1, Math.ceil(forwardPolls / 30));
   // Half the check's own bound, so a slow link ends in a note instead of a harness error.
   const budgetMs = Math.round(checkTimeoutMs(ctx.discovery.limits, ctx.timeoutScale) / 2);
+  // The reads from position 0 reuse the session message's signature, which the server need
+  // accept only for idleTimeoutMs after sending it (SSP-SIGNATURE-9): they stop well within
+  // that, while the forward read (a fresh signature each time) goes on.
+  const sigValidUntil = performance.now() + ctx.discovery.limits.idleTimeoutMs * 0.8;
   const deadline = performance.now() + budgetMs;
   const session = await ctx.open('ssp.burst', { count });
   const fromStart: BatchMessage[] = [];
@@ -47,7 +51,7 @@ async function evictionScenario(ctx: CheckContext): Promise<EvictionScenario> {
       const partial = `checked in part: read ${position} of ${count} events in ${polls} polls, then stopped at the runner's bound (${scenarioPollBudget} polls or ${budgetMs} ms); the batch limits make a full read take up to ${forwardPolls} polls`;
       return { count, fromStart, forward, partial };
     }
-    if (round < 3 || round % headEvery === 0) {
+    if (round < 3 || (round % headEvery === 0 && performance.now() < sigValidUntil)) {
       fromStart.push(expectBatch(ctx, await ctx.poll(session.body.sig, 0), `poll ${round + 1} from position 0`));
       polls++;
     }

@@ -6,9 +6,8 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { allChecks } from '../../conformance/checks/index.ts';
 import { runChecks } from '../../conformance/runner.ts';
+import { isExpectedNote, isLimitsNote } from './expected-notes.ts';
 
-/** Without --server-command the restart checks are notes saying so (restart.test.ts runs them). */
-const restartNote = (result: { status: string; reason?: string | undefined }) => result.status === 'note' && /^not testable: .*--server-command/.test(result.reason ?? '');
 import { createServer, type Limits, type SspServer } from '../../reference-server/index.ts';
 
 const servers: SspServer[] = [];
@@ -21,7 +20,7 @@ async function run(limits: Partial<Limits>, only?: string[]) {
   servers.push(server);
   const summary = await runChecks(allChecks, { endpoint: server.url, concurrency: 16, ...(only ? { only } : {}) });
   const reasonsOf = (status: string) => summary.results.filter((result) => result.status === status).map((result) => `${result.id}: ${result.reason ?? ''}`);
-  return { summary, notPassed: summary.results.filter((result) => result.status !== 'pass' && !restartNote(result)).map((result) => `${result.status} ${result.id}: ${result.reason ?? ''}`), notes: reasonsOf('note') };
+  return { summary, notPassed: summary.results.filter((result) => result.status !== 'pass' && !isExpectedNote(result) && !isLimitsNote(result)).map((result) => `${result.status} ${result.id}: ${result.reason ?? ''}`), notes: reasonsOf('note') };
 }
 
 describe('reference server with unusual legal limits', () => {

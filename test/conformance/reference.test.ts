@@ -3,9 +3,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { allChecks } from '../../conformance/checks/index.ts';
 import { runChecks } from '../../conformance/runner.ts';
+import { isExpectedNote } from './expected-notes.ts';
 
-/** Without --server-command the restart checks are notes saying so (restart.test.ts runs them). */
-const restartNote = (result: { status: string; reason?: string | undefined }) => result.status === 'note' && /^not testable: .*--server-command/.test(result.reason ?? '');
 import { createServer, type SspServer } from '../../reference-server/index.ts';
 
 describe('reference server', () => {
@@ -19,7 +18,7 @@ describe('reference server', () => {
 
   it('passes every conformance check', async () => {
     const summary = await runChecks(allChecks, { endpoint: server.url, concurrency: 16 });
-    const notPassed = summary.results.filter((result) => result.status !== 'pass' && !restartNote(result)).map((result) => `${result.status} ${result.id}: ${result.reason ?? ''}`);
+    const notPassed = summary.results.filter((result) => result.status !== 'pass' && !isExpectedNote(result)).map((result) => `${result.status} ${result.id}: ${result.reason ?? ''}`);
     expect(notPassed).toEqual([]);
     expect(summary.summary.total).toBe(allChecks.length);
   });
