@@ -118,7 +118,8 @@ export interface SspServerOptions {
   /**
    * Offer the `multiplex` extension (spec §23): many streams in one session and one held
    * poll. Default true (not offered with `authorize`, which it does not apply to streams added
-   * later yet); `{ maxStreams }` sets the live streams per session (default 32).
+   * later yet, nor with an event log shared by instances, since a multiplexed session's record
+   * lives in one process); `{ maxStreams }` sets the live streams per session (default 32).
    */
   multiplex?: boolean | { maxStreams?: number } | undefined;
   /**
@@ -179,7 +180,9 @@ export function createSspHandler(options: SspServerOptions = {}): SspHandler {
 
   // Multiplexed opens go to the MuxHolder, so the plain holder accepts no extension (it answers
   // `extensions: []`, SSP-EXT-2). Not offered with an authorize hook (see the option).
-  const maxStreams = options.authorize ? 0 : multiplexStreams(options.multiplex);
+  // Multiplexed session records live in this process: not offered where instances share
+  // sessions through the log (a poll may land on another instance), nor with authorize.
+  const maxStreams = options.authorize || log.sessions?.shared ? 0 : multiplexStreams(options.multiplex);
   const offeredExtensions: readonly string[] = [];
   const discovery: DiscoveryDocument = {
     ssp: 1,
