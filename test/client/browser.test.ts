@@ -207,7 +207,9 @@ const logDir = durableLog ? mkdtempSync(join(tmpdir(), 'xanjax-browser-log-')) :
 
 describe('against the reference server', () => {
   it.skipIf(!durableLog).each(['SIGTERM', 'SIGKILL'] as const)('the demo page survives a server restart mid-stream (%s) without losing or repeating an event', async (signal) => {
-    const log = ['--log', `file:${join(logDir, signal)}`];
+    // Signatures outlive a slow restart (a loaded CI machine starts the CLI in seconds): the
+    // test is about resuming without loss, not about the conformance mode's short idle time.
+    const log = ['--log', `file:${join(logDir, signal)}`, '--idle', '20000'];
     let { child, url } = await serve(['--demo', '--conformance', '--port', '0', '--secret', secret, ...log]);
     page = await browser.newPage();
     await page.goto(`${new URL(url).origin}/?stream=ssp.counter`);
