@@ -112,10 +112,11 @@ export const annexVariants: Variant[] = [
   },
   {
     name: 'burst-trickles',
-    violates: 'SSP-ANNEX-13: a small ssp.burst appends its events one every 10 ms instead of all at open',
+    violates: 'SSP-ANNEX-13: a small ssp.burst appends its events one every 200 ms instead of all at open',
     breaks: ['SSP-ANNEX-13', 'SSP-BATCH-3'],
     consequences: 'the first poll then misses events that a batch SHOULD carry (BATCH-3)',
-    // Served by ssp.counter with intervalMs 10 (same event data), renamed back in the session answer.
+    // Served by ssp.counter with intervalMs 200 (same event data), renamed back in the session
+    // answer: slow enough that even a loaded runner's first poll finds the burst incomplete.
     create: () => {
       const rewritten = new WeakSet<ProxyRequest>();
       return {
@@ -123,7 +124,7 @@ export const annexVariants: Variant[] = [
           const params = req.message?.params as Message | undefined;
           const plain = params !== undefined && Object.keys(params).every((name) => name === 'count' || name === 'size');
           if (req.message?.type !== 'open' || req.message.stream !== 'ssp.burst' || !plain || typeof params.count !== 'number' || params.count > 5) return req;
-          const counter = withMessage(req, { ...req.message, stream: 'ssp.counter', params: { ...params, intervalMs: 10 } });
+          const counter = withMessage(req, { ...req.message, stream: 'ssp.counter', params: { ...params, intervalMs: 200 } });
           rewritten.add(counter);
           return counter;
         },
