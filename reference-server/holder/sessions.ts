@@ -703,6 +703,15 @@ export class SessionHolder {
 
   /** Forgets a local session that ended elsewhere (its termination `body` is remembered there). */
   #drop(session: Session, body: string): void {
+    this.#detach(session, body);
+    this.#rememberLocally(session.key.sessionId, body);
+  }
+
+  /**
+   * What every ending shares: the session leaves the table, its client reservation, idle timer,
+   * producer, producer lease and channel watch are freed, and a held poll is answered `body`.
+   */
+  #detach(session: Session, body: string): void {
     const id = session.key.sessionId;
     this.#sessions.delete(id);
     this.#unreserve(session.client);
@@ -715,7 +724,6 @@ export class SessionHolder {
       this.#release(session, poll);
       poll.send(body);
     }
-    this.#rememberLocally(id, body);
   }
 
   /**
@@ -723,29 +731,18 @@ export class SessionHolder {
    * remembers the termination body so every later poll or close gets it identically (§7).
    */
   #terminate(session: Session, reason: 'complete' | 'error' | 'closed' | 'expired' | 'revoked', end?: StreamEnd): string {
-    const id = session.key.sessionId;
-    this.#sessions.delete(id);
-    this.#unreserve(session.client);
-    this.#o.wheel.cancel(session.idleTimer);
-    session.producer?.stop();
-    this.#o.log.sessions?.releaseProducer(id);
     const { channel } = session;
     const last = channel.head - session.base;
-    channel.unwatch(session);
+    // Its signature expires like any other, within the memory of the termination: a signature
+    // never outlives it, so a finished resumable session can never be re-created (§4).
+    const body = terminationBody(this.#sign(session, last), reason, last, advise(reason, end), end?.reason === 'error' ? end.error : undefined);
+    this.#detach(session, body);
     // A session's own channel goes with it (its termination is remembered below); a topic stays.
     if (session.stream.definition.topic === undefined) {
       const deleted = this.#o.log.delete(channel.name);
       if (isPromise(deleted)) deleted.catch((error: unknown) => console.error('xanjax: event log delete failed:', error));
     }
-    // Its signature expires like any other, within the memory of the termination: a signature
-    // never outlives it, so a finished resumable session can never be re-created (§4).
-    const body = terminationBody(this.#sign(session, last), reason, last, advise(reason, end), end?.reason === 'error' ? end.error : undefined);
-    const poll = session.held;
-    if (poll) {
-      this.#release(session, poll);
-      poll.send(body);
-    }
-    this.#remember(id, body);
+    this.#remember(session.key.sessionId, body);
     return body;
   }
 
