@@ -215,8 +215,9 @@ export async function capacity(peer: string, label: string, n: number, options: 
     await run.load.ask({ cmd: 'reset' }, 'reset');
     await until(async () => (await run.stats()).emptyPolls >= n, options.holdMs * 3 + 30_000, 200);
     const repolled = (await run.stats()).emptyPolls as number;
-    await until(async () => (await run.held()) >= n, 30_000, 50);
-    const heldAfterCycle = await run.held();
+    // Holds keep expiring and being re-polled, so the count moves: keep the most seen at once.
+    let heldAfterCycle = 0;
+    await until(async () => (heldAfterCycle = Math.max(heldAfterCycle, await run.held())) >= n, 30_000, 50);
     await run.phase(1, 0, n, 60_000);
     const final = await run.stats();
     return {
