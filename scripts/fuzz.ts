@@ -18,4 +18,4 @@ if (report.failure !== undefined || report.wellBehaved.problems.length > 0 || re
   console.error(`fuzz: FAILED (replay with --seed ${seed})\n${report.failure ?? report.wellBehaved.problems.join('\n')}`);
   process.exit(1);
 }
-console.log(`fuzz: passed: ${report.cases} cases in ${Math.round(report.ms / 1000)} s, no 5xx, no hang; the concurrent session received all ${report.wellBehaved.events} events`);
+console.log(`fuzz: passed: ${report.cases} cases in ${Math.round(report.ms / 1000)} s, no 5xx, no hang; the concurrent session received all ${report.wellBehaved.events} events (${report.wellBehaved.reconnects} reconnects); ${report.remeasured} cases re-sent after no answer within the bound`);
