@@ -1,20 +1,22 @@
 // The load generator, in its own process: N sessions of one peer, each on its own connection
 // (one undici Client per session), each re-polling at once after every answer. It counts
-// every event per session: delivered once, duplicated, skipped (lost) or reported as a gap.
+// every event per stream (a session carries one, or several when multiplexed): delivered
+// once, duplicated, skipped (lost) or reported as a gap.
 import { peerNamed } from './peers/index.ts';
 import { Histogram } from './stats.ts';
-import type { LoadCommand, PeerSession } from './types.ts';
+import type { LoadCommand, PeerOptions, PeerSession, PollResult } from './types.ts';
 import { now } from './types.ts';
 
-const [name, url] = process.argv.slice(2);
+const [name, url, optionsJson] = process.argv.slice(2);
+const options = JSON.parse(optionsJson) as PeerOptions;
 const peer = peerNamed(name);
 const origin = new URL(url).origin;
 const send = (message: unknown) => process.send?.(message);
 
 interface Tracked {
   session: PeerSession;
-  /** The next event id this session expects (events are published after every session is held). */
-  next: number;
+  /** Per stream, the next event id it expects (events are published after every session is held). */
+  next: number[];
 }
 
 const tracked: Tracked[] = [];
@@ -37,32 +39,40 @@ async function loop(t: Tracked): Promise<void> {
     }
     const at = now();
     counts.polls++;
-    if (result.events.length === 0 && result.gap === 0) counts.emptyPolls++;
-    if (result.gap > 0) {
-      counts.gapped += result.gap;
-      t.next += result.gap;
-    }
-    for (const event of result.events) {
-      if (event.i < t.next) {
-        counts.duplicated++;
-        continue;
-      }
-      if (event.i > t.next) counts.lost += event.i - t.next;
-      t.next = event.i + 1;
-      counts.delivered++;
-      latency.add(at - event.t);
-    }
+    const results = Array.isArray(result) ? result : [result];
+    if (results.every((r) => r.events.length === 0 && r.gap === 0)) counts.emptyPolls++;
+    results.forEach((r, stream) => count(t, stream, r, at));
   }
+}
+
+function count(t: Tracked, stream: number, result: PollResult, at: number): void {
+  let next = t.next[stream];
+  if (next === undefined) throw new Error(`stream ${stream} of a session that carries ${t.next.length}`);
+  if (result.gap > 0) {
+    counts.gapped += result.gap;
+    next += result.gap;
+  }
+  for (const event of result.events) {
+    if (event.i < next) {
+      counts.duplicated++;
+      continue;
+    }
+    if (event.i > next) counts.lost += event.i - next;
+    next = event.i + 1;
+    counts.delivered++;
+    latency.add(at - event.t);
+  }
+  t.next[stream] = next;
 }
 
 async function open(n: number, concurrency: number): Promise<void> {
   let next = 0;
   let opened = 0;
+  const streamsPerSession = peer.streamsPerSession?.(options) ?? 1;
   const started = performance.now();
   const worker = async () => {
     while (next < n) {
-      next++;
-      const t: Tracked = { session: peer.session(url, origin), next: 1 };
+      const t: Tracked = { session: peer.session(url, origin, options, next++), next: Array.from({ length: streamsPerSession }, () => 1) };
       for (let attempt = 0; ; attempt++) {
         try {
           await t.session.open();
@@ -83,12 +93,14 @@ async function open(n: number, concurrency: number): Promise<void> {
 
 /** `last`: the newest published id; events up to it that a session still lacks count as missing. */
 function stats(last: number | undefined) {
-  // The lowest id every session has: once it reaches the last published, all have it.
+  // The lowest id every stream has: once it reaches the last published, all have it.
   let minReceived = Infinity;
   let missing = 0;
   for (const t of tracked) {
-    if (t.next - 1 < minReceived) minReceived = t.next - 1;
-    if (last !== undefined && t.next - 1 < last) missing += last - (t.next - 1);
+    for (const next of t.next) {
+      if (next - 1 < minReceived) minReceived = next - 1;
+      if (last !== undefined && next - 1 < last) missing += last - (next - 1);
+    }
   }
   const cpu = process.cpuUsage();
   return {

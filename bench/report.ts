@@ -1,7 +1,10 @@
 // The benchmark's outputs: a Markdown table (medians, and ratios to bare measured in the same
 // run), the targets of issue 12 marked met or not, and an SVG chart of the ratios.
-import type { Capacity, LoadPhase, Measurement, Phases } from './scenario.ts';
-import { median } from './stats.ts';
+import { figureIn, format, METRICS, metric, ratioText } from './metrics.ts';
+import type { Metric } from './metrics.ts';
+import { MUX_PANEL_HEIGHT, muxSvgPanel, renderMuxMarkdown } from './report-mux.ts';
+import type { MuxReport } from './report-mux.ts';
+import type { Capacity, Measurement, Phases } from './scenario.ts';
 
 export interface Row {
   peer: string;
@@ -18,67 +21,16 @@ export interface BenchReport {
   rows: string[];
   /** One array of measurements per interleaved run. */
   runs: Measurement[][];
+  /** The multiplexing scenario (`--mux`), when it ran. */
+  mux?: MuxReport;
   capacity: Capacity[];
   durationS: number;
 }
 
-interface Metric {
-  key: string;
-  label: string;
-  unit: string;
-  get(m: Measurement): number | null;
-  /** Lower is better (costs, latencies) or higher (rates). */
-  better: 'lower' | 'higher';
-}
-
-const phase = (name: 'burst' | 'sustained' | 'overload', field: keyof LoadPhase) => (m: Measurement) => m[name][field];
-
-export const METRICS: Metric[] = [
-  { key: 'holdAll', label: 'time to hold all N', unit: 'ms', get: (m) => m.holdAllMs, better: 'lower' },
-  { key: 'heap', label: 'heap per held session', unit: 'B', get: (m) => m.heapBytesPerSession, better: 'lower' },
-  { key: 'rss', label: 'RSS per held session', unit: 'B', get: (m) => m.rssBytesPerSession, better: 'lower' },
-  { key: 'burstCpu', label: 'server CPU per delivery, broadcast', unit: 'µs', get: phase('burst', 'cpuMicrosPerDelivery'), better: 'lower' },
-  { key: 'burstP50', label: 'broadcast p50', unit: 'ms', get: phase('burst', 'p50'), better: 'lower' },
-  { key: 'burstP99', label: 'broadcast p99', unit: 'ms', get: phase('burst', 'p99'), better: 'lower' },
-  { key: 'burstLast', label: 'broadcast: last session has it', unit: 'ms', get: phase('burst', 'lastMs'), better: 'lower' },
-  { key: 'sustainedRate', label: 'deliveries/s, sustained', unit: '/s', get: phase('sustained', 'deliveriesPerS'), better: 'higher' },
-  { key: 'sustainedP99', label: 'p99 latency, sustained', unit: 'ms', get: phase('sustained', 'p99'), better: 'lower' },
-  { key: 'sustainedCpu', label: 'server CPU per delivery, sustained', unit: 'µs', get: phase('sustained', 'cpuMicrosPerDelivery'), better: 'lower' },
-  { key: 'overloadRate', label: 'deliveries/s, overload', unit: '/s', get: phase('overload', 'deliveriesPerS'), better: 'higher' },
-  { key: 'overloadP99', label: 'p99 latency, overload', unit: 'ms', get: phase('overload', 'p99'), better: 'lower' },
-  { key: 'overloadCpu', label: 'server CPU per delivery, overload', unit: 'µs', get: phase('overload', 'cpuMicrosPerDelivery'), better: 'lower' },
-  { key: 'loadgenCpu', label: 'load generator CPU per delivery, overload', unit: 'µs', get: phase('overload', 'loadgenCpuMicrosPerDelivery'), better: 'lower' },
-];
-
-function find(run: Measurement[], peer: string, n: number): Measurement | undefined {
-  return run.find((m) => m.peer === peer && m.n === n);
-}
-
 /** Median over runs of the metric, and median over runs of its ratio to bare in the same run. */
 export function figure(report: BenchReport, peer: string, n: number, metric: Metric): { value: number; ratio: number } {
-  const values: number[] = [];
-  const ratios: number[] = [];
-  for (const run of report.runs) {
-    const m = find(run, peer, n);
-    const b = find(run, 'bare', n);
-    const v = m ? metric.get(m) : null;
-    if (v === null || v === undefined || !Number.isFinite(v)) continue;
-    values.push(v);
-    const bv = b ? metric.get(b) : null;
-    if (bv !== null && bv !== undefined && Number.isFinite(bv) && bv !== 0) ratios.push(v / bv);
-  }
-  return { value: median(values), ratio: median(ratios) };
+  return figureIn(report.runs, peer, n, metric, 'bare');
 }
-
-function format(value: number, unit: string): string {
-  if (!Number.isFinite(value)) return '–';
-  if (unit === 'B') return value >= 1024 ? `${(value / 1024).toFixed(1)} KiB` : `${Math.round(value)} B`;
-  if (unit === '/s') return value >= 1000 ? `${Math.round(value / 1000)}k/s` : `${Math.round(value)}/s`;
-  if (unit === 'ms') return value >= 100 ? `${Math.round(value)} ms` : `${value.toFixed(1)} ms`;
-  return `${value.toFixed(2)} ${unit}`;
-}
-
-const ratioText = (r: number) => (Number.isFinite(r) ? `${r.toFixed(2)}x` : '–');
 
 interface Target {
   text: string;
@@ -90,7 +42,6 @@ interface Target {
 export function targets(report: BenchReport): Target[] {
   const n = Math.max(...report.settings.ns);
   const small = Math.min(...report.settings.ns);
-  const metric = (key: string) => METRICS.find((m) => m.key === key) as Metric;
   const ref = (key: string, at = n) => figure(report, 'reference', at, metric(key));
   const eio = (key: string) => figure(report, 'engine.io', n, metric(key));
   const list: Target[] = [];
@@ -175,6 +126,7 @@ export function renderMarkdown(report: BenchReport): string {
     for (const f of failures) lines.push(`- ${f.peer}: ${f.firstError}`);
     if (failures.length) lines.push('');
   }
+  if (report.mux) lines.push(...renderMuxMarkdown(report.mux, report.quick));
   if (report.capacity.length > 0) {
     lines.push(`## Hold capacity: ${s.capacity.toLocaleString('en-US')} sessions, one hold expiry and re-poll, then a broadcast`, '');
     lines.push('| peer | time to hold all | heap / session | RSS / session | re-polls after expiry | held after the cycle | delivered | lost / duplicated |');
@@ -199,11 +151,12 @@ export function renderMarkdown(report: BenchReport): string {
 export function renderSvg(report: BenchReport): string {
   const n = Math.max(...report.settings.ns);
   const keys = ['burstCpu', 'overloadCpu', 'heap', 'burstP99', 'burstLast', 'overloadRate'];
-  const metrics = keys.map((k) => METRICS.find((m) => m.key === k) as Metric);
+  const metrics = keys.map(metric);
   const peers = report.rows.filter((p) => p !== 'bare');
   const colors = ['#2563eb', '#f59e0b', '#10b981', '#ef4444', '#8b5cf6', '#64748b', '#0ea5e9'];
   const width = 900;
-  const height = 420;
+  const mainHeight = 420;
+  const height = mainHeight + (report.mux ? MUX_PANEL_HEIGHT : 0);
   const left = 60;
   const top = 40;
   const plotH = 280;
@@ -231,8 +184,9 @@ export function renderSvg(report: BenchReport): string {
   });
   peers.forEach((peer, i) => {
     const x = left + i * 150;
-    parts.push(`<rect x="${x}" y="${height - 40}" width="12" height="12" fill="${colors[i % colors.length]}"/><text x="${x + 18}" y="${height - 30}">${peer}</text>`);
+    parts.push(`<rect x="${x}" y="${mainHeight - 40}" width="12" height="12" fill="${colors[i % colors.length]}"/><text x="${x + 18}" y="${mainHeight - 30}">${peer}</text>`);
   });
+  if (report.mux) parts.push(muxSvgPanel(report.mux, mainHeight, width));
   parts.push('</svg>');
   return `${parts.join('\n')}\n`;
 }

@@ -9,6 +9,9 @@
 //   --log SPEC         another reference-server row with that event log (repeatable)
 //   --seconds 3        length of the sustained and overload phases
 //   --capacity 18000   sessions in the hold-capacity scenario (0: skip)
+//   --mux 1000x10      multiplexing scenario: that many sessions × streams each against as many
+//                      single-stream sessions as streams, on the reference server (0: skip;
+//                      runs only when the reference peer is selected)
 //   --out DIR          where bench.md, bench.json and bench.svg go (default bench/results)
 import { execFileSync } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -18,6 +21,7 @@ import { parseArgs } from 'node:util';
 import { peers } from './peers/index.ts';
 import { renderMarkdown, renderSvg } from './report.ts';
 import type { BenchReport, Row } from './report.ts';
+import type { MuxShape } from './report-mux.ts';
 import { capacity, measure } from './scenario.ts';
 import type { Capacity, Measurement, Phases } from './scenario.ts';
 
@@ -30,6 +34,7 @@ const { values } = parseArgs({
     log: { type: 'string', multiple: true, default: [] },
     seconds: { type: 'string' },
     capacity: { type: 'string' },
+    mux: { type: 'string' },
     out: { type: 'string', default: 'bench/results' },
   },
 });
@@ -46,6 +51,7 @@ const phases: Phases = {
   concurrency: 256,
   drainMs: quick ? 20_000 : 60_000,
 };
+const muxShape = parseMux(values.mux ?? (quick ? '20x5' : '1000x10'));
 const HOLD_MS = 25_000;
 const MAX_BATCH = 100;
 
@@ -81,6 +87,8 @@ function commit(): string {
 }
 
 const measurements: Measurement[][] = [];
+const muxRuns: Measurement[][] = [];
+const runMux = muxShape !== undefined && rows.some((r) => r.peer === 'reference');
 const started = Date.now();
 for (let run = 0; run < runs; run++) {
   const results: Measurement[] = [];
@@ -103,6 +111,10 @@ for (let run = 0; run < runs; run++) {
     await write([], [...measurements, results]);
   }
   measurements.push(results);
+  if (runMux) {
+    muxRuns.push(await measureMux(muxShape, run));
+    await write([], measurements);
+  }
 }
 
 const capacities: Capacity[] = [];
@@ -125,7 +137,7 @@ console.log(renderMarkdown(report));
 console.error(`bench: wrote ${join(values.out, 'bench.md')}, bench.json and bench.svg`);
 
 // Quick mode drains completely at its small N, so anything undelivered counts as lost there.
-const bad = [...measurements.flat(), ...capacities].filter(
+const bad = [...measurements.flat(), ...muxRuns.flat(), ...capacities].filter(
   (m) => m.lost > 0 || m.duplicated > 0 || m.holdAllMs < 0 || (quick && 'undelivered' in m && m.undelivered > 0),
 );
 if (bad.length > 0) {
@@ -150,6 +162,7 @@ async function write(capacity: Capacity[], runsSoFar: Measurement[][]): Promise<
   settings: { ns, runs, phases, holdMs: HOLD_MS, maxBatch: MAX_BATCH, capacity: capacityN },
   rows: rows.map((r) => r.label),
   runs: runsSoFar,
+  ...(runMux && { mux: { ...muxShape, runs: muxRuns } }),
   capacity,
   durationS: Math.round((Date.now() - started) / 1000),
   };
@@ -160,7 +173,46 @@ async function write(capacity: Capacity[], runsSoFar: Measurement[][]): Promise<
   return report;
 }
 
+/** `SESSIONSxSTREAMS` (e.g. 1000x10), or 0 / none to skip the multiplexing scenario. */
+function parseMux(text: string): MuxShape | undefined {
+  if (text === '0' || text === 'none') return undefined;
+  const match = /^(\d+)x(\d+)$/.exec(text);
+  const [sessions, streams] = match ? [Number(match[1]), Number(match[2])] : [0, 0];
+  // The reference server carries at most 32 streams per multiplexed session by default.
+  if (sessions < 1 || streams < 2 || streams > 32) {
+    console.error(`bench: --mux wants SESSIONSxSTREAMS with 2 to 32 streams (e.g. 1000x10), or 0; got '${text}'`);
+    process.exit(2);
+  }
+  return { sessions, streams };
+}
+
+/**
+ * One interleaved run of the multiplexing scenario: `sessions` multiplexed sessions of
+ * `streams` streams each, and as many single-stream sessions as that makes streams, on the
+ * same topics of the reference server (memory log); the order alternates between runs.
+ */
+async function measureMux(shape: MuxShape, run: number): Promise<Measurement[]> {
+  const n = shape.sessions * shape.streams;
+  const options = { holdMs: HOLD_MS, maxBatch: MAX_BATCH, topics: shape.streams };
+  const pair = [
+    { peer: 'reference-mux', label: 'multiplexed' },
+    { peer: 'reference', label: 'single-stream' },
+  ];
+  const results: Measurement[] = [];
+  for (const { peer, label: row } of run % 2 ? pair.reverse() : pair) {
+    const label = `run ${run + 1}/${runs} mux ${row} (${n} streams)`;
+    try {
+      results.push({ ...(await measure(peer, label, n, options, phases, progress)), peer: row });
+    } catch (error) {
+      progress(`${label}: failed: ${(error as Error).message}`);
+      if (tty) process.stderr.write('\n');
+      results.push(failed(row, n, (error as Error).message));
+    }
+  }
+  return results;
+}
+
 function failed(peer: string, n: number, error: string): Measurement {
   const none = { deliveries: 0, deliveriesPerS: Number.NaN, cpuMicrosPerDelivery: Number.NaN, loadgenCpuMicrosPerDelivery: Number.NaN, p50: Number.NaN, p99: Number.NaN, lastMs: Number.NaN };
-  return { peer, n, holdAllMs: -1, heapBytesPerSession: null, rssBytesPerSession: Number.NaN, burst: none, sustained: none, overload: none, lost: 0, duplicated: 0, undelivered: 0, gapped: 0, errors: 1, firstError: error };
+  return { peer, n, sessions: n, holdAllMs: -1, heapBytesPerSession: null, rssBytesPerSession: Number.NaN, burst: none, sustained: none, overload: none, lost: 0, duplicated: 0, undelivered: 0, gapped: 0, errors: 1, firstError: error };
 }

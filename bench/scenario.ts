@@ -2,6 +2,7 @@
 // capacity cycle. Servers and the load generator are separate processes; CPU and memory are
 // the server's own accounting, latency is publish-to-receive measured by the load generator.
 import { Child } from './child.ts';
+import { peerNamed } from './peers/index.ts';
 import type { LatencySummary } from './stats.ts';
 import { median } from './stats.ts';
 import type { PeerOptions } from './types.ts';
@@ -33,7 +34,10 @@ export interface LoadPhase {
 
 export interface Measurement {
   peer: string;
+  /** Streams: every broadcast is n deliveries. */
   n: number;
+  /** Sessions (connections) holding them: n, or fewer when each session carries several streams. */
+  sessions: number;
   holdAllMs: number;
   heapBytesPerSession: number | null;
   rssBytesPerSession: number;
@@ -74,7 +78,7 @@ class Run {
     const extra = process.env.BENCH_SERVER_FLAGS?.split(' ').filter(Boolean) ?? [];
     this.server = new Child('server-main.ts', [peer, JSON.stringify(options)], ['--expose-gc', '--max-old-space-size=8192', ...extra]);
     const { url } = await this.server.next('ready', 60_000);
-    this.load = new Child('loadgen.ts', [peer, url], ['--max-old-space-size=8192']);
+    this.load = new Child('loadgen.ts', [peer, url, JSON.stringify(options)], ['--max-old-space-size=8192']);
     await this.load.next('ready', 60_000);
     return url;
   }
@@ -131,20 +135,24 @@ class Run {
   }
 }
 
-/** Every figure of one peer at one N. */
+/**
+ * Every figure of one peer at one N: N streams, in N sessions or, when the peer's sessions
+ * carry several streams each, in fewer; costs and memory are per stream (per delivery).
+ */
 export async function measure(peer: string, label: string, n: number, options: PeerOptions, phases: Phases, progress: Progress): Promise<Measurement> {
+  const sessions = Math.ceil(n / (peerNamed(peer).streamsPerSession?.(options) ?? 1));
   const run = new Run();
   try {
     await run.start(peer, label, options, progress);
     const base = await run.usage(true);
-    const holdAllMs = await run.open(n, phases.concurrency, label, progress);
+    const holdAllMs = await run.open(sessions, phases.concurrency, label, progress);
     const holding = await run.usage(true);
 
     progress(`${label}: ${phases.broadcasts} broadcasts to ${n}`);
     const bursts: LoadPhase[] = [];
     for (let b = 0; b < phases.broadcasts; b++) {
       // Each broadcast starts with every session held again.
-      await until(async () => (await run.held()) >= n, 30_000, 20);
+      await until(async () => (await run.held()) >= sessions, 30_000, 20);
       bursts.push(await run.phase(1, 0, n, phases.drainMs));
     }
     const burst: LoadPhase = {
@@ -169,6 +177,7 @@ export async function measure(peer: string, label: string, n: number, options: P
     return {
       peer: label,
       n,
+      sessions,
       holdAllMs,
       heapBytesPerSession: holding.heapBytes !== undefined && base.heapBytes !== undefined ? (holding.heapBytes - base.heapBytes) / n : null,
       rssBytesPerSession: (holding.rssBytes - base.rssBytes) / n,

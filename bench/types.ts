@@ -40,8 +40,11 @@ export interface PollResult {
 export interface PeerSession {
   /** Opens the session (handshake, subscribe); resolves before the first poll. */
   open(): Promise<void>;
-  /** One long poll. Rejects on a transport or protocol error. */
-  poll(): Promise<PollResult>;
+  /**
+   * One long poll. Rejects on a transport or protocol error. A session that carries several
+   * streams (multiplexed) answers one result per stream, in the order of its streams.
+   */
+  poll(): Promise<PollResult | PollResult[]>;
   close(): Promise<void>;
 }
 
@@ -52,6 +55,12 @@ export interface PeerOptions {
   maxBatch: number;
   /** Event log of the reference server: memory, or a durable log's URL (`--log`). */
   log?: string;
+  /**
+   * The multiplexing scenario (docs/bench.md): the server offers this many topics
+   * (`bench-0` …) and a publish goes to each; a multiplexed session follows all of them, a
+   * single-stream session one (`bench-<index mod topics>`). Absent: one topic `bench`.
+   */
+  topics?: number;
 }
 
 export interface Peer {
@@ -59,7 +68,10 @@ export interface Peer {
   /** Why it cannot run here, if it cannot (a missing binary). */
   unavailable?(): string | undefined;
   startServer(options: PeerOptions): Promise<PeerServer>;
-  session(url: string, origin: string): PeerSession;
+  /** Streams one session carries (a multiplexed one several); 1 when absent. */
+  streamsPerSession?(options: PeerOptions): number;
+  /** `index` counts the load generator's sessions from 0. */
+  session(url: string, origin: string, options: PeerOptions, index: number): PeerSession;
 }
 
 // Orchestrator ⇄ children (IPC).

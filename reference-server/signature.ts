@@ -126,12 +126,13 @@ export class Signer {
 
 /**
  * The session id a signature names, read from its first 52 characters without checking
- * anything: only for finding the session whose last issued signature it may be.
+ * anything: only for finding the session whose last issued signature it may be. `version`:
+ * 1 for SSP/1 signatures, 2 for multiplexed sessions' (`[2,"kid","sid",…`, same layout).
  */
-export function sessionIdOf(signature: string): string | undefined {
+export function sessionIdOf(signature: string, version = VERSION): string | undefined {
   if (signature.length <= ID_PREFIX_CHARS + MAC_LENGTH) return undefined;
   const head = Buffer.from(signature.slice(0, ID_PREFIX_CHARS), 'base64url').toString('latin1');
-  if (head.length !== ID_PREFIX_BYTES || !head.startsWith(`[${VERSION},"`) || head[12] !== '"' || head[14] !== '"' || head[37] !== '"') return undefined;
+  if (head.length !== ID_PREFIX_BYTES || !head.startsWith(`[${version},"`) || head[12] !== '"' || head[14] !== '"' || head[37] !== '"') return undefined;
   return head.slice(15, 37);
 }
 

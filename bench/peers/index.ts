@@ -5,11 +5,15 @@ import { engineio } from './engineio.ts';
 import { fayePeer } from './faye.ts';
 import { nchan, nchanMultipart } from './nchan.ts';
 import { reference } from './reference.ts';
+import { referenceMux } from './reference-mux.ts';
 
 export const peers: Peer[] = [bare, reference, engineio, fayePeer, nchan, nchanMultipart];
 
+/** Peers of the multiplexing scenario only (`--mux`), not rows of the main table. */
+const scenarioPeers: Peer[] = [referenceMux];
+
 export function peerNamed(name: string): Peer {
-  const peer = peers.find((p) => p.name === name);
-  if (!peer) throw new Error(`unknown peer '${name}' (one of ${peers.map((p) => p.name).join(', ')})`);
+  const peer = [...peers, ...scenarioPeers].find((p) => p.name === name);
+  if (!peer) throw new Error(`unknown peer '${name}' (one of ${[...peers, ...scenarioPeers].map((p) => p.name).join(', ')})`);
   return peer;
 }

@@ -124,8 +124,21 @@ export function createEndpoint(options: EndpointOptions): Endpoint {
   };
 }
 
+/**
+ * The message nearly every request carries, a poll exactly as the reference clients serialize
+ * it: `{"ssp":1,"type":"poll","sig":"…"}`, optionally with `,"hold":n`. Its text alone shows
+ * it is an I-JSON object (§6.4 step 5: no duplicate member, nesting 1, a signature of
+ * characters that JSON writes without escapes, a hold of at most 15 digits, so a safe
+ * integer) and schema-valid (step 7: any string is a `sig`, a hold is an integer >= 0), so it
+ * skips the general parse, scan and schema validation and yields the very object they would.
+ * Any other text, however equivalent, takes the general path.
+ */
+const COMMON_POLL = /^\{"ssp":1,"type":"poll","sig":"([A-Za-z0-9_.~-]*)"(?:,"hold":(0|[1-9][0-9]{0,14}))?\}$/;
+
 /** Text → a schema-valid client message, or bad-request / unsupported-version. */
 function parse(text: string, validator: Validator): ClientMessage {
+  const poll = COMMON_POLL.exec(text);
+  if (poll) return poll[2] === undefined ? { ssp: 1, type: 'poll', sig: poll[1] } : { ssp: 1, type: 'poll', sig: poll[1], hold: Number(poll[2]) };
   const value = parseStrictJson(text);
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw new SspError('bad-request', 'request body must be a JSON object (an SSP/1 client message)');

@@ -3,7 +3,7 @@
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import { SspError } from '../errors.ts';
-import type { TimerWheel } from './timer-wheel.ts';
+import type { TimerHandle, TimerTarget, TimerWheel } from './timer-wheel.ts';
 
 /** A request as node:http or node:http2's compatibility API delivers it (HTTP/1.1 or HTTP/2). */
 export type SspRequest = IncomingMessage | Http2ServerRequest;
@@ -96,14 +96,32 @@ function parameterValue(raw: string): string {
   return raw.startsWith('"') ? raw.slice(1, -1).replace(/\\(.)/g, '$1') : raw;
 }
 
+/** Content-Type values that are acceptable as they stand (exact text, one field line). */
+const COMMON_TYPES = new Set(['application/json', 'application/json; charset=utf-8', 'text/plain', 'text/plain;charset=utf-8', 'text/plain;charset=UTF-8']);
+
+/**
+ * Content-Type field lines of the request, counted in its raw header list (node:http keeps
+ * only the first in `headers`); without building `headersDistinct`, which copies every field.
+ * node:http2 merges none of them away: 1 when present there.
+ */
+function contentTypeFields(req: SspRequest): number {
+  if (!('headersDistinct' in req)) return 1;
+  const raw = req.rawHeaders;
+  let count = 0;
+  for (let i = 0; i < raw.length; i += 2) if (raw[i].length === 12 && raw[i].toLowerCase() === 'content-type') count++;
+  return count;
+}
+
 /**
  * §4.2: application/json or text/plain, with an optional charset that must be utf-8
  * (SSP-TRANSPORT-3/4/11), one field line matching RFC 9110's grammar, charset at most once
  * (SSP-TRANSPORT-16).
  */
 export function checkMediaType(req: SspRequest): void {
-  // node:http2's compatibility API has no headersDistinct: one content-type field there.
   const single = req.headers['content-type'];
+  // The values the reference clients send, in one field line, need no parsing.
+  if (single !== undefined && COMMON_TYPES.has(single) && contentTypeFields(req) === 1) return;
+  // node:http2's compatibility API has no headersDistinct: one content-type field there.
   const fields = 'headersDistinct' in req ? (req.headersDistinct['content-type'] ?? []) : single === undefined ? [] : [single];
   if (fields.length === 0 || fields[0].trim() === '') {
     throw new SspError('unsupported-media-type', 'request has no Content-Type; send application/json or text/plain');
@@ -128,45 +146,80 @@ export function checkMediaType(req: SspRequest): void {
 // ignoreBOM keeps a byte order mark in the text, so that the syntax step refuses it (SSP-MESSAGE-9).
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
+/** A body being read; its timer's target, reached from its request's listeners. */
+class BodyReader implements TimerTarget {
+  readonly chunks: Buffer[] = [];
+  size = 0;
+  timer: TimerHandle | undefined;
+
+  constructor(
+    readonly req: SspRequest,
+    readonly maxBytes: number,
+    readonly timeoutMs: number,
+    readonly wheel: TimerWheel,
+    readonly resolve: (text: string) => void,
+    readonly reject: (error: SspError) => void,
+  ) {}
+
+  data(chunk: Buffer): void {
+    this.size += chunk.length;
+    if (this.size > this.maxBytes) this.finish(tooLarge(this.maxBytes));
+    else this.chunks.push(chunk);
+  }
+
+  onTimer(): void {
+    this.finish(new SspError('request-timeout', `request body was not received within ${this.timeoutMs} ms`));
+  }
+
+  finish(error?: SspError): void {
+    const { req, chunks } = this;
+    (req as ReadingRequest)[READER] = undefined;
+    req.off('data', onBodyData).off('end', onBodyEnd).off('error', onBodyAbort).off('close', onBodyAbort);
+    this.wheel.cancel(this.timer);
+    if (!error) {
+      try {
+        // Most bodies arrive in one chunk: decode it without a copy.
+        this.resolve(utf8.decode(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, this.size)));
+      } catch {
+        this.reject(new SspError('bad-request', 'request body is not valid UTF-8'));
+      }
+      return;
+    }
+    chunks.length = 0;
+    req.resume();
+    this.reject(error);
+  }
+}
+
+const READER = Symbol('xanjax.bodyReader');
+type ReadingRequest = SspRequest & { [READER]?: BodyReader | undefined };
+
+// One listener function of each kind for every request (no closures per request).
+function onBodyData(this: ReadingRequest, chunk: Buffer): void {
+  this[READER]?.data(chunk);
+}
+function onBodyEnd(this: ReadingRequest): void {
+  this[READER]?.finish();
+}
+function onBodyAbort(this: ReadingRequest): void {
+  this[READER]?.finish(new SspError('bad-request', 'request body ended before it was complete'));
+}
+
+const tooLarge = (maxBytes: number) => new SspError('payload-too-large', `request body is larger than limits.maxBodyBytes (${maxBytes} bytes)`);
+
 /**
  * Reads the body as UTF-8 text, at most maxBytes (§1: stop at the limit, never buffer the
  * rest) and within timeoutMs, so a slow or stalled client cannot hold a request forever.
  * On failure the rest of the body is discarded unread; answer with `Connection: close`.
  */
 export function readBody(req: SspRequest, maxBytes: number, timeoutMs: number, wheel: TimerWheel): Promise<string> {
-  const tooLarge = () => new SspError('payload-too-large', `request body is larger than limits.maxBodyBytes (${maxBytes} bytes)`);
   const declared = req.headers['content-length'];
-  if (declared !== undefined && Number(declared) > maxBytes) return Promise.reject(tooLarge());
+  if (declared !== undefined && Number(declared) > maxBytes) return Promise.reject(tooLarge(maxBytes));
   return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    const finish = (error?: SspError) => {
-      req.off('data', onData).off('end', onEnd).off('error', onAbort).off('close', onAbort);
-      wheel.cancel(timer);
-      if (!error) {
-        try {
-          // Most bodies arrive in one chunk: decode it without a copy.
-          resolve(utf8.decode(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size)));
-        } catch {
-          reject(new SspError('bad-request', 'request body is not valid UTF-8'));
-        }
-        return;
-      }
-      chunks.length = 0;
-      req.resume();
-      reject(error);
-    };
-    const onData = (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > maxBytes) finish(tooLarge());
-      else chunks.push(chunk);
-    };
-    const onEnd = () => finish();
-    const onAbort = () => finish(new SspError('bad-request', 'request body ended before it was complete'));
-    const timer = wheel.schedule(Date.now() + timeoutMs, {
-      onTimer: () => finish(new SspError('request-timeout', `request body was not received within ${timeoutMs} ms`)),
-    });
-    req.on('data', onData).on('end', onEnd).on('error', onAbort).on('close', onAbort);
+    const reader = new BodyReader(req, maxBytes, timeoutMs, wheel, resolve, reject);
+    (req as ReadingRequest)[READER] = reader;
+    reader.timer = wheel.schedule(Date.now() + timeoutMs, reader);
+    req.on('data', onBodyData).on('end', onBodyEnd).on('error', onBodyAbort).on('close', onBodyAbort);
   });
 }
 

@@ -28,17 +28,60 @@ export function budgetBytes(limits: Limits, streams: number): number {
   return Math.max(0, limits.maxBatchBytes - ENVELOPE_RESERVE - PART_RESERVE * streams);
 }
 
-/** Reads every live stream the positions name, each at most a whole batch's worth. */
+interface Live {
+  id: string;
+  reading: NonNullable<MuxStream['reading']>;
+  position: number;
+  /** Events the channel's head says are ready after the position. */
+  ready: number;
+}
+
+/**
+ * Reads every live stream the positions name, each at most its share of one batch: the
+ * round robin of `assemble` gives no stream more than `level` events while another has
+ * `level` ready, so a stream with more ready is read for `level` events only, not a whole
+ * batch each (with k busy streams, k batches' worth read for one sent). A head is what this
+ * process knows of its channel; should a stream read in full bring more than `level` events
+ * (appended elsewhere meanwhile), the shortened ones are read again in full, so the shares
+ * are never less than the round robin needs.
+ */
 export function gather(positions: ReadonlyMap<string, number>, streams: ReadonlyMap<string, MuxStream>, limits: Limits): MaybePromise<Map<string, ReadResult>> {
   const maxBytes = budgetBytes(limits, positions.size);
-  const reads: Array<[string, MaybePromise<ReadResult>]> = [];
+  const live: Live[] = [];
   for (const [id, position] of positions) {
-    const reading = streams.get(id)?.reading;
-    if (!reading || streams.get(id)?.termination) continue;
-    reads.push([id, reading.channel.read(reading.base + position, { maxEvents: limits.maxBatchEvents, maxBytes, base: reading.base })]);
+    const stream = streams.get(id);
+    if (!stream?.reading || stream.termination) continue;
+    live.push({ id, reading: stream.reading, position, ready: Math.max(0, stream.reading.channel.head - stream.reading.base - position) });
   }
-  if (!reads.some(([, read]) => isPromise(read))) return new Map(reads as Array<[string, ReadResult]>);
-  return Promise.all(reads.map(async ([id, read]) => [id, await read] as [string, ReadResult])).then((entries) => new Map(entries));
+  const level = shareLevel(live, limits.maxBatchEvents);
+  const read = (stream: Live, maxEvents: number) => stream.reading.channel.read(stream.reading.base + stream.position, { maxEvents, maxBytes, base: stream.reading.base });
+  const first = collect(live.map((stream) => read(stream, stream.ready > level ? level : limits.maxBatchEvents)));
+  const complete = (results: ReadResult[]): MaybePromise<Map<string, ReadResult>> => {
+    const shortened = live.filter((stream) => stream.ready > level);
+    const beyond = live.some((stream, i) => stream.ready <= level && results[i]!.events.length > level);
+    if (!beyond || shortened.length === 0) return new Map(live.map((stream, i) => [stream.id, results[i]!]));
+    const again = collect(live.map((stream, i) => (stream.ready > level ? read(stream, limits.maxBatchEvents) : results[i]!)));
+    return isPromise(again) ? again.then((all) => new Map(live.map((stream, i) => [stream.id, all[i]!]))) : new Map(live.map((stream, i) => [stream.id, again[i]!]));
+  };
+  return isPromise(first) ? first.then(complete) : complete(first);
+}
+
+/** The least level L at which streams taking min(ready, L) each fill maxEvents (at least 1). */
+function shareLevel(live: readonly Live[], maxEvents: number): number {
+  const ready = live.map((stream) => stream.ready).sort((a, b) => a - b);
+  let left = maxEvents;
+  for (let i = 0; i < ready.length; i++) {
+    const others = ready.length - i;
+    // Every stream from i on has at least ready[i]: can they fill what is left at that level?
+    if (ready[i]! * others >= left) return Math.max(1, Math.ceil(left / others));
+    left -= ready[i]!;
+  }
+  return maxEvents;
+}
+
+/** Every value, at once when none is a promise. */
+function collect<T>(values: Array<MaybePromise<T>>): MaybePromise<T[]> {
+  return values.some(isPromise) ? Promise.all(values) : (values as T[]);
 }
 
 interface Candidate {

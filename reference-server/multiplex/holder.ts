@@ -12,12 +12,13 @@ import { sendJson } from '../holder/http.ts';
 import type { SspResponse } from '../holder/http.ts';
 import type { TimerHandle, TimerTarget, TimerWheel } from '../holder/timer-wheel.ts';
 import type { Limits } from '../limits.ts';
+import { sameSignature, sessionIdOf } from '../signature.ts';
 import type { Signer } from '../signature.ts';
 import { startProducer } from '../streams/pump.ts';
 import type { StreamRegistry } from '../streams/registry.ts';
 import { assemble, gather, partJson } from './batch.ts';
 import { MuxStream } from './channel.ts';
-import { assertUnexpired, digestOf, signMux, verifyMux } from './signature.ts';
+import { assertUnexpired, digestOf, signMux, VERSION, verifyMux } from './signature.ts';
 import type { MuxState } from './signature.ts';
 import { EXTENSION } from './wire.ts';
 import type { OpenExt, PollExt, Refusal, StreamSpec, StreamTermination } from './wire.ts';
@@ -52,6 +53,12 @@ class Poll {
 
 class MuxSession implements ChannelWatcher {
   readonly channels = new Map<string, MuxStream>();
+  /** The newest signature issued, with what it encodes: a poll carrying it needs no HMAC. */
+  lastSig: string | undefined;
+  lastState: MuxState | undefined;
+  /** The digest of the streams named last (ids joined), reused while they stay the same. */
+  digestIds: string | undefined;
+  digest = '';
   held: Poll | undefined;
   /** The newest poll received (an older one finishing an asynchronous read is not held). */
   latest: Poll | undefined;
@@ -130,7 +137,10 @@ export class MuxHolder {
 
   async poll(sig: string, hold: number | undefined, ext: PollExt | undefined, res: SspResponse, origin: string | undefined, client: string): Promise<void> {
     this.#assertRunning();
-    const state = verifyMux(this.#o.signer, sig);
+    // The signature this process issued last for a live session needs no HMAC: it is that
+    // exact string (compared in constant time), and a live session has no tombstone.
+    const known = this.#sessions.get(sessionIdOf(sig, VERSION) ?? '');
+    const state = known?.lastSig !== undefined && sameSignature(sig, known.lastSig) ? known.lastState! : verifyMux(this.#o.signer, sig);
     const tombstone = this.#tombstones.get(state.sessionId);
     if (tombstone) return sendJson(res, origin, 200, tombstone.body);
     assertUnexpired(state);
@@ -420,13 +430,25 @@ export class MuxHolder {
   }
 
   #sign(session: MuxSession, positions: ReadonlyMap<string, number>): string {
-    const specs: StreamSpec[] = [];
-    for (const id of positions.keys()) {
-      const stream = session.channels.get(id);
-      if (stream) specs.push(stream.spec);
+    // A stream id names one stream for the session's whole life (§23.2), so the same ids
+    // mean the same digest: computed again only when the named streams change.
+    let ids = '';
+    for (const id of positions.keys()) if (session.channels.has(id)) ids += `${id},`;
+    if (ids !== session.digestIds) {
+      const specs: StreamSpec[] = [];
+      for (const id of positions.keys()) {
+        const stream = session.channels.get(id);
+        if (stream) specs.push(stream.spec);
+      }
+      session.digest = digestOf(specs);
+      session.digestIds = ids;
     }
     const { idleTimeoutMs, maxHoldMs } = this.#o.limits;
-    return signMux(this.#o.signer, session.id, digestOf(specs), positions, Date.now() + idleTimeoutMs + maxHoldMs);
+    const expiresAt = Date.now() + idleTimeoutMs + maxHoldMs;
+    const sig = signMux(this.#o.signer, session.id, session.digest, positions, expiresAt);
+    session.lastSig = sig;
+    session.lastState = { sessionId: session.id, digest: session.digest, positions: new Map(positions), expiresAt };
+    return sig;
   }
 }
 

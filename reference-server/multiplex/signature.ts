@@ -9,7 +9,7 @@ import { canonicalJson, invalid } from '../signature.ts';
 import type { Signer } from '../signature.ts';
 import type { StreamSpec } from './wire.ts';
 
-const VERSION = 2;
+export const VERSION = 2;
 
 export interface MuxState {
   sessionId: string;

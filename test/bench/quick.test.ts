@@ -1,6 +1,8 @@
-// `npm run bench -- --quick`: every peer that can run here, at a small N, in one run. It asserts
-// only what must hold on any machine however loaded: every published event reached every
-// session exactly once, for every peer and phase. Time is never judged here (see docs/bench.md).
+// `npm run bench -- --quick`: every peer that can run here, at a small N, in one run, and the
+// multiplexing scenario at a small size (20 sessions × 5 streams against 100 single-stream
+// sessions). It asserts only what must hold on any machine however loaded: every published
+// event reached every session (every stream of a multiplexed one) exactly once, for every peer
+// and phase. Time is never judged here (see docs/bench.md).
 import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -17,9 +19,15 @@ it('delivers every event exactly once to every session of every peer (bench --qu
       throw new Error(`bench --quick failed:\n${error.stderr ?? String(error)}`);
     });
     const report = JSON.parse(await readFile(join(out, 'bench.json'), 'utf8'));
-    const rows = report.runs.flat() as Array<{ peer: string; lost: number; duplicated: number; holdAllMs: number; firstError?: string; burst: { deliveries: number } }>;
+    type Row = { peer: string; n: number; sessions: number; lost: number; duplicated: number; holdAllMs: number; firstError?: string; burst: { deliveries: number } };
+    const rows = report.runs.flat() as Row[];
     expect(rows.map((r) => r.peer)).toEqual(expect.arrayContaining(['bare', 'reference', 'engine.io', 'faye']));
-    for (const row of rows) {
+    const mux = report.mux.runs.flat() as Row[];
+    expect(mux.map((r) => [r.peer, r.n, r.sessions])).toEqual([
+      ['multiplexed', 100, 20],
+      ['single-stream', 100, 100],
+    ]);
+    for (const row of [...rows, ...mux]) {
       expect({ peer: row.peer, lost: row.lost, duplicated: row.duplicated, failed: row.holdAllMs < 0 ? row.firstError : undefined }).toEqual({
         peer: row.peer,
         lost: 0,
@@ -28,7 +36,9 @@ it('delivers every event exactly once to every session of every peer (bench --qu
       });
       expect(row.burst.deliveries).toBeGreaterThan(0);
     }
-    expect(await readFile(join(out, 'bench.md'), 'utf8')).toContain('lost / duplicated events');
+    const markdown = await readFile(join(out, 'bench.md'), 'utf8');
+    expect(markdown).toContain('lost / duplicated events');
+    expect(markdown).toContain('## Multiplexing: 20 sessions × 5 streams vs 100 single-stream sessions');
     expect(await readFile(join(out, 'bench.svg'), 'utf8')).toMatch(/^<svg/);
   } finally {
     await rm(out, { recursive: true, force: true });

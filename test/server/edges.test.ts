@@ -86,6 +86,11 @@ describe('§6.1 I-JSON (SSP-MESSAGE-9 to -12)', () => {
     ['a lone surrogate in a member name', '{"ssp":1,"type":"open","stream":"ssp.counter","ext":{"\\udc00":1}}'],
     ['an integer beyond 2^53 - 1', '{"ssp":1,"type":"poll","sig":"abcdefghijklmnopq","hold":9007199254740993}'],
     ['NaN', '{"ssp":1,"type":"poll","sig":"abcdefghijklmnopq","hold":NaN}'],
+    // Next to the common poll's text, which the endpoint recognizes without the general parse.
+    ['a duplicate member in a poll', '{"ssp":1,"type":"poll","sig":"abcdefghijklmnopq","sig":"abcdefghijklmnopr"}'],
+    ['a hold with a leading zero', '{"ssp":1,"type":"poll","sig":"abcdefghijklmnopq","hold":01}'],
+    ['a negative hold', '{"ssp":1,"type":"poll","sig":"abcdefghijklmnopq","hold":-1}'],
+    ['a poll without its closing brace', '{"ssp":1,"type":"poll","sig":"abcdefghijklmnopq"'],
     ['nesting deeper than 32 levels', `{"ssp":1,"type":"open","stream":"ssp.counter","ext":{"com.example.deep":${'['.repeat(40)}${']'.repeat(40)}}}`],
   ])('answers %s with bad-request', async (_, body) => {
     const r = await post(url, body);
