@@ -31,7 +31,7 @@ async function prove(variant: Variant): Promise<Outcome> {
   const server = await startBroken(variant);
   try {
     const only = full ? undefined : [...new Set([...variant.breaks.map(sectionOf), ...(variant.alsoRun ?? [])])];
-    const summary = await runChecks(allChecks, { endpoint: server.url, concurrency: 16, ...(only ? { only } : {}) });
+    const summary = await runChecks(allChecks, { endpoint: server.url, concurrency: 16, ...(only ? { only } : {}), ...(variant.headers ? { headers: variant.headers } : {}) });
     // SHOULD failures are reported as warnings: a variant may break a SHOULD too.
     const failed = summary.results.filter((result) => result.status === 'fail' || result.status === 'warning');
     const failing = failed.map((result) => result.id.split('/')[0]!);

@@ -208,4 +208,11 @@ export const httpVariants: Variant[] = [
     consequences: 'without the error message, no check can read the method-not-allowed code (TRANSPORT-14), its registry status and retryable (ERROR-2, ERROR-3) or which step answered (MESSAGE-8, a SHOULD)',
     create: () => ({ response: (res) => (res.status === 405 ? { ...res, body: Buffer.alloc(0), message: undefined } : res) }),
   },
+  {
+    name: 'framing-errors-plain',
+    violates: 'SSP-ERROR-11 (SHOULD): requests the HTTP parser rejects get Node\'s default plain 400, without the JSON error or no-store',
+    breaks: ['SSP-ERROR-11'],
+    plainFramingErrors: true,
+    create: () => ({}),
+  },
 ];

@@ -5,7 +5,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { request } from 'undici';
-import { createServer, type Limits, type SspServer, type SspServerOptions } from '../../../reference-server/index.ts';
+import { createServer, handleClientErrors, type Limits, type SspServer, type SspServerOptions } from '../../../reference-server/index.ts';
 
 export interface ProxyRequest {
   method: string;
@@ -59,6 +59,15 @@ export interface Variant {
   alsoRun?: string[];
   /** Read the whole request body before answering (default: stop at maxBodyBytes + 1, as the server does). */
   bufferWholeBody?: boolean;
+  /**
+   * Answer what the proxy's HTTP parser rejects (malformed framing) as Node does by default,
+   * plain text without the JSON error (default: as the reference server does, SSP-ERROR-11).
+   */
+  plainFramingErrors?: boolean;
+  /** Options of the reference server behind the proxy (e.g. an authorize hook). */
+  server?: BrokenServerOptions['server'];
+  /** Request headers the proof passes to the runner (its -H), e.g. the credentials `server` requires. */
+  headers?: Record<string, string>;
   /** Fresh hooks (and state) for one proxy instance. */
   create(tools: ProxyTools): VariantHooks;
 }
@@ -120,7 +129,7 @@ function readBody(req: http.IncomingMessage, limit: number): Promise<{ body: Buf
 }
 
 export async function startBroken(variant: Variant, options: BrokenServerOptions = {}): Promise<BrokenServer> {
-  const inner: SspServer = await createServer({ ...options.server, port: 0, host: '127.0.0.1', conformance: true });
+  const inner: SspServer = await createServer({ ...variant.server, ...options.server, port: 0, host: '127.0.0.1', conformance: true });
   const innerUrl = new URL(inner.url);
   const sessions = new Map<string, number>();
   const issued = new Set<string>();
@@ -190,6 +199,8 @@ export async function startBroken(variant: Variant, options: BrokenServerOptions
       res.end(`broken-variant proxy failed: ${String(error)}`);
     });
   });
+  // Malformed requests never reach the variant: the proxy's own parser rejects them.
+  if (!variant.plainFramingErrors) handleClientErrors(proxy);
   await new Promise<void>((resolve) => proxy.listen(options.port ?? 0, '127.0.0.1', resolve));
   const { port } = proxy.address() as AddressInfo;
   return {
