@@ -5,8 +5,9 @@
 // -H each check is a note saying so (features.ts), never a pass.
 import { check, CheckNote } from '../check.ts';
 import type { Check, CheckContext, RawAnswer } from '../check.ts';
-import { expectTermination } from './answers.ts';
+import { expectBatch } from './answers.ts';
 import { lastSeq, readAtOnce } from './drain.ts';
+import { openQuiet } from './sessions.ts';
 
 const withCredentials = { needs: ['credentials'] as Array<'credentials' | 'annex'> };
 const json = { 'content-type': 'application/json' };
@@ -99,13 +100,14 @@ export const authChecks: Check[] = [
     // Unchanged: the session's events are all still there, from position 0.
     const read = await readAtOnce(ctx, session.body.sig, 2, 'after the refused polls, with the -H headers');
     ctx.assert(read.events[0]?.seq === 1 && lastSeq(read.events) === 2, `after the refused polls the session delivered ${JSON.stringify(read.events.map((event) => event.seq))}, expected events 1 and 2`);
-    const close = await send(ctx, 'none', { method: 'POST', headers: json, body: JSON.stringify({ ssp: 1, type: 'close', sig: read.sig }) });
+    // A live session (a quiet ticker): a close without credentials must not end it.
+    const quiet = await openQuiet(ctx);
+    const close = await send(ctx, 'none', { method: 'POST', headers: json, body: JSON.stringify({ ssp: 1, type: 'close', sig: quiet.body.sig }) });
     if (close.status !== 200) {
       refused++;
       assertUnauthorized(ctx, close, 'close without the -H headers', false);
-      // Unchanged: not closed, so it still ends as the counter ends it.
-      const after = await ctx.poll(read.sig, 0);
-      expectTermination(ctx, after, 'poll with the -H headers after the refused close', 'complete');
+      expectBatch(ctx, await ctx.poll(quiet.body.sig, 0), 'poll with the -H headers after the refused close (the session must still be live)');
+      await ctx.close(quiet.body.sig);
     }
     if (refused === 0) throw new CheckNote('the server answered poll and close without the -H headers (and with their values forged) as with them: it does not check credentials on poll and close, so the rule does not apply');
   }, { needs: ['credentials', 'annex'] }),

@@ -1,7 +1,7 @@
 // Broken variants for issue 8's edges: query strings, HEAD, Content-Type grammar, I-JSON,
 // integer forms, extensions, answers after termination and the ssp. reservation.
 import { jsonResponse, type ProxyRequest, type ProxyResponse, type Variant } from './proxy.ts';
-import { sigOf } from './rewrite.ts';
+import { laterDiscovery, sigOf } from './rewrite.ts';
 
 const isPost = (req: ProxyRequest) => req.method === 'POST';
 const badRequest = (message: string) => jsonResponse(400, { ssp: 1, type: 'error', code: 'bad-request', message, retryable: false });
@@ -116,14 +116,16 @@ export const edgeVariants: Variant[] = [
   },
   {
     name: 'rejects-ext',
-    violates: 'SSP-EXT-1: a message carrying ext is a bad request, as the draft had it',
+    violates: 'SSP-EXT-1: a message carrying an ext member the server does not understand is a bad request',
     breaks: ['SSP-EXT-1'],
-    create: () => ({ request: (req) => (isPost(req) && req.message?.ext !== undefined ? badRequest('unknown member ext') : req) }),
+    // `multiplex` is the one ext member the server understands (it offers the extension).
+    create: () => ({ request: (req) => (isPost(req) && Object.keys((req.message?.ext ?? {}) as object).some((name) => name !== 'multiplex') ? badRequest('unknown member ext') : req) }),
   },
   {
     name: 'no-session-extensions',
     violates: 'SSP-EXT-2: the session answer leaves out extensions although the open asked for some',
-    breaks: ['SSP-EXT-2'],
+    breaks: ['SSP-EXT-2', 'SSP-MUX-2', 'SSP-MUX-3', 'SSP-MUX-4', 'SSP-MUX-5', 'SSP-MUX-6', 'SSP-MUX-7', 'SSP-MUX-8', 'SSP-MUX-9', 'SSP-MUX-10', 'SSP-MUX-11', 'SSP-MUX-12', 'SSP-MUX-13'],
+    consequences: 'a session answer without its extensions list never confirms the multiplex extension the open asked for, so every multiplexed-session check (MUX-2 to -13) finds the session not multiplexed',
     create: () => ({
       response: (res: ProxyResponse) => {
         if (res.message?.type !== 'session' || !('extensions' in res.message)) return res;
@@ -163,16 +165,7 @@ export const edgeVariants: Variant[] = [
     name: 'extra-ssp-stream',
     violates: 'SSP-ANNEX-19: discovery offers a stream ssp.extra beside the annex streams',
     breaks: ['SSP-ANNEX-19'],
-    create: () => {
-      let gets = 0;
-      return {
-        response: (res, req) => {
-          if (req.method !== 'GET' || res.message?.type !== 'discovery' || gets++ === 0) return res;
-          const streams = [...(res.message.streams as unknown[]), { name: 'ssp.extra', resumable: false, params: { type: 'object' } }];
-          return { ...res, message: { ...res.message, streams } };
-        },
-      };
-    },
+    create: laterDiscovery((document) => ({ ...document, streams: [...(document.streams as unknown[]), { name: 'ssp.extra', resumable: false, params: { type: 'object' } }] })),
   },
 ];
 
