@@ -59,8 +59,10 @@ export const authVariants: Variant[] = [
     create: ({ forward }) => ({
       request: async (req) => {
         if (req.message?.type !== 'close' || !withoutToken(req)) return req;
-        await forward(withMessage({ ...req, headers: { ...req.headers, authorization } }, req.message));
-        return req;
+        // The server's own refusal, then the close it refused, done with the token.
+        const refusal = await forward(req);
+        if (unauthorized(refusal)) await forward(withMessage({ ...req, headers: { ...req.headers, authorization } }, req.message));
+        return refusal;
       },
     }),
   },
