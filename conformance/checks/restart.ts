@@ -195,6 +195,7 @@ export const restartChecks: Check[] = [
     const first = await readEvents(ctx, session.body.sig, 1);
     ctx.assert(lastSeq(first.events) === 1, `expected event 1 alone first, got ${JSON.stringify(first.events.map((e) => e.seq))}`);
     const sig1 = first.sig;
+    const sig1At = performance.now();
     const second = await readEvents(ctx, sig1, 1);
     ctx.assert(lastSeq(second.events) === 2, `expected event 2 next, got ${JSON.stringify(second.events.map((e) => e.seq))}`);
     const sig2 = second.sig;
@@ -205,6 +206,7 @@ export const restartChecks: Check[] = [
     expectBatch(ctx, recreated, 'poll at position 2 after the restart (re-creating the session there)');
     const started = performance.now();
     const answer = await ctx.poll(sig1, 0);
+    assertResumes(ctx, answer, 'poll at position 1 after the restart', sig1At);
     const batch = expectBatch(ctx, answer, 'poll at position 1 after the session was re-created at position 2');
     if (batch.events.length > 0 && performance.now() - started > intervalMs - ctx.tolerance) throw new CheckNote(`the poll at position 1 came ${Math.round(performance.now() - started)} ms after the re-creation, when event 3 may exist: nothing to judge`);
     ctx.assert(batch.gap?.from === 2 && batch.gap.to === 2 && batch.events.length === 0, `poll at position 1 (event 2 gone with the re-creation at 2, no event after it yet): got gap ${JSON.stringify(batch.gap ?? null)} and events ${JSON.stringify(batch.events.map((e) => e.seq))}, expected gap {from: 2, to: 2} and no events`);

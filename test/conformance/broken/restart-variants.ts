@@ -16,13 +16,15 @@ interface Journal {
   sessions: Record<string, string>;
   /** Terminations other than shutdown, by session key. */
   terminations: Record<string, Message>;
+  /** The stream each session reads, by session key. */
+  streams: Record<string, string>;
 }
 
 /** Termination memory kept in `path`, read at start and written on every change. */
-function journalHooks(path: string, remember: boolean): VariantHooks & { before: Set<string> } {
-  let journal: Journal = { sessions: {}, terminations: {} };
+function journalHooks(path: string, remember: boolean): VariantHooks & { before: Set<string>; streamOf(sig: string): string | undefined } {
+  let journal: Journal = { sessions: {}, terminations: {}, streams: {} };
   try {
-    journal = JSON.parse(readFileSync(path, 'utf8')) as Journal;
+    journal = { streams: {}, ...(JSON.parse(readFileSync(path, 'utf8')) as Partial<Journal>) } as Journal;
   } catch {
     // First start.
   }
@@ -31,6 +33,7 @@ function journalHooks(path: string, remember: boolean): VariantHooks & { before:
   const before = new Set(Object.keys(journal.sessions));
   return {
     before,
+    streamOf: (sig) => journal.streams[journal.sessions[sig] ?? ''],
     request: (req: ProxyRequest) => {
       const sig = sigOf(req);
       const key = sig === undefined ? undefined : journal.sessions[sig];
@@ -44,6 +47,7 @@ function journalHooks(path: string, remember: boolean): VariantHooks & { before:
       const key = res.message?.type === 'session' ? sig : from === undefined ? undefined : journal.sessions[from];
       if (key === undefined) return res;
       journal.sessions[sig] = key;
+      if (res.message?.type === 'session') journal.streams[key] = String(req.message?.stream);
       if (res.message?.type === 'termination' && res.message.reason !== 'shutdown') journal.terminations[key] = res.message;
       save();
       return res;
@@ -128,10 +132,14 @@ export function restartVariants(journal: string): RestartVariant[] {
       breaks: ['SSP-SIGNATURE-12'],
       create: () => {
         const hooks = journalHooks(journal, true);
+        // Streams the discovery document marks resumable: false (the runner reads it at every start).
+        const nonResumable = new Set<string>();
         return {
           ...hooks,
           response: (res, req) => {
-            if (preRestart(hooks, req) && req.message?.type === 'poll' && errorOf(res, 'session-expired')) return jsonResponse(200, { ssp: 1, type: 'batch', sig: sigOf(req), events: [] }, res);
+            if (res.message?.type === 'discovery') for (const stream of res.message.streams as Message[]) if (stream.resumable !== true) nonResumable.add(String(stream.name));
+            const lost = preRestart(hooks, req) && req.message?.type === 'poll' && errorOf(res, 'session-expired') && nonResumable.has(hooks.streamOf(sigOf(req)!) ?? '');
+            if (lost) return jsonResponse(200, { ssp: 1, type: 'batch', sig: sigOf(req), events: [] }, res);
             return hooks.response!(res, req);
           },
         };
