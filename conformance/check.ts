@@ -44,8 +44,11 @@ export class CheckNote extends Error {
   }
 }
 
-/** `annex`: the conformance annex streams; `server-command`: the runner starts and restarts the server (--server-command). */
-export type Features = 'annex' | 'server-command';
+/**
+ * `annex`: the conformance annex streams; `server-command`: the runner starts and restarts the
+ * server (--server-command); `credentials`: the user passed the server's credentials with -H.
+ */
+export type Features = 'annex' | 'server-command' | 'credentials';
 
 export interface Check {
   /** A requirement ID from spec/requirements.json, or `<id>/<variant>`. */
@@ -122,6 +125,8 @@ export interface RawRequest {
   body?: string | Uint8Array;
   /** Abort after this many ms (already scaled by --timeout-scale). */
   timeoutMs?: number;
+  /** Send none of the user's -H headers (the credential checks, SSP-AUTH). */
+  withoutUserHeaders?: boolean;
 }
 
 export interface RawAnswer {

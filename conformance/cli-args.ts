@@ -42,7 +42,8 @@ Options:
   --skip IDS                leave out matching checks (same matching as --only)
   --list                    print the selected checks (id, level, title) and exit
   --strict                  SHOULD failures fail the run
-  -H, --header 'Name: value'  extra request header, repeatable (e.g. authentication)
+  -H, --header 'Name: value'  extra request header, repeatable (e.g. authentication; the
+                            SSP-AUTH checks leave these out or forge them)
   --origin URL              Origin the CORS checks send (default an .invalid origin);
                             for a server that allows only some origins (SSP-CORS-1)
   --expected-failures FILE  baseline: one check ID per line, # comments; listed checks

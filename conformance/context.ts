@@ -91,7 +91,7 @@ export function createContext(options: ContextOptions): CheckContext {
   async function raw(init: RawRequest = {}, url: URL = endpoint): Promise<RawAnswer> {
     checkSignal.throwIfAborted();
     const method = (init.method ?? 'GET').toUpperCase();
-    const headers = { ...userHeaders, ...lowerCaseHeaders(init.headers ?? {}) };
+    const headers = { ...(init.withoutUserHeaders ? {} : userHeaders), ...lowerCaseHeaders(init.headers ?? {}) };
     const bodyText = init.body === undefined ? undefined : typeof init.body === 'string' ? init.body : Buffer.from(init.body).toString('utf8');
     const exchange: Exchange = { request: { method, url: url.href, headers, ...(bodyText === undefined ? {} : { body: clipBody(bodyText) }) } };
     evidence.push(exchange);

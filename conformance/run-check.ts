@@ -64,7 +64,7 @@ export function checkEnvironment(options: EnvironmentOptions): CheckEnvironment 
     strict: options.strict ?? false,
     dispatcher: options.dispatcher,
     ...(options.ca !== undefined && { ca: options.ca }),
-    missing: missingFeatures(discovery, options.server !== undefined),
+    missing: missingFeatures(discovery, options.server !== undefined, Object.keys(options.headers ?? {}).length > 0),
     checkTimeoutMs: options.checkTimeoutMs ?? checkTimeoutMs(discovery.limits, timeoutScale),
     isExpectedFailure: (id) => isExpected(baseline, id),
     audit: options.audit ?? new ResponseAudit(),
@@ -136,12 +136,13 @@ export async function runCheck(check: Check, env: CheckEnvironment): Promise<Che
   const missingFeature = check.needs.find((feature) => env.missing.has(feature));
   const missing = missingFeature === undefined ? undefined : env.missing.get(missingFeature);
   // Issue: "a clear 'not testable' failure for the checks that need them, never a silent skip".
-  // Without --server-command the restart checks are not testable through no fault of the
-  // server: a note with the reason (issue 9: "reported as not testable, never as passed").
+  // Without --server-command (or -H credentials) the restart (or credential) checks are not
+  // testable through no fault of the server: a note with the reason (issue 9: "reported as
+  // not testable, never as passed").
   const settled: Settled =
     missing === undefined
       ? await runBounded(check, context, env.checkTimeoutMs + (check.needs.includes('server-command') ? restartAllowanceMs : 0))
-      : { outcome: missingFeature === 'server-command' ? { kind: 'note', reason: `not testable: ${missing}` } : { kind: 'failure', reason: `not testable: ${missing}` } };
+      : { outcome: missingFeature === 'server-command' || missingFeature === 'credentials' ? { kind: 'note', reason: `not testable: ${missing}` } : { kind: 'failure', reason: `not testable: ${missing}` } };
   // Cancels whatever the check left running (held polls, sleeps) so nothing outlives it.
   controller.abort(new Error(`check ${check.id} ended`));
   // A restart check that failed half-way leaves the server running for the next one.

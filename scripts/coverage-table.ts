@@ -31,7 +31,7 @@ function row(requirement: Requirement, tests: string[], proofs: string[], unprov
       ? `not observable: ${requirement.reason ?? ''}`
       : proofs.length === 0 && requirement.level === 'MUST'
         ? `no broken variant: ${unproven ?? ''}`
-        : '';
+        : requirement.binds === 'server' ? (requirement.checkedBy ?? '') : '';
   return `| [${requirement.id}](../spec/ssp-1.md#${requirement.id}) | ${requirement.level} | ${code(tests)} | ${code(proofs)} | ${cell(note)} |`;
 }
 

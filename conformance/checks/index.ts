@@ -2,6 +2,7 @@
 import type { Check } from '../check.ts';
 import { annexChecks } from './annex.ts';
 import { auditChecks } from './audit.ts';
+import { authChecks } from './auth.ts';
 import { batchChecks } from './batch.ts';
 import { closeChecks } from './close.ts';
 import { corsChecks } from './cors.ts';
@@ -9,6 +10,7 @@ import { deliveryChecks } from './delivery.ts';
 import { discoveryChecks } from './discovery.ts';
 import { errorChecks } from './error.ts';
 import { extChecks } from './ext.ts';
+import { framingChecks } from './framing.ts';
 import { holdChecks } from './hold.ts';
 import { lifetimeChecks } from './lifetime.ts';
 import { messageChecks } from './message.ts';
@@ -22,6 +24,7 @@ import { transportChecks } from './transport.ts';
 export const allChecks: readonly Check[] = [
   ...transportChecks,
   ...corsChecks,
+  ...authChecks,
   ...discoveryChecks,
   ...messageChecks,
   ...extChecks,
@@ -34,6 +37,7 @@ export const allChecks: readonly Check[] = [
   ...closeChecks,
   ...lifetimeChecks,
   ...errorChecks,
+  ...framingChecks,
   ...annexChecks,
   ...multiplexChecks,
   // Need --server-command: they stop and restart the server.

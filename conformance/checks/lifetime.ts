@@ -1,7 +1,7 @@
 // Spec §14 Session lifetime: a session nobody polls expires idleTimeoutMs after its last
 // answered request, never earlier and never while a poll is held; a poll or close of an
 // expired session gets termination expired or 410 session-expired.
-import { check } from '../check.ts';
+import { check, CheckNote } from '../check.ts';
 import type { Answer, Check, CheckContext } from '../check.ts';
 import type { ServerMessage } from '../../schemas/types.gen.ts';
 import { expectBatch } from './answers.ts';
@@ -33,11 +33,25 @@ export const lifetimeChecks: Check[] = [
   }, { needs: ['annex'] }),
   check('SSP-LIFETIME-3', 'MUST NOT expire a session earlier than idleTimeoutMs after its last answered request', async (ctx: CheckContext) => {
     const { idleTimeoutMs } = ctx.discovery.limits;
-    const session = await openQuiet(ctx);
-    const first = expectBatch(ctx, await ctx.poll(session.body.sig, 0), 'first poll');
-    await ctx.sleep(Math.max(0, idleTimeoutMs - ctx.tolerance) / ctx.timeoutScale);
-    const second = expectBatch(ctx, await ctx.poll(first.sig, 0), `poll ${idleTimeoutMs - ctx.tolerance} ms after the last answer`);
-    await ctx.close(second.sig);
+    const late: number[] = [];
+    // A runner whose timers lag (a loaded machine) may send its poll after the idle timeout
+    // has passed: that attempt proves nothing, and another is made.
+    for (let attempt = 1; attempt <= 3; attempt++) {
+      const session = await openQuiet(ctx);
+      const first = expectBatch(ctx, await ctx.poll(session.body.sig, 0), 'first poll');
+      const answeredAt = performance.now();
+      await ctx.sleep(Math.max(0, idleTimeoutMs - ctx.tolerance) / ctx.timeoutScale);
+      const sentAfter = Math.round(performance.now() - answeredAt);
+      const answer = await ctx.poll(first.sig, 0);
+      if (answer.body.type !== 'batch' && sentAfter >= idleTimeoutMs - ctx.tolerance / 2) {
+        late.push(sentAfter);
+        continue;
+      }
+      const second = expectBatch(ctx, answer, `poll ${sentAfter} ms after the last answer (idleTimeoutMs ${idleTimeoutMs})`);
+      await ctx.close(second.sig);
+      return;
+    }
+    throw new CheckNote(`the runner's timers lagged: its polls left ${late.join(', ')} ms after the last answer, too close to idleTimeoutMs ${idleTimeoutMs} to judge`);
   }, { needs: ['annex'] }),
   check('SSP-LIFETIME-5', 'MUST answer poll and close of an expired session with termination expired or 410 session-expired', async (ctx: CheckContext) => {
     const first = await ctx.open('ssp.ticker', { intervalMs: 50 });

@@ -7,7 +7,7 @@ import { check, CheckNote } from '../check.ts';
 import type { Answer, Check, CheckContext } from '../check.ts';
 import type { ServerMessage, SessionMessage, TerminationMessage } from '../../schemas/types.gen.ts';
 import { expectBatch, expectTermination } from './answers.ts';
-import { drain, lastSeq } from './drain.ts';
+import { drain, lastSeq, readEvents } from './drain.ts';
 import { openQuiet, waitPastIdle } from './sessions.ts';
 
 const needs = { needs: ['annex', 'server-command'] as Array<'annex' | 'server-command'>, exclusive: true };
@@ -185,6 +185,33 @@ export const restartChecks: Check[] = [
     // Refusing every pre-restart signature (SIGNATURE-14) is also legal for a lost session.
     if ((answer.status === 503 && body.code === 'unavailable') || (answer.status === 403 && body.code === 'invalid-signature')) return;
     ctx.assert(answer.status === 410 && body.code === 'session-expired', `poll of a ${stream.name} session lost in the restart: expected 410 session-expired, got ${answer.status} ${String(body.type)} ${String(body.code ?? '')}`);
+  }, needs),
+  check('SSP-DELIVERY-13', 'MUST answer a poll at p, when the server retains no event after p, with a gap from p + 1 to the newest event, without events', async (ctx: CheckContext) => {
+    // Events 1 and 2 read, then a restart: the poll at 2 re-creates the session there, so a
+    // poll at 1 finds event 2 gone and, until event 3 is due (SSP-ANNEX-8: not before
+    // intervalMs after the re-creation), no event after 1 retained.
+    const intervalMs = 1500;
+    const session = await ctx.open('ssp.counter', { count: 4, intervalMs });
+    const first = await readEvents(ctx, session.body.sig, 1);
+    ctx.assert(lastSeq(first.events) === 1, `expected event 1 alone first, got ${JSON.stringify(first.events.map((e) => e.seq))}`);
+    const sig1 = first.sig;
+    const sig1At = performance.now();
+    const second = await readEvents(ctx, sig1, 1);
+    ctx.assert(lastSeq(second.events) === 2, `expected event 2 next, got ${JSON.stringify(second.events.map((e) => e.seq))}`);
+    const sig2 = second.sig;
+    const sigAt = performance.now();
+    await restart(ctx, 'SIGKILL');
+    const recreated = await ctx.poll(sig2, 0);
+    assertResumes(ctx, recreated, 'poll at position 2 after SIGKILL and restart', sigAt);
+    expectBatch(ctx, recreated, 'poll at position 2 after the restart (re-creating the session there)');
+    const started = performance.now();
+    const answer = await ctx.poll(sig1, 0);
+    assertResumes(ctx, answer, 'poll at position 1 after the restart', sig1At);
+    const batch = expectBatch(ctx, answer, 'poll at position 1 after the session was re-created at position 2');
+    if (batch.events.length > 0 && performance.now() - started > intervalMs - ctx.tolerance) throw new CheckNote(`the poll at position 1 came ${Math.round(performance.now() - started)} ms after the re-creation, when event 3 may exist: nothing to judge`);
+    ctx.assert(batch.gap?.from === 2 && batch.gap.to === 2 && batch.events.length === 0, `poll at position 1 (event 2 gone with the re-creation at 2, no event after it yet): got gap ${JSON.stringify(batch.gap ?? null)} and events ${JSON.stringify(batch.events.map((e) => e.seq))}, expected gap {from: 2, to: 2} and no events`);
+    const next = await readEvents(ctx, batch.sig, 1);
+    ctx.assert(next.events[0]?.seq === 3, `the gap batch's sig should continue from 2: the next poll brought ${JSON.stringify(next.events.map((e) => e.seq))}, expected event 3 first`);
   }, needs),
   check('SSP-SIGNATURE-14', 'MUST NOT re-create after a restart a session closed, completed or expired before it', async (ctx: CheckContext) => {
     const sessions = await terminatedSessions(ctx);

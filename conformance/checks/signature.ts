@@ -22,6 +22,18 @@ async function assertInvalid(ctx: CheckContext, sig: string, what: string): Prom
   }
 }
 
+/**
+ * The genuine signature still works after the forged ones were refused: its close is the
+ * closed termination, or, when the runner took idleTimeoutMs to get there (its timers lag
+ * on a loaded machine), the expired one.
+ */
+async function assertGenuineCloses(ctx: CheckContext, sig: string, openedAt: number, what: string): Promise<void> {
+  const answer = await ctx.close(sig);
+  const idle = performance.now() - openedAt >= ctx.discovery.limits.idleTimeoutMs - ctx.tolerance;
+  const termination = expectTermination(ctx, answer, what);
+  ctx.assert(termination.reason === 'closed' || (idle && termination.reason === 'expired'), `${what}: expected termination reason 'closed', got '${termination.reason}'`);
+}
+
 export const signatureChecks: Check[] = [
   check('SSP-SIGNATURE-1', 'MUST issue signatures matching ^[A-Za-z0-9_.~-]{16,2048}$', async (ctx: CheckContext) => {
     const session = await ctx.open('ssp.counter', { count: 1 });
@@ -31,19 +43,21 @@ export const signatureChecks: Check[] = [
     }
   }, { needs: ['annex'] }),
   check('SSP-SIGNATURE-3', 'MUST answer a signature with any character changed with 403 invalid-signature', async (ctx: CheckContext) => {
+    const openedAt = performance.now();
     const { sig } = (await openQuiet(ctx)).body;
     for (const [where, index] of [['first', 0], ['middle', Math.floor(sig.length / 2)], ['last', sig.length - 1]] as const) {
       await assertInvalid(ctx, changeAt(sig, index), `${where}-character-changed`);
     }
-    expectTermination(ctx, await ctx.close(sig), 'close with the genuine signature', 'closed');
+    await assertGenuineCloses(ctx, sig, openedAt, 'close with the genuine signature');
   }, { needs: ['annex'] }),
   check('SSP-SIGNATURE-4', 'MUST answer a proper prefix of an issued signature with 403 invalid-signature', async (ctx: CheckContext) => {
+    const openedAt = performance.now();
     const { sig } = (await openQuiet(ctx)).body;
     // Prefixes that still match the signature pattern (shorter ones are SSP-SIGNATURE-5's).
     for (const length of new Set([sig.length - 1, Math.max(16, Math.floor(sig.length / 2))])) {
       if (length < sig.length) await assertInvalid(ctx, sig.slice(0, length), `truncated-to-${length}-characters`);
     }
-    expectTermination(ctx, await ctx.close(sig), 'close with the genuine signature', 'closed');
+    await assertGenuineCloses(ctx, sig, openedAt, 'close with the genuine signature');
   }, { needs: ['annex'] }),
   check('SSP-SIGNATURE-5', 'MUST answer a sig breaking the signature pattern with 403 invalid-signature', async (ctx: CheckContext) => {
     const sig = randomSignature(40);
@@ -52,6 +66,7 @@ export const signatureChecks: Check[] = [
     }
   }),
   check('SSP-SIGNATURE-6', 'MUST answer a well-formed signature it never issued with 403 invalid-signature', async (ctx: CheckContext) => {
+    const openedAt = performance.now();
     const first = (await openQuiet(ctx)).body.sig;
     const second = (await openQuiet(ctx)).body.sig;
     // Random content of a genuine length, and a splice of two genuine signatures.
@@ -59,7 +74,7 @@ export const signatureChecks: Check[] = [
     const spliced = first.slice(0, half) + second.slice(half);
     await assertInvalid(ctx, randomSignature(first.length), 'random');
     if (spliced !== first && spliced !== second) await assertInvalid(ctx, spliced, 'spliced-from-two-sessions');
-    for (const sig of [first, second]) expectTermination(ctx, await ctx.close(sig), 'close with a genuine signature', 'closed');
+    for (const sig of [first, second]) await assertGenuineCloses(ctx, sig, openedAt, 'close with a genuine signature');
   }, { needs: ['annex'] }),
   check('SSP-SIGNATURE-7', 'MUST NOT answer a signature with another session\'s events, positions or terminations', async (ctx: CheckContext) => {
     // Two concurrent sessions told apart by their data: 2 events without pad, 3 with a pad of 7.

@@ -2,7 +2,7 @@
 // reason's advice and `error` only for reason error; repeated identically to every later
 // poll and close for at least terminationMemoryMs.
 import { isDeepStrictEqual } from 'node:util';
-import { check } from '../check.ts';
+import { check, CheckNote } from '../check.ts';
 import type { Check, CheckContext } from '../check.ts';
 import type { TerminationMessage } from '../../schemas/types.gen.ts';
 import { assertTimely } from './timely.ts';
@@ -112,11 +112,26 @@ export const terminationChecks: Check[] = [
   }, { needs: ['annex'] }),
   check('SSP-TERMINATION-13/memory', 'MUST repeat the identical termination for at least terminationMemoryMs', async (ctx: CheckContext) => {
     const { terminationMemoryMs } = ctx.discovery.limits;
-    const session = await ctx.open('ssp.counter', { count: 1 });
-    const { termination } = await drain(ctx, session.body.sig);
-    // Just inside the memory: the remembered termination wins even over an expired signature.
-    await ctx.sleep(Math.max(0, terminationMemoryMs - ctx.tolerance) / ctx.timeoutScale);
-    await assertRepeated(ctx, termination, termination.sig, 'poll', `poll ${terminationMemoryMs} ms after the termination`);
+    const late: number[] = [];
+    // A runner whose timers lag (a loaded machine) may send its poll after the memory has
+    // passed: that attempt proves nothing, and another is made.
+    for (let attempt = 1; attempt <= 3; attempt++) {
+      const session = await ctx.open('ssp.counter', { count: 1 });
+      const { termination } = await drain(ctx, session.body.sig);
+      const terminatedAt = performance.now();
+      // Just inside the memory: the remembered termination wins even over an expired signature.
+      await ctx.sleep(Math.max(0, terminationMemoryMs - ctx.tolerance) / ctx.timeoutScale);
+      const sentAfter = Math.round(performance.now() - terminatedAt);
+      const answer = await ctx.poll(termination.sig, 0);
+      if (answer.status !== 200 && sentAfter >= terminationMemoryMs - ctx.tolerance / 2) {
+        late.push(sentAfter);
+        continue;
+      }
+      const body = expectTermination(ctx, answer, `poll ${sentAfter} ms after the termination (terminationMemoryMs ${terminationMemoryMs})`);
+      ctx.assert(isDeepStrictEqual(body, termination), `poll ${sentAfter} ms after the termination: got ${JSON.stringify(body)}, expected the identical ${JSON.stringify(termination)}`);
+      return;
+    }
+    throw new CheckNote(`the runner's timers lagged: its polls left ${late.join(', ')} ms after the termination, too close to terminationMemoryMs ${terminationMemoryMs} to judge`);
   }, { needs: ['annex'] }),
   check('SSP-TERMINATION-14', 'MUST give a termination a signature of the terminated session', async (ctx: CheckContext) => {
     const message = 'conformance termination signature';

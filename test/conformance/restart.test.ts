@@ -39,10 +39,19 @@ async function runAgainst(variant: string) {
 }
 
 describe('restart checks (--server-command)', () => {
-  // All at once: each run mostly waits for restarts and holds.
-  const outcomes = new Map(restartVariants('').map((variant) => [variant.name, runAgainst(variant.name)]));
+  // Four at a time: each run mostly waits for restarts and holds, but every restart starts a
+  // server process, and a restart slower than the signatures' idleTimeoutMs leaves nothing
+  // to resume (the checks then say so in notes instead of judging).
+  const slots: Array<Promise<unknown>> = [Promise.resolve(), Promise.resolve(), Promise.resolve(), Promise.resolve()];
+  const outcomes = new Map(
+    restartVariants('').map((variant, i) => {
+      const outcome = slots[i % slots.length]!.then(() => runAgainst(variant.name));
+      slots[i % slots.length] = outcome.catch(() => undefined);
+      return [variant.name, outcome] as const;
+    }),
+  );
 
-  it('a conforming server passes every restart check', { timeout: 300_000 }, async () => {
+  it('a conforming server passes every restart check', { timeout: 600_000 }, async () => {
     const { notPassed } = await outcomes.get('journal')!;
     // The reference server stops accepting at once, so requests during its shutdown may find
     // nothing to answer them: SSP-TERMINATION-20 is then a note saying so, never a failure.
@@ -51,7 +60,7 @@ describe('restart checks (--server-command)', () => {
   });
 
   for (const variant of restartVariants('').filter((candidate) => candidate.breaks.length > 0)) {
-    it(`${variant.name} fails exactly ${variant.breaks.join(', ')}`, { timeout: 300_000 }, async () => {
+    it(`${variant.name} fails exactly ${variant.breaks.join(', ')}`, { timeout: 600_000 }, async () => {
       const { failing, harnessErrors, notPassed } = await outcomes.get(variant.name)!;
       expect(harnessErrors).toEqual([]);
       expect(failing, notPassed.join('\n')).toEqual([...variant.breaks].sort());

@@ -1,7 +1,7 @@
 // Broken variants of the conformance annex streams (each targets sessions of one stream).
 import { withMessage, type ProxyRequest, type ProxyResponse, type ProxyTools, type Variant } from './proxy.ts';
 import { isLargeAndMany } from '../../../conformance/checks/annex-params.ts';
-import { edit, eventsOf, isBatch, mapData, sigOf, type Message } from './rewrite.ts';
+import { edit, eventsOf, isBatch, laterDiscovery, mapData, sigOf, type Message } from './rewrite.ts';
 
 /** Rewrite batches of sessions of `stream` only. */
 function batchesOf(stream: string, change: (res: ProxyResponse, req: ProxyRequest) => ProxyResponse): Variant['create'] {
@@ -86,15 +86,7 @@ export const annexVariants: Variant[] = [
     name: 'counter-not-resumable',
     violates: 'SSP-ANNEX-10: discovery marks ssp.counter resumable: false',
     breaks: ['SSP-ANNEX-10'],
-    create: () => {
-      let gets = 0;
-      return {
-        response: (res, req) => {
-          if (req.method !== 'GET' || res.message?.type !== 'discovery' || gets++ === 0) return res;
-          return edit(res, { streams: (res.message.streams as Message[]).map((stream) => (stream.name === 'ssp.counter' ? { ...stream, resumable: false } : stream)) });
-        },
-      };
-    },
+    create: laterDiscovery((document) => ({ ...document, streams: (document.streams as Message[]).map((stream) => (stream.name === 'ssp.counter' ? { ...stream, resumable: false } : stream)) })),
   },
   {
     name: 'ticker-sent-at-string',
@@ -113,8 +105,8 @@ export const annexVariants: Variant[] = [
   {
     name: 'burst-trickles',
     violates: 'SSP-ANNEX-13: a small ssp.burst appends its events one every 200 ms instead of all at open',
-    breaks: ['SSP-ANNEX-13', 'SSP-BATCH-3'],
-    consequences: 'the first poll then misses events that a batch SHOULD carry (BATCH-3)',
+    breaks: ['SSP-ANNEX-13', 'SSP-BATCH-3', 'SSP-TERMINATION-18'],
+    consequences: 'the first poll then misses events that a batch SHOULD carry (BATCH-3); a burst closed right after its open has produced only its first event, so the closed termination\'s last is below the count TERMINATION-18 expects of a whole burst',
     // Served by ssp.counter with intervalMs 200 (same event data), renamed back in the session
     // answer: slow enough that even a loaded runner's first poll finds the burst incomplete.
     create: () => {

@@ -111,13 +111,15 @@ export const deliveryVariants: Variant[] = [
     name: 'empty-batch-rewinds',
     violates: 'SSP-HOLD-5: an empty batch after a passed hold carries the session\'s first signature (position 0)',
     breaks: ['SSP-HOLD-5'],
-    create: ({ sessionOf }) => {
+    create: ({ sessionOf, openOf }) => {
       const first = new Map<number, string>();
       return {
         response: (res, req) => {
           const sig = res.message?.sig;
           const session = typeof sig === 'string' ? sessionOf(sig) : undefined;
-          if (session === undefined) return res;
+          // A multiplexed session's first signature also names its first set of streams
+          // (SSP-MUX): rewinding there would break the stream set, not only the position.
+          if (session === undefined || ((openOf(sig as string)?.extensions ?? []) as unknown[]).includes('multiplex')) return res;
           if (res.message?.type === 'session') first.set(session, sig as string);
           const rewound = first.get(session);
           const hold = req.message?.hold;

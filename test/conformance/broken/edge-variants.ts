@@ -1,7 +1,7 @@
 // Broken variants for issue 8's edges: query strings, HEAD, Content-Type grammar, I-JSON,
 // integer forms, extensions, answers after termination and the ssp. reservation.
 import { jsonResponse, type ProxyRequest, type ProxyResponse, type Variant } from './proxy.ts';
-import { sigOf } from './rewrite.ts';
+import { laterDiscovery, sigOf } from './rewrite.ts';
 
 const isPost = (req: ProxyRequest) => req.method === 'POST';
 const badRequest = (message: string) => jsonResponse(400, { ssp: 1, type: 'error', code: 'bad-request', message, retryable: false });
@@ -69,9 +69,10 @@ export const edgeVariants: Variant[] = [
     name: 'lenient-json',
     violates: 'SSP-MESSAGE-9: a byte order mark is skipped, the last of duplicate members wins, an unpaired surrogate is accepted',
     breaks: ['SSP-MESSAGE-9'],
-    create: () => ({
+    create: ({ limits }) => ({
       request: (req) => {
-        if (!isPost(req)) return req;
+        // Bodies over the limit are left alone: re-serialized they would shrink below it.
+        if (!isPost(req) || req.body.length > limits.maxBodyBytes) return req;
         let text = req.body.toString('utf8');
         if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
         text = text.replace(/\\u[dD][89abAB][0-9a-fA-F]{2}(?!\\u[dD][c-fC-F])/g, '\\ufffd');
@@ -88,7 +89,8 @@ export const edgeVariants: Variant[] = [
     violates: 'SSP-MESSAGE-10: "ssp": 1.0 and other integers written with a fraction or exponent are bad requests',
     breaks: ['SSP-MESSAGE-10'],
     create: () => ({
-      request: (req) => (isPost(req) && /:\s*-?\d+(\.\d+|[eE][+-]?\d+)/.test(req.body.toString('utf8')) ? badRequest('integers must be written plainly') : req),
+      // Only integral values (1.0, 1e0): 1.5 is no integer at all, a matter for params validation.
+      request: (req) => (isPost(req) && [...req.body.toString('utf8').matchAll(/:\s*(-?\d+(?:\.\d+|[eE][+-]?\d+)+)/g)].some((match) => Number.isInteger(Number(match[1]))) ? badRequest('integers must be written plainly') : req),
     }),
   },
   {
@@ -116,14 +118,16 @@ export const edgeVariants: Variant[] = [
   },
   {
     name: 'rejects-ext',
-    violates: 'SSP-EXT-1: a message carrying ext is a bad request, as the draft had it',
+    violates: 'SSP-EXT-1: a message carrying an ext member the server does not understand is a bad request',
     breaks: ['SSP-EXT-1'],
-    create: () => ({ request: (req) => (isPost(req) && req.message?.ext !== undefined ? badRequest('unknown member ext') : req) }),
+    // `multiplex` is the one ext member the server understands (it offers the extension).
+    create: () => ({ request: (req) => (isPost(req) && Object.keys((req.message?.ext ?? {}) as object).some((name) => name !== 'multiplex') ? badRequest('unknown member ext') : req) }),
   },
   {
     name: 'no-session-extensions',
     violates: 'SSP-EXT-2: the session answer leaves out extensions although the open asked for some',
-    breaks: ['SSP-EXT-2'],
+    breaks: ['SSP-EXT-2', 'SSP-MUX-2', 'SSP-MUX-3', 'SSP-MUX-4', 'SSP-MUX-5', 'SSP-MUX-6', 'SSP-MUX-7', 'SSP-MUX-8', 'SSP-MUX-9', 'SSP-MUX-10', 'SSP-MUX-11', 'SSP-MUX-12', 'SSP-MUX-13'],
+    consequences: 'a session answer without its extensions list never confirms the multiplex extension the open asked for, so every multiplexed-session check (MUX-2 to -13) finds the session not multiplexed',
     create: () => ({
       response: (res: ProxyResponse) => {
         if (res.message?.type !== 'session' || !('extensions' in res.message)) return res;
@@ -163,16 +167,7 @@ export const edgeVariants: Variant[] = [
     name: 'extra-ssp-stream',
     violates: 'SSP-ANNEX-19: discovery offers a stream ssp.extra beside the annex streams',
     breaks: ['SSP-ANNEX-19'],
-    create: () => {
-      let gets = 0;
-      return {
-        response: (res, req) => {
-          if (req.method !== 'GET' || res.message?.type !== 'discovery' || gets++ === 0) return res;
-          const streams = [...(res.message.streams as unknown[]), { name: 'ssp.extra', resumable: false, params: { type: 'object' } }];
-          return { ...res, message: { ...res.message, streams } };
-        },
-      };
-    },
+    create: laterDiscovery((document) => ({ ...document, streams: [...(document.streams as unknown[]), { name: 'ssp.extra', resumable: false, params: { type: 'object' } }] })),
   },
 ];
 

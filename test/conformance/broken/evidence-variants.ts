@@ -38,8 +38,9 @@ export const evidenceVariants: Variant[] = [
     consequences: 'the effective hold (HOLD-6) is the time HOLD-3 requires holding for',
     create: ({ limits }) => ({
       request: (req) => {
-        if (!isPoll(req)) return req;
         const asked = req.message?.hold;
+        // Only valid polls: a malformed hold (a string, an unsafe integer) must reach the server as it was sent.
+        if (!isPoll(req) || (asked !== undefined && !(Number.isSafeInteger(asked) && (asked as number) >= 0))) return req;
         const effective = typeof asked === 'number' ? Math.min(asked, limits.maxHoldMs) : limits.maxHoldMs;
         return effective > 250 ? withMessage(req, { ...req.message, hold: effective - 250 }) : req;
       },

@@ -1,19 +1,6 @@
 // Broken variants of the HTTP surface: transport, CORS, discovery, message validation, errors.
 import { jsonResponse, withMessage, type ProxyRequest, type ProxyResponse, type Variant } from './proxy.ts';
-import { edit, headers, statusForError, type Message } from './rewrite.ts';
-
-/** Rewrite discovery documents after the first (the runner's own fetch stays valid). */
-function laterDiscovery(change: (document: Message) => Message): Variant['create'] {
-  return () => {
-    let gets = 0;
-    return {
-      response: (res: ProxyResponse, req: ProxyRequest) => {
-        if (req.method !== 'GET' || res.message?.type !== 'discovery' || gets++ === 0) return res;
-        return { ...res, message: change(res.message) };
-      },
-    };
-  };
-}
+import { edit, headers, laterDiscovery, statusForError, type Message } from './rewrite.ts';
 
 const refusedType = (req: ProxyRequest): ProxyRequest => ({ ...req, headers: { ...req.headers, 'content-type': 'application/xml' } });
 const error = (res: ProxyResponse, code: string) => res.message?.type === 'error' && res.message.code === code;
@@ -84,7 +71,8 @@ export const httpVariants: Variant[] = [
   {
     name: 'options-200',
     violates: 'SSP-CORS-8: OPTIONS answered with 200 and a body',
-    breaks: ['SSP-CORS-8'],
+    breaks: ['SSP-CORS-8', 'SSP-TRANSPORT-6'],
+    consequences: 'the body it adds is text/plain, and TRANSPORT-6 (checked on every response) wants every body JSON',
     create: () => ({
       response: (res, req) => (req.method === 'OPTIONS' ? { ...res, status: 200, body: Buffer.from('OK'), headers: { ...res.headers, 'content-type': 'text/plain' } } : res),
     }),
@@ -207,5 +195,12 @@ export const httpVariants: Variant[] = [
     breaks: ['SSP-ERROR-10', 'SSP-TRANSPORT-14', 'SSP-ERROR-2', 'SSP-ERROR-3', 'SSP-MESSAGE-8'],
     consequences: 'without the error message, no check can read the method-not-allowed code (TRANSPORT-14), its registry status and retryable (ERROR-2, ERROR-3) or which step answered (MESSAGE-8, a SHOULD)',
     create: () => ({ response: (res) => (res.status === 405 ? { ...res, body: Buffer.alloc(0), message: undefined } : res) }),
+  },
+  {
+    name: 'framing-errors-plain',
+    violates: 'SSP-ERROR-11 (SHOULD): requests the HTTP parser rejects get Node\'s default plain 400, without the JSON error or no-store',
+    breaks: ['SSP-ERROR-11'],
+    plainFramingErrors: true,
+    create: () => ({}),
   },
 ];

@@ -117,8 +117,8 @@ export const issueExampleVariants: Variant[] = [
   {
     name: 'ignores-older-signatures',
     violates: 'SSP-DELIVERY-6: a re-sent older signature is answered from the newest position instead of re-delivering',
-    breaks: ['SSP-DELIVERY-6', 'SSP-DELIVERY-4', 'SSP-DELIVERY-9'],
-    consequences: 'answers to the re-sent position-0 signature then start past 1 without a gap (DELIVERY-4, DELIVERY-9)',
+    breaks: ['SSP-DELIVERY-6', 'SSP-DELIVERY-4', 'SSP-DELIVERY-9', 'SSP-HOLD-11'],
+    consequences: 'answers to the re-sent position-0 signature then start past 1 without a gap (DELIVERY-4, DELIVERY-9); served as the newest, a poll at an earlier position supersedes the held poll (HOLD-11, a SHOULD)',
     create: ({ sessionOf }) => {
       const newest = new Map<number, string>();
       // Signatures the client already sent and got events for: sending one again asks for re-delivery.
@@ -165,7 +165,7 @@ export const issueExampleVariants: Variant[] = [
       request: (req) => {
         const requested = req.message?.hold;
         // Only valid polls: a malformed hold must still reach the server as it was sent.
-        if (!isPoll(req) || (requested !== undefined && !(Number.isInteger(requested) && (requested as number) >= 0))) return req;
+        if (!isPoll(req) || (requested !== undefined && !(Number.isSafeInteger(requested) && (requested as number) >= 0))) return req;
         const hold = Math.min(typeof requested === 'number' ? requested : limits.maxHoldMs, limits.maxHoldMs);
         return withMessage(req, { ...req.message, hold: Math.floor(hold / 2) });
       },
@@ -262,15 +262,24 @@ export const issueExampleVariants: Variant[] = [
     violates: 'SSP-CLOSE-6: close is answered with a closed termination but the session goes on',
     breaks: ['SSP-CLOSE-6', 'SSP-CLOSE-3'],
     consequences: 'a session that is not closed cannot answer its held poll with the closed termination (CLOSE-3)',
-    create: ({ forward }) => ({
+    create: ({ forward, issued, sessionOf, openOf }) => ({
       request: async (req) => {
         const message = req.message;
-        // Only a well-formed close is faked; anything else gets the server's own error.
+        // Only a well-formed close is faked; anything else gets the server's own error. A
+        // multiplexed session's closed termination carries per-stream parts (SSP-MUX-12),
+        // which the proxy cannot make up: those closes are left alone.
         if (message?.type !== 'close' || message.ssp !== 1 || Object.keys(message).length !== 3) return req;
+        const sig = String(message.sig);
+        if (((openOf(sig)?.extensions ?? []) as unknown[]).includes('multiplex')) return req;
         // Validate like a close would (errors, remembered terminations pass through), but never close.
-        const probe = await forward(withMessage(req, { ssp: 1, type: 'poll', sig: message.sig, hold: 0 }));
+        const probe = await forward(withMessage(req, { ssp: 1, type: 'poll', sig, hold: 0 }));
         if (!isBatch(probe)) return probe;
-        return jsonResponse(200, { ssp: 1, type: 'termination', sig: probe.message?.sig, reason: 'closed', last: 0, advice: { action: 'none' } }, probe);
+        // `last` as a real close has it (SSP-TERMINATION-18): the newest event, read from position 0.
+        const first = [...issued].find((candidate) => sessionOf(candidate) === sessionOf(sig)) ?? sig;
+        const all = await forward(withMessage(req, { ssp: 1, type: 'poll', sig: first, hold: 0 }));
+        const gap = all.message?.gap as { to?: number } | undefined;
+        const last = Math.max(0, gap?.to ?? 0, ...eventsOf(all).map((event) => event.seq));
+        return jsonResponse(200, { ssp: 1, type: 'termination', sig: probe.message?.sig, reason: 'closed', last, advice: { action: 'none' } }, probe);
       },
     }),
   },

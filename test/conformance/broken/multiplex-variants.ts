@@ -1,7 +1,7 @@
 // Broken variants of the multiplex extension (spec §23): the reference server behind a proxy
 // that rewrites one aspect of its multiplexed answers.
 import type { ProxyRequest, ProxyResponse, Variant } from './proxy.ts';
-import { edit, isBatch, isPoll, sigOf, sleep, type Message } from './rewrite.ts';
+import { edit, isBatch, isPoll, laterDiscovery, sigOf, sleep, type Message } from './rewrite.ts';
 
 type Part = { id: string; events: Array<{ seq: number; data: unknown }>; gap?: unknown; termination?: unknown };
 
@@ -19,9 +19,7 @@ export const multiplexVariants: Variant[] = [
     name: 'multiplex-without-max-streams',
     violates: 'SSP-MUX-1: discovery offers multiplex without ext.multiplex.maxStreams',
     breaks: ['SSP-MUX-1'],
-    create: () => ({
-      response: (res, req) => (req.method === 'GET' && res.message?.type === 'discovery' ? edit(res, { ext: {} }) : res),
-    }),
+    create: laterDiscovery((document) => ({ ...document, ext: {} }), true),
   },
   {
     name: 'multiplex-wrong-first-id',

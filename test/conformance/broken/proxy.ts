@@ -5,7 +5,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { request } from 'undici';
-import { createServer, type Limits, type SspServer, type SspServerOptions } from '../../../reference-server/index.ts';
+import { createServer, handleClientErrors, type Limits, type SspServer, type SspServerOptions } from '../../../reference-server/index.ts';
 
 export interface ProxyRequest {
   method: string;
@@ -59,6 +59,15 @@ export interface Variant {
   alsoRun?: string[];
   /** Read the whole request body before answering (default: stop at maxBodyBytes + 1, as the server does). */
   bufferWholeBody?: boolean;
+  /**
+   * Answer what the proxy's HTTP parser rejects (malformed framing) as Node does by default,
+   * plain text without the JSON error (default: as the reference server does, SSP-ERROR-11).
+   */
+  plainFramingErrors?: boolean;
+  /** Options of the reference server behind the proxy (e.g. an authorize hook). */
+  server?: BrokenServerOptions['server'];
+  /** Request headers the proof passes to the runner (its -H), e.g. the credentials `server` requires. */
+  headers?: Record<string, string>;
   /** Fresh hooks (and state) for one proxy instance. */
   create(tools: ProxyTools): VariantHooks;
 }
@@ -66,8 +75,12 @@ export interface Variant {
 export interface BrokenServer {
   url: string;
   close(): Promise<void>;
-  /** Graceful: the reference server shuts down first (its held polls are answered through the proxy), then the proxy. */
-  shutdown(): Promise<void>;
+  /**
+   * Graceful: the reference server shuts down first (its held polls are answered through the
+   * proxy), then the proxy; with `keepListeningMs`, the proxy goes on accepting requests that
+   * long after the server has closed (a variant then answers them itself).
+   */
+  shutdown(keepListeningMs?: number): Promise<void>;
 }
 
 export interface BrokenServerOptions {
@@ -120,7 +133,7 @@ function readBody(req: http.IncomingMessage, limit: number): Promise<{ body: Buf
 }
 
 export async function startBroken(variant: Variant, options: BrokenServerOptions = {}): Promise<BrokenServer> {
-  const inner: SspServer = await createServer({ ...options.server, port: 0, host: '127.0.0.1', conformance: true });
+  const inner: SspServer = await createServer({ ...variant.server, ...options.server, port: 0, host: '127.0.0.1', conformance: true });
   const innerUrl = new URL(inner.url);
   const sessions = new Map<string, number>();
   const issued = new Set<string>();
@@ -130,15 +143,15 @@ export async function startBroken(variant: Variant, options: BrokenServerOptions
   async function forward(req: ProxyRequest): Promise<ProxyResponse> {
     const headers = Object.fromEntries(Object.entries(req.headers).filter(([name]) => !hopByHop.has(name)));
     const sendsBody = req.body.length > 0 || req.method === 'POST';
-    const answer = await request(innerUrl, { method: req.method as 'POST', headers, ...(sendsBody ? { body: req.body } : {}) });
+    // HEAD goes to the server as GET, so that a variant rewriting the discovery document sees it
+    // and the HEAD answer announces the rewritten length, as a server serving it would (SSP-TRANSPORT-15).
+    const method = req.method === 'HEAD' ? 'GET' : req.method;
+    const answer = await request(innerUrl, { method: method as 'POST', headers, ...(sendsBody ? { body: req.body } : {}) });
     const body = Buffer.from(await answer.body.arrayBuffer());
     const responseHeaders: Record<string, string> = {};
     for (const [name, value] of Object.entries(answer.headers)) {
       if (value !== undefined && !hopByHop.has(name)) responseHeaders[name] = Array.isArray(value) ? value.join(', ') : value;
     }
-    // A HEAD answer has no body but announces the GET's length (SSP-TRANSPORT-15).
-    const headLength = answer.headers['content-length'];
-    if (req.method === 'HEAD' && typeof headLength === 'string') responseHeaders['content-length'] = headLength;
     const response: ProxyResponse = { status: answer.statusCode, headers: responseHeaders, body, message: parseObject(body) };
     track(req, response);
     return response;
@@ -182,14 +195,16 @@ export async function startBroken(variant: Variant, options: BrokenServerOptions
       }
       if (hooks.response) response = await hooks.response(response, proxied);
       const out = response.message && parseObject(response.body) !== undefined ? Buffer.from(JSON.stringify(response.message)) : response.body;
-      const length = proxied.method === 'HEAD' ? (response.headers['content-length'] ?? '0') : String(out.length);
-      res.writeHead(response.status, { ...response.headers, 'content-length': length, ...(complete ? {} : { connection: 'close' }) });
+      // For HEAD, Node sends no body but the length of the GET's (SSP-TRANSPORT-15).
+      res.writeHead(response.status, { ...response.headers, 'content-length': String(out.length), ...(complete ? {} : { connection: 'close' }) });
       res.end(out);
     })().catch((error: unknown) => {
       res.writeHead(502, { 'content-type': 'text/plain' });
       res.end(`broken-variant proxy failed: ${String(error)}`);
     });
   });
+  // Malformed requests never reach the variant: the proxy's own parser rejects them.
+  if (!variant.plainFramingErrors) handleClientErrors(proxy);
   await new Promise<void>((resolve) => proxy.listen(options.port ?? 0, '127.0.0.1', resolve));
   const { port } = proxy.address() as AddressInfo;
   return {
@@ -201,10 +216,14 @@ export async function startBroken(variant: Variant, options: BrokenServerOptions
       });
       await inner.close();
     },
-    async shutdown() {
+    async shutdown(keepListeningMs = 0) {
       // The reference server answers its held polls; the proxy still relays those answers.
-      proxy.close();
+      if (keepListeningMs === 0) proxy.close();
       await inner.close();
+      if (keepListeningMs > 0) {
+        await new Promise((resolve) => setTimeout(resolve, keepListeningMs));
+        proxy.close();
+      }
       proxy.closeIdleConnections();
       await new Promise((resolve) => setTimeout(resolve, 300));
       proxy.closeAllConnections();

@@ -16,13 +16,15 @@ interface Journal {
   sessions: Record<string, string>;
   /** Terminations other than shutdown, by session key. */
   terminations: Record<string, Message>;
+  /** The stream each session reads, by session key. */
+  streams: Record<string, string>;
 }
 
 /** Termination memory kept in `path`, read at start and written on every change. */
-function journalHooks(path: string, remember: boolean): VariantHooks & { before: Set<string> } {
-  let journal: Journal = { sessions: {}, terminations: {} };
+function journalHooks(path: string, remember: boolean): VariantHooks & { before: Set<string>; streamOf(sig: string): string | undefined } {
+  let journal: Journal = { sessions: {}, terminations: {}, streams: {} };
   try {
-    journal = JSON.parse(readFileSync(path, 'utf8')) as Journal;
+    journal = { streams: {}, ...(JSON.parse(readFileSync(path, 'utf8')) as Partial<Journal>) } as Journal;
   } catch {
     // First start.
   }
@@ -31,6 +33,7 @@ function journalHooks(path: string, remember: boolean): VariantHooks & { before:
   const before = new Set(Object.keys(journal.sessions));
   return {
     before,
+    streamOf: (sig) => journal.streams[journal.sessions[sig] ?? ''],
     request: (req: ProxyRequest) => {
       const sig = sigOf(req);
       const key = sig === undefined ? undefined : journal.sessions[sig];
@@ -44,6 +47,7 @@ function journalHooks(path: string, remember: boolean): VariantHooks & { before:
       const key = res.message?.type === 'session' ? sig : from === undefined ? undefined : journal.sessions[from];
       if (key === undefined) return res;
       journal.sessions[sig] = key;
+      if (res.message?.type === 'session') journal.streams[key] = String(req.message?.stream);
       if (res.message?.type === 'termination' && res.message.reason !== 'shutdown') journal.terminations[key] = res.message;
       save();
       return res;
@@ -51,7 +55,16 @@ function journalHooks(path: string, remember: boolean): VariantHooks & { before:
   };
 }
 
+/** Whether the request is a `poll` or `close` carrying a signature issued before this start. */
+const preRestart = (hooks: { before: Set<string> }, req: ProxyRequest) => {
+  const sig = sigOf(req);
+  return sig !== undefined && hooks.before.has(sig) && (req.message?.type === 'poll' || req.message?.type === 'close');
+};
+const errorOf = (res: ProxyResponse, code: string) => res.message?.type === 'error' && res.message.code === code;
+
 export function restartVariants(journal: string): RestartVariant[] {
+  // Set when SIGTERM arrives (one variant per process, see restart-server.ts).
+  let shuttingDown = false;
   return [
     {
       name: 'journal',
@@ -91,6 +104,76 @@ export function restartVariants(journal: string): RestartVariant[] {
               repeated.add(sig);
               const seq = events[0]!.seq - 1;
               res = { ...res, message: { ...res.message, events: [{ seq, data: { n: seq } }, ...events] } };
+            }
+            return hooks.response!(res, req);
+          },
+        };
+      },
+    },
+    {
+      name: 'short-retry-during-shutdown',
+      violates: 'SSP-TERMINATION-20: from SIGTERM on, requests are answered 503 unavailable with retryAfterMs 1, below the shutdown termination\'s delayMs (the server goes on accepting for a second after its held polls were answered)',
+      breaks: ['SSP-TERMINATION-20'],
+      create: () => {
+        const hooks = journalHooks(journal, true);
+        return {
+          ...hooks,
+          request: (req) => (shuttingDown && req.method === 'POST' ? jsonResponse(503, { ssp: 1, type: 'error', code: 'unavailable', message: 'shutting down', retryable: true, retryAfterMs: 1 }) : hooks.request!(req)),
+        };
+      },
+      onShutdown: (server) => {
+        shuttingDown = true;
+        return server.shutdown(1000);
+      },
+    },
+    {
+      name: 'resumes-non-resumable',
+      violates: 'SSP-SIGNATURE-12: a poll of a non-resumable session lost in a restart gets an empty batch at its position instead of 410 session-expired',
+      breaks: ['SSP-SIGNATURE-12'],
+      create: () => {
+        const hooks = journalHooks(journal, true);
+        // Streams the discovery document marks resumable: false (the runner reads it at every start).
+        const nonResumable = new Set<string>();
+        return {
+          ...hooks,
+          response: (res, req) => {
+            if (res.message?.type === 'discovery') for (const stream of res.message.streams as Message[]) if (stream.resumable !== true) nonResumable.add(String(stream.name));
+            const lost = preRestart(hooks, req) && req.message?.type === 'poll' && errorOf(res, 'session-expired') && nonResumable.has(hooks.streamOf(sigOf(req)!) ?? '');
+            if (lost) return jsonResponse(200, { ssp: 1, type: 'batch', sig: sigOf(req), events: [] }, res);
+            return hooks.response!(res, req);
+          },
+        };
+      },
+    },
+    {
+      name: 'lost-close-expired',
+      violates: 'SSP-SIGNATURE-13: a close of a resumable session lost in a restart is answered 410 session-expired instead of the closed termination',
+      breaks: ['SSP-SIGNATURE-13'],
+      create: () => {
+        const hooks = journalHooks(journal, true);
+        return {
+          ...hooks,
+          response: (res, req) => {
+            if (preRestart(hooks, req) && req.message?.type === 'close' && res.message?.type === 'termination' && res.message.reason === 'closed') {
+              return jsonResponse(410, { ssp: 1, type: 'error', code: 'session-expired', message: 'session not known', retryable: false }, res);
+            }
+            return hooks.response!(res, req);
+          },
+        };
+      },
+    },
+    {
+      name: 'no-gap-after-recreation',
+      violates: 'SSP-DELIVERY-13: a poll at a position whose events went with the restart (the session re-created later) gets an empty batch at its own position instead of the gap to the newest event',
+      breaks: ['SSP-DELIVERY-13'],
+      create: () => {
+        const hooks = journalHooks(journal, true);
+        return {
+          ...hooks,
+          response: (res, req) => {
+            if (isPoll(req) && isBatch(res) && res.message?.gap !== undefined && eventsOf(res).length === 0) {
+              const { gap: _gap, ...rest } = res.message!;
+              return hooks.response!({ ...res, message: { ...rest, sig: sigOf(req) } }, req);
             }
             return hooks.response!(res, req);
           },

@@ -1,5 +1,5 @@
 // Small helpers the broken variants share to recognise and rewrite SSP/1 exchanges.
-import type { ProxyRequest, ProxyResponse } from './proxy.ts';
+import type { ProxyRequest, ProxyResponse, Variant } from './proxy.ts';
 
 export type Message = Record<string, unknown>;
 export type Event = { seq: number; data: unknown };
@@ -35,4 +35,21 @@ export function edit(res: ProxyResponse, members: Message): ProxyResponse {
 /** The response with `change` applied to the data of every event. */
 export function mapData(res: ProxyResponse, change: (data: Message, event: Event) => unknown): ProxyResponse {
   return edit(res, { events: eventsOf(res).map((event) => ({ ...event, data: change(event.data as Message, event) })) });
+}
+
+/**
+ * Rewrite the discovery document of every GET after the first (the runner's own fetch stays
+ * valid, so the run can start) and of every HEAD (forwarded as GET by the proxy), so that HEAD
+ * announces the rewritten document's length like the GET it mirrors (SSP-TRANSPORT-15).
+ */
+export function laterDiscovery(change: (document: Message) => Message, fromFirst = false): Variant['create'] {
+  return () => {
+    let gets = fromFirst ? 1 : 0;
+    return {
+      response: (res: ProxyResponse, req: ProxyRequest) => {
+        if (res.message?.type !== 'discovery' || (req.method !== 'HEAD' && (req.method !== 'GET' || gets++ === 0))) return res;
+        return { ...res, message: change(res.message) };
+      },
+    };
+  };
 }

@@ -30,8 +30,8 @@ export const sessionVariants: Variant[] = [
   {
     name: 'invalid-params-status-400',
     violates: 'SSP-OPEN-6: invalid-params answered with status 400',
-    breaks: ['SSP-OPEN-6', 'SSP-ERROR-2', 'SSP-ANNEX-4', 'SSP-ANNEX-21'],
-    consequences: 'ERROR-2 (registry status), ANNEX-4 and ANNEX-21 (annex params) restate the 422 of OPEN-6',
+    breaks: ['SSP-OPEN-6', 'SSP-ERROR-2', 'SSP-ANNEX-4', 'SSP-ANNEX-21', 'SSP-MESSAGE-12'],
+    consequences: 'ERROR-2 (registry status), ANNEX-4 and ANNEX-21 (annex params) and MESSAGE-12 (deeply nested params: invalid-params, 422) restate the 422 of OPEN-6',
     create: () => ({ response: statusForError('invalid-params', 400) }),
   },
   {
@@ -139,7 +139,8 @@ export const sessionVariants: Variant[] = [
   {
     name: 'close-needs-newest-signature',
     violates: 'SSP-CLOSE-5: close with an older signature of a live session is refused',
-    breaks: ['SSP-CLOSE-5'],
+    breaks: ['SSP-CLOSE-5', 'SSP-TERMINATION-18'],
+    consequences: 'TERMINATION-18 closes a burst with its session signature, to leave events unacknowledged, and that close is refused',
     create: ({ sessionOf }) => {
       const newest = new Map<number, string>();
       return {

@@ -3,8 +3,6 @@
 // prove anything about this requirement's check). Kept short: every other checked MUST is
 // proven by a variant in this folder (test/conformance/coverage.test.ts enforces both).
 export const unprovenMusts: Readonly<Record<string, string>> = {
-  'SSP-SIGNATURE-12': 'restart check (--server-command): no restart variant yet that resumes a non-resumable session after a restart',
-  'SSP-SIGNATURE-13': 'restart check (--server-command): no restart variant yet that answers close of a lost resumable session with something other than closed',
   'SSP-TRANSPORT-1': 'every check sends its messages as application/json: refusing it fails every check, so its own check proves nothing more',
   'SSP-OPEN-1': 'every annex check opens its sessions through ctx.open, which requires 200 session: a server refusing opens fails them all',
   'SSP-SIGNATURE-8': 'every session is first polled or closed with the signature of its session message: refusing it fails every annex check',
@@ -14,7 +12,6 @@ export const unprovenMusts: Readonly<Record<string, string>> = {
   'SSP-DISCOVERY-2': 'schema-enforced: an invalid discovery document fails the runner\'s own discovery fetch and the wire check of every GET',
   'SSP-DISCOVERY-4': 'schema-enforced (discovery.schema.json gives each limit its minimum): same as SSP-DISCOVERY-2',
   'SSP-TERMINATION-12': 'schema-enforced (termination.schema.json forbids error unless reason is error): the wire check fails every check receiving such a termination',
-  'SSP-MUX-11': 'a proxy cannot sign: keeping a stream in the next signature means handing back an older signature, which also rewinds every other stream of the session and fails the per-stream delivery checks with it',
   'SSP-DISCOVERY-8': 'schema-enforced (discovery.schema.json gives maxBatchBytes, maxBodyBytes and idleTimeoutMs their lower bounds): same as SSP-DISCOVERY-2',
   'SSP-DISCOVERY-9': 'the broken variants proxy the reference server in conformance mode, which offers only annex streams, all with params schemas: the check is a note there',
   'SSP-ERROR-6': 'a server that stops serving after a malformed request fails whichever concurrent checks come next, not only this one',
