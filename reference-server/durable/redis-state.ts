@@ -7,7 +7,7 @@ import { KEY_PREFIX, leaseKey, sessionKey, terminationKey } from './redis-format
 
 const activeKey = (sessionId: string) => `${KEY_PREFIX}active:${sessionId}`;
 const heldKey = (sessionId: string) => `${KEY_PREFIX}held:${sessionId}`;
-/** Each instance's own pub/sub channel: `poll ID` (supersede your held poll) or `end ID`. */
+/** Each instance's own pub/sub channel: `poll ID POSITION` (a poll arrived elsewhere) or `end ID`. */
 export const instanceChannel = (instance: string) => `${KEY_PREFIX}instance:${instance}`;
 /** Terminations are kept this much longer than asked: a client's clock starts after the server's. */
 const MEMORY_MARGIN_MS = 2000;
@@ -67,15 +67,17 @@ export class RedisSessionStore implements SessionStore {
     });
   }
 
-  /** Also tells the instance holding a poll of the session, if another, to supersede it. */
-  touchSession(sessionId: string, lifetimeMs: number): void {
-    this.redis
-      .multi()
-      .pexpire(sessionKey(sessionId), lifetimeMs)
-      .set(activeKey(sessionId), String(Date.now()), 'PX', lifetimeMs)
+  /** For a poll, also tells the instance holding a poll of the session, if another, that it arrived. */
+  touchSession(sessionId: string, lifetimeMs: number, pollAt?: number): void {
+    const touch = this.redis.multi().pexpire(sessionKey(sessionId), lifetimeMs).set(activeKey(sessionId), String(Date.now()), 'PX', lifetimeMs);
+    if (pollAt === undefined) {
+      touch.exec().catch(() => {});
+      return;
+    }
+    touch
       .get(heldKey(sessionId))
       .exec()
-      .then((replies) => this.#tell(replies?.[2]?.[1], `poll ${sessionId}`))
+      .then((replies) => this.#tell(replies?.[2]?.[1], `poll ${sessionId} ${pollAt}`))
       .catch(() => {});
   }
 
@@ -87,17 +89,17 @@ export class RedisSessionStore implements SessionStore {
     this.redis.set(heldKey(sessionId), this.instance, 'PX', holdMs + MEMORY_MARGIN_MS).catch(() => {});
   }
 
-  #listener: ((sessionId: string, what: 'poll' | 'end') => void) | undefined;
+  #listener: ((sessionId: string, what: 'poll' | 'end', position?: number) => void) | undefined;
 
-  onRemote(listener: (sessionId: string, what: 'poll' | 'end') => void): void {
+  onRemote(listener: (sessionId: string, what: 'poll' | 'end', position?: number) => void): void {
     this.#listener = listener;
   }
 
-  /** A message on this instance's channel (wired by the log's subscriber). */
+  /** A message on this instance's channel (wired by the log's subscriber): `poll ID POSITION` or `end ID`. */
   remote(message: string): void {
-    const space = message.indexOf(' ');
-    const what = message.slice(0, space);
-    if (what === 'poll' || what === 'end') this.#listener?.(message.slice(space + 1), what);
+    const [what, sessionId, position] = message.split(' ');
+    if (what === 'poll' && position !== undefined) this.#listener?.(sessionId, what, Number(position));
+    else if (what === 'end') this.#listener?.(sessionId, what);
   }
 
   #tell(instance: unknown, message: string): void {
@@ -109,8 +111,8 @@ export class RedisSessionStore implements SessionStore {
    * lease/3); `start` runs once it is held, `lost` if a renewal fails (Redis away too long,
    * or another instance took it), after which it is retried again.
    */
-  claimProducer(sessionId: string, start: () => void, onLost: () => void): void {
-    if (this.#leases.has(sessionId)) return;
+  claimProducer(sessionId: string, start: () => void, onLost: () => void): Promise<void> | undefined {
+    if (this.#leases.has(sessionId)) return undefined;
     const key = leaseKey(sessionId);
     const lease: Lease = { held: false, timer: undefined as unknown as NodeJS.Timeout };
     const tick = async () => {
@@ -131,7 +133,7 @@ export class RedisSessionStore implements SessionStore {
     lease.timer = setInterval(() => void tick(), Math.max(50, Math.floor(this.leaseMs / 3)));
     lease.timer.unref();
     this.#leases.set(sessionId, lease);
-    void tick();
+    return tick();
   }
 
   releaseProducer(sessionId: string): void {
