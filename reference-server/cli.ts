@@ -62,7 +62,10 @@ sessions it does not know with 'unavailable' for idle + hold after it starts, so
 closed session is never brought back (SSP-SIGNATURE-14); those clients then open new
 sessions. A file or Redis log remembers terminations, so it needs no such wait.
 Key rotation: restart with --secret NEW --previous-secret OLD. New signatures use NEW and
-clients holding OLD signatures resume; drop OLD once those have expired (idle + hold).`;
+clients holding OLD signatures resume; drop OLD once those have expired (idle + hold).
+A file or Redis log records the ids of the keys its servers signed with (never the secrets),
+and each start says which previous secret is still needed and until when, which can be
+dropped, and which key it no longer accepts although sessions signed with it may be polled.`;
 
 export async function main(argv: string[]): Promise<number> {
   let options: ListenOptions & { host: string; port: number };

@@ -20,6 +20,8 @@
 //   xanjax:term:ID         a session's remembered termination (the answer body), PX = memory.
 //   xanjax:session:ID      a live session's record (JSON), PX = idle + hold, renewed on use.
 //   xanjax:lease:ID        the instance that runs the session's producer, PX = lease time.
+//   xanjax:keys            a hash: signing-key id → JSON {first, last}, when instances signed
+//                          with it (ms since the epoch; ids only, never secrets).
 
 export const KEY_PREFIX = 'xanjax:';
 
@@ -40,6 +42,7 @@ export const sessionChannel = (sessionId: string) => `session:${sessionId}`;
 export const terminationKey = (sessionId: string) => `${KEY_PREFIX}term:${sessionId}`;
 export const sessionKey = (sessionId: string) => `${KEY_PREFIX}session:${sessionId}`;
 export const leaseKey = (sessionId: string) => `${KEY_PREFIX}lease:${sessionId}`;
+export const SIGNING_KEYS_KEY = `${KEY_PREFIX}keys`;
 
 /**
  * EVAL APPEND_SCRIPT 3 <log> <seq> <wake> <keep> <json> [<json> …]

@@ -1,9 +1,10 @@
 // Sessions' state in Redis, shared by every instance (key names in redis-format.ts):
 // remembered terminations (a session closed on one instance answers its termination on all),
-// live session records, the time of each session's last request, and producer leases.
+// live session records, the time of each session's last request, producer leases, and the
+// signing-key ids the instances sign with.
 import type { Redis } from 'ioredis';
-import type { SessionRecord, SessionStore } from '../event-log/session-store.ts';
-import { KEY_PREFIX, leaseKey, sessionKey, terminationKey } from './redis-format.ts';
+import type { SessionRecord, SessionStore, SigningKeyRecord } from '../event-log/session-store.ts';
+import { KEY_PREFIX, SIGNING_KEYS_KEY, leaseKey, sessionKey, terminationKey } from './redis-format.ts';
 
 const activeKey = (sessionId: string) => `${KEY_PREFIX}active:${sessionId}`;
 const heldKey = (sessionId: string) => `${KEY_PREFIX}held:${sessionId}`;
@@ -14,6 +15,17 @@ const MEMORY_MARGIN_MS = 2000;
 
 /** Renews a lease only if this instance still holds it. */
 const RENEW_SCRIPT = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return 0`;
+/** Records a signing key's use: the hash field keeps the first time and the latest last time. */
+const KEY_USE_SCRIPT = `local old = redis.call('HGET', KEYS[1], ARGV[1])
+local at = tonumber(ARGV[2])
+local first, last = at, at
+if old then
+  local o = cjson.decode(old)
+  first = math.min(o.first, at)
+  last = math.max(o.last, at)
+end
+redis.call('HSET', KEYS[1], ARGV[1], cjson.encode({first = first, last = last}))
+return last`;
 /** Releases a lease only if this instance holds it. */
 const RELEASE_SCRIPT = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
 
@@ -142,6 +154,21 @@ export class RedisSessionStore implements SessionStore {
     clearInterval(lease.timer);
     this.#leases.delete(sessionId);
     if (lease.held) this.redis.eval(RELEASE_SCRIPT, 1, leaseKey(sessionId), this.instance).catch(() => {});
+  }
+
+  signingKeys(): Promise<SigningKeyRecord[]> {
+    return this.#call(async () =>
+      Object.entries(await this.redis.hgetall(SIGNING_KEYS_KEY)).map(([id, json]) => {
+        const { first, last } = JSON.parse(json) as { first: number; last: number };
+        return { id, firstSigned: first, lastSigned: last };
+      }),
+    );
+  }
+
+  recordSigningKey(id: string, at: number): Promise<void> {
+    return this.#call(async () => {
+      await this.redis.eval(KEY_USE_SCRIPT, 1, SIGNING_KEYS_KEY, id, at);
+    });
   }
 
   close(): void {

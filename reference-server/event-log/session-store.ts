@@ -12,6 +12,15 @@ export interface SessionRecord {
   base: number;
 }
 
+/** A signing key a server of this log signed with: its public id and when (never the secret). */
+export interface SigningKeyRecord {
+  id: string;
+  /** When a server first recorded signing with it (ms since the epoch). */
+  firstSigned: number;
+  /** When a server last recorded signing with it (recorded every few minutes while it signs). */
+  lastSigned: number;
+}
+
 export interface SessionStore {
   /** Several processes use it at once (Redis): any of them may end a session. */
   readonly shared: boolean;
@@ -47,4 +56,8 @@ export interface SessionStore {
    */
   claimProducer(sessionId: string, start: () => void, lost: () => void): MaybePromise<void>;
   releaseProducer(sessionId: string): void;
+  /** The signing keys recorded in this log (key rotation survives restarts; spec SSP-SECURITY-7). */
+  signingKeys(): MaybePromise<SigningKeyRecord[]>;
+  /** Records that a server signs with key `id` at time `at` (keeps the first time, raises the last). */
+  recordSigningKey(id: string, at: number): MaybePromise<void>;
 }
