@@ -12,7 +12,7 @@ import type { DiscoveryDocument } from '../schemas/types.gen.ts';
 import { clientKeyFromForwardedFor, clientKeyFromProxies, clientKeyFromSocket, isLoopback } from './client-key.ts';
 import type { ClientKey } from './client-key.ts';
 import { CLIENT_MODULE_PATH, createClientModuleRoute } from './client-module.ts';
-import { createDemo } from './demo/serve.ts';
+import { DEMO_TOPIC, createDemo, publishHint } from './demo/serve.ts';
 import { createMemoryEventLog } from './event-log/memory.ts';
 import type { EventLog } from './event-log/types.ts';
 import { createEndpoint } from './holder/endpoint.ts';
@@ -224,7 +224,7 @@ export function createSspHandler(options: SspServerOptions = {}): SspHandler {
     clientKey: options.clientKey ?? clientKeyFromSocket,
     authorize: options.authorize,
   });
-  const demo = options.demo ? createDemo(path) : undefined;
+  const demo = options.demo ? createDemo(path, topics.has(DEMO_TOPIC) ? publishHint(log.location) : undefined) : undefined;
   const clientModule = options.clientModule === false ? undefined : createClientModuleRoute(options.clientModule ?? CLIENT_MODULE_PATH);
 
   const handler = ((req, res, next) => {

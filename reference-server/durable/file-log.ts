@@ -23,6 +23,7 @@ import { SerializedData } from '../event-log/types.ts';
 import { ChannelWindow } from './channel-window.ts';
 import { inboxDir, pendingInboxFiles, readInboxFile, removeInboxFile } from './file-spool.ts';
 import { FileSessionStore } from './file-state.ts';
+import { shownLocation } from './log-url.ts';
 
 export interface FileLogOptions {
   /** fsync period in ms; 0 syncs after every append. Default 1000. */
@@ -42,6 +43,7 @@ const RETRY_MS = 500;
 
 export class FileEventLog implements EventLog {
   readonly dir: string;
+  readonly location: string;
   readonly sessions: FileSessionStore;
   readonly #channels = new Map<string, FileChannel>();
   readonly #options: Required<Pick<FileLogOptions, 'fsyncIntervalMs' | 'segmentBytes' | 'retryAfterMs'>> & FileLogOptions;
@@ -51,6 +53,7 @@ export class FileEventLog implements EventLog {
 
   constructor(dir: string, options: FileLogOptions = {}) {
     this.dir = dir;
+    this.location = shownLocation({ kind: 'file', dir }) as string;
     this.#options = { fsyncIntervalMs: 1000, segmentBytes: 1024 * 1024, retryAfterMs: 2000, ...options };
     this.#notice = options.notice ?? ((line) => console.error(line));
     mkdirSync(dir, { recursive: true });

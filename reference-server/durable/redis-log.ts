@@ -11,6 +11,7 @@ import type { Channel, ChannelOptions, ChannelWatcher, EventLog, ReadLimits, Rea
 import { SerializedData, eventWireBytes } from '../event-log/types.ts';
 import { ACK_SCRIPT, APPEND_AT_SCRIPT, APPEND_SCRIPT, END_SCRIPT, READ_SCRIPT, channelKeys, parseEntryId } from './redis-format.ts';
 import type { ChannelKeys } from './redis-format.ts';
+import { shownLocation } from './log-url.ts';
 import { RedisSessionStore, instanceChannel } from './redis-state.ts';
 
 export interface RedisLogOptions {
@@ -42,6 +43,7 @@ export type RedisClient = Redis & RedisCommands;
 
 export class RedisEventLog implements EventLog {
   readonly sessions: RedisSessionStore;
+  readonly location: string;
   /** Names this instance (producer leases). */
   readonly instance = randomBytes(8).toString('hex');
   readonly #redis: RedisClient;
@@ -55,6 +57,7 @@ export class RedisEventLog implements EventLog {
 
   constructor(url: string, options: RedisLogOptions = {}) {
     this.#retryAfterMs = options.retryAfterMs ?? 2000;
+    this.location = shownLocation({ kind: 'redis', url }) as string;
     this.#notice = options.notice ?? ((line) => console.error(line));
     // No offline queue: while Redis is away a request fails at once (503 + Retry-After)
     // instead of hanging; the connection itself keeps retrying in the background.
