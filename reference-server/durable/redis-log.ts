@@ -2,8 +2,10 @@
 // entry format of redis-format.ts, shared by every instance, so that a client whose polls
 // land on different instances reads one sequence. Each instance keeps two connections, one
 // for commands and one subscribed to the wake channels of the channels it reads: an append
-// anywhere publishes once, and every instance reading that channel fetches the new entries
-// once into its window (channel-window.ts), whatever the number of sessions reading it.
+// anywhere publishes once, and every instance reading that channel wakes its sessions.
+// Reads go to the stream itself (READ_SCRIPT), never to a copy kept by one instance: positions,
+// gaps and the end come from the shared stream, so every instance answers a position alike.
+// Concurrent reads of one range (a topic's sessions woken together) share one fetch.
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { SspError } from '../errors.ts';
