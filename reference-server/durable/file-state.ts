@@ -15,6 +15,8 @@ type StateRecord =
 
 /** Compact once the file holds this many records and four times as many as are live. */
 const COMPACT_MIN = 10_000;
+/** Past COMPACT_MIN, every this many records the expired entries are forgotten and compaction is considered. */
+const PRUNE_EVERY = 1000;
 
 export class FileSessionStore implements SessionStore {
   readonly shared = false;
@@ -137,7 +139,15 @@ export class FileSessionStore implements SessionStore {
   #write(record: StateRecord): void {
     this.#log.append(++this.#key, JSON.stringify(record));
     this.#written++;
-    if (this.#written >= COMPACT_MIN && this.#written > 4 * (this.#sessions.size + this.#terminations.size)) this.#compact();
+    if (this.#written < COMPACT_MIN || this.#written % PRUNE_EVERY !== 0) return;
+    // Expired terminations and records are only dropped when looked up; count what is live.
+    this.#prune(Date.now());
+    if (this.#written > 4 * (this.#sessions.size + this.#terminations.size)) this.#compact();
+  }
+
+  #prune(now: number): void {
+    for (const [id, { until }] of this.#sessions) if (until <= now) this.#sessions.delete(id);
+    for (const [id, { until }] of this.#terminations) if (until <= now) this.#terminations.delete(id);
   }
 
   /** Rewrites what is live after the current records, then drops the older segments. */
