@@ -1,12 +1,14 @@
 // `npm run bench [-- options]`: the reference server against a bare node:http hold loop,
 // engine.io (polling), faye and nginx+nchan, interleaved, in one run. See docs/bench.md.
 //
-//   --quick            CI mode: N=100, one run, short phases, no capacity scenario; exits 1 on
-//                      any lost or duplicated event (it asserts nothing about time)
+//   --quick            CI mode: N=100, one run, short phases, no capacity scenario, the file
+//                      and Redis logs as rows too (unless --log is given); exits 1 on any
+//                      lost or duplicated event (it asserts nothing about time)
 //   --n 1000,10000     session counts (default 1000,10000)
 //   --runs 3           interleaved runs; figures are medians, ratios to bare of the same run
 //   --peers a,b        subset of: bare, reference, engine.io, faye, nchan, nchan-multipart
-//   --log SPEC         another reference-server row with that event log (repeatable)
+//   --log SPEC         another reference-server row with that event log (repeatable): file,
+//                      file:DIR, redis (a redis-server the bench starts), redis://HOST:PORT
 //   --seconds 3        length of the sustained and overload phases
 //   --capacity 18000   sessions in the hold-capacity scenario (0: skip)
 //   --mux 1000x10      multiplexing scenario: that many sessions × streams each against as many
@@ -18,6 +20,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { benchLogs, quickLogs } from './logs.ts';
 import { peers } from './peers/index.ts';
 import { renderMarkdown, renderSvg } from './report.ts';
 import type { BenchReport, Row } from './report.ts';
@@ -56,6 +59,8 @@ const HOLD_MS = 25_000;
 const MAX_BATCH = 100;
 
 const wanted = values.peers?.split(',');
+const logSpecs = values.log && values.log.length > 0 ? values.log : quick ? quickLogs() : [];
+const durable = await benchLogs(logSpecs);
 const rows: Row[] = [];
 for (const peer of peers) {
   if (wanted && !wanted.includes(peer.name)) continue;
@@ -65,7 +70,7 @@ for (const peer of peers) {
     continue;
   }
   rows.push({ peer: peer.name, label: peer.name });
-  if (peer.name === 'reference') for (const log of values.log ?? []) rows.push({ peer: 'reference', label: `reference (${log})`, log });
+  if (peer.name === 'reference') for (const { label, log } of durable.rows) rows.push({ peer: 'reference', label: `reference (${label})`, log });
 }
 if (!rows.some((r) => r.peer === 'bare')) rows.unshift({ peer: 'bare', label: 'bare' });
 
@@ -132,6 +137,7 @@ if (capacityN > 0) {
   }
 }
 if (tty) process.stderr.write('\n');
+await durable.dispose();
 const report = await write(capacities, measurements);
 console.log(renderMarkdown(report));
 console.error(`bench: wrote ${join(values.out, 'bench.md')}, bench.json and bench.svg`);

@@ -4,7 +4,8 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { bearerToken, clientKeyFromForwardedFor, createServer } from './index.ts';
 import type { Limits, ListenOptions } from './index.ts';
-import { parseLogUrl } from './durable/log-url.ts';
+import { DEMO_TOPIC, publishHint } from './demo/serve.ts';
+import { parseLogUrl, shownLocation } from './durable/log-url.ts';
 import { demoTicker } from './streams/demo-ticker.ts';
 
 const USAGE = `Usage: xanjax serve [options]
@@ -17,7 +18,8 @@ Options:
   --host H            listen address (default 127.0.0.1)
   --path P            endpoint path (default /ssp)
   --conformance       offer the annex streams ssp.* with short limits (for xanjax conformance)
-  --demo              serve a live demo page at /
+  --demo              serve a live demo page at /, and offer the topic 'news' that a second
+                      terminal publishes into (xanjax publish --log file:DIR news JSON)
   --exec CMD          offer stream 'exec': CMD runs once per session, one event per stdout line
   --max-exec N        most exec processes at once (default 16)
   --secret S          signature secret (default: $XANJAX_SECRET, else random per start)
@@ -46,8 +48,8 @@ Options:
   --retain N          limits.retainEvents
   -h, --help          show this help
 
-Streams: 'ticker' (a live demo feed) always; ssp.* with --conformance; exec with --exec;
-each --topic NAME.
+Streams: 'ticker' (a live demo feed) always; 'news' with --demo; ssp.* with --conformance;
+exec with --exec; each --topic NAME.
 The browser client is served as an ES module at /xanjax-client.js in every mode.
 Durability of --log file:DIR: every event is written to its segment file before any client
 can read it, so a crash or SIGKILL loses nothing a client was sent or publish accepted, and
@@ -62,7 +64,10 @@ sessions it does not know with 'unavailable' for idle + hold after it starts, so
 closed session is never brought back (SSP-SIGNATURE-14); those clients then open new
 sessions. A file or Redis log remembers terminations, so it needs no such wait.
 Key rotation: restart with --secret NEW --previous-secret OLD. New signatures use NEW and
-clients holding OLD signatures resume; drop OLD once those have expired (idle + hold).`;
+clients holding OLD signatures resume; drop OLD once those have expired (idle + hold).
+A file or Redis log records the ids of the keys its servers signed with (never the secrets),
+and each start says which previous secret is still needed and until when, which can be
+dropped, and which key it no longer accepts although sessions signed with it may be polled.`;
 
 export async function main(argv: string[]): Promise<number> {
   let options: ListenOptions & { host: string; port: number };
@@ -87,7 +92,11 @@ export async function main(argv: string[]): Promise<number> {
     return 1;
   }
   console.log(`xanjax: SSP/1 endpoint ${server.url}`);
-  if (options.demo) console.error(`xanjax: demo page ${new URL('/', server.url).href}`);
+  if (options.demo) {
+    console.error(`xanjax: demo page ${new URL('/', server.url).href}`);
+    const hint = publishHint(options.log === undefined ? undefined : shownLocation(parseLogUrl(options.log)));
+    console.error(`xanjax: ${hint.note.replace(/ above/, ' on the page')}\n${hint.command}`);
+  }
   let onSignal!: (signal: NodeJS.Signals) => void;
   const signal = await new Promise<NodeJS.Signals>((resolve) => {
     onSignal = resolve;
@@ -162,7 +171,8 @@ export function parseOptions(argv: string[], env = process.env): ListenOptions &
     authorize: authToken === undefined ? undefined : bearerToken(authToken),
     limits,
     streams: { ticker: demoTicker },
-    ...(values.topic && { topics: values.topic }),
+    // The demo offers a topic too, so a second terminal can publish into it.
+    ...((values.topic || values.demo) && { topics: [...new Set([...(values.topic ?? []), ...(values.demo ? [DEMO_TOPIC] : [])])] }),
     ...(values.log !== undefined && { log: values.log }),
     ...(values['fsync-ms'] !== undefined && { fsyncIntervalMs: integer('--fsync-ms', values['fsync-ms'], 0) }),
   };

@@ -12,7 +12,7 @@ import type { DiscoveryDocument } from '../schemas/types.gen.ts';
 import { clientKeyFromForwardedFor, clientKeyFromProxies, clientKeyFromSocket, isLoopback } from './client-key.ts';
 import type { ClientKey } from './client-key.ts';
 import { CLIENT_MODULE_PATH, createClientModuleRoute } from './client-module.ts';
-import { createDemo } from './demo/serve.ts';
+import { DEMO_TOPIC, createDemo, publishHint } from './demo/serve.ts';
 import { createMemoryEventLog } from './event-log/memory.ts';
 import type { EventLog } from './event-log/types.ts';
 import { createEndpoint } from './holder/endpoint.ts';
@@ -26,6 +26,7 @@ import type { Limits } from './limits.ts';
 import { createListener } from './listener.ts';
 import { MuxHolder } from './multiplex/holder.ts';
 import type { TlsOptions } from './listener.ts';
+import { trackSigningKeys } from './durable/signing-keys.ts';
 import { Signer } from './signature.ts';
 import type { Secrets } from './signature.ts';
 import { annexStreams } from './streams/annex.ts';
@@ -50,7 +51,7 @@ export type {
 } from './event-log/types.ts';
 export { SerializedData, eventWireBytes, sessionChannel, topicChannel } from './event-log/types.ts';
 export { MemoryEventLog } from './event-log/memory.ts';
-export type { SessionRecord, SessionStore } from './event-log/session-store.ts';
+export type { SessionRecord, SessionStore, SigningKeyRecord } from './event-log/session-store.ts';
 export { FileEventLog } from './durable/file-log.ts';
 export type { FileLogOptions } from './durable/file-log.ts';
 export { openEventLog } from './durable/open-log.ts';
@@ -195,10 +196,13 @@ export function createSspHandler(options: SspServerOptions = {}): SspHandler {
     ...(maxStreams > 0 && { ext: { multiplex: { maxStreams } } }),
   };
   const wheel = new TimerWheel();
+  const signer = new Signer(options.secret ?? Signer.randomSecret());
+  // A durable log records the signing-key ids, so rotation advice survives restarts.
+  const keys = log.sessions && trackSigningKeys(log.sessions, signer, limits.idleTimeoutMs + limits.maxHoldMs, (line) => console.error(line));
   const shared = {
     limits,
     registry,
-    signer: new Signer(options.secret ?? Signer.randomSecret()),
+    signer,
     log,
     wheel,
     maxSessions: options.maxSessions ?? 10_000,
@@ -220,7 +224,7 @@ export function createSspHandler(options: SspServerOptions = {}): SspHandler {
     clientKey: options.clientKey ?? clientKeyFromSocket,
     authorize: options.authorize,
   });
-  const demo = options.demo ? createDemo(path) : undefined;
+  const demo = options.demo ? createDemo(path, topics.has(DEMO_TOPIC) ? publishHint(log.location) : undefined) : undefined;
   const clientModule = options.clientModule === false ? undefined : createClientModuleRoute(options.clientModule ?? CLIENT_MODULE_PATH);
 
   const handler = ((req, res, next) => {
@@ -254,9 +258,9 @@ export function createSspHandler(options: SspServerOptions = {}): SspHandler {
       execProcesses: exec?.running ?? 0,
     };
   };
-  handler.close = () => {
+  handler.close = async () => {
     mux?.shutdown();
-    return holder.shutdown();
+    await Promise.all([holder.shutdown(), keys?.stop()]);
   };
   return handler;
 }

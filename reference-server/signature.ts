@@ -65,6 +65,16 @@ export class Signer {
     [[this.#keyId, this.#secret]] = this.#secrets;
   }
 
+  /** Id of the key new signatures are made with (public: every signature carries it). */
+  get signingKeyId(): string {
+    return this.#keyId;
+  }
+
+  /** True when signatures made with key `id` are accepted (the signing key or a previous one). */
+  accepts(id: string): boolean {
+    return this.#secrets.has(id);
+  }
+
   static randomSecret(): Buffer {
     return randomBytes(32);
   }

@@ -10,19 +10,20 @@
 // can be read, so a killed server (SIGKILL, OOM kill, crash) loses nothing it sent or
 // accepted; segments are fsync'ed every `fsyncIntervalMs` (default 1000; 0 = after every
 // append) and at close, which bounds what a machine crash or power loss can take.
-// Reads come from each channel's retained window in memory (channel-window.ts), filled from
-// the segments when the channel is opened.
+// Reads come from each channel's retained window in memory (../event-log/channel-window.ts),
+// filled from the segments when the channel is opened.
 import { existsSync, mkdirSync, readFileSync, rmSync, watch, writeFileSync } from 'node:fs';
 import type { FSWatcher } from 'node:fs';
 import { join } from 'node:path';
 import { SspError } from '../errors.ts';
+import { ChannelWindow, WindowChannel } from '../event-log/channel-window.ts';
 import { SegmentLog, SegmentWriteError } from '../event-log/segment-file.ts';
 import type { SegmentFs } from '../event-log/segment-file.ts';
-import type { Channel, ChannelOptions, ChannelWatcher, EventLog, ReadLimits, ReadResult, StreamEnd } from '../event-log/types.ts';
+import type { Channel, ChannelOptions, EventLog, StreamEnd } from '../event-log/types.ts';
 import { SerializedData } from '../event-log/types.ts';
-import { ChannelWindow } from './channel-window.ts';
 import { inboxDir, pendingInboxFiles, readInboxFile, removeInboxFile } from './file-spool.ts';
 import { FileSessionStore } from './file-state.ts';
+import { shownLocation } from './log-url.ts';
 
 export interface FileLogOptions {
   /** fsync period in ms; 0 syncs after every append. Default 1000. */
@@ -42,6 +43,7 @@ const RETRY_MS = 500;
 
 export class FileEventLog implements EventLog {
   readonly dir: string;
+  readonly location: string;
   readonly sessions: FileSessionStore;
   readonly #channels = new Map<string, FileChannel>();
   readonly #options: Required<Pick<FileLogOptions, 'fsyncIntervalMs' | 'segmentBytes' | 'retryAfterMs'>> & FileLogOptions;
@@ -51,6 +53,7 @@ export class FileEventLog implements EventLog {
 
   constructor(dir: string, options: FileLogOptions = {}) {
     this.dir = dir;
+    this.location = shownLocation({ kind: 'file', dir }) as string;
     this.#options = { fsyncIntervalMs: 1000, segmentBytes: 1024 * 1024, retryAfterMs: 2000, ...options };
     this.#notice = options.notice ?? ((line) => console.error(line));
     mkdirSync(dir, { recursive: true });
@@ -110,8 +113,7 @@ export class FileEventLog implements EventLog {
   }
 }
 
-class FileChannel implements Channel {
-  readonly #window: ChannelWindow;
+class FileChannel extends WindowChannel implements Channel {
   readonly #segments: SegmentLog;
   readonly #notice: (line: string) => void;
   readonly #syncEach: boolean;
@@ -124,31 +126,19 @@ class FileChannel implements Channel {
 
   constructor(
     readonly owner: FileEventLog,
-    readonly name: string,
+    name: string,
     dir: string,
     options: ChannelOptions,
     config: FileLogOptions & { fsyncIntervalMs: number; segmentBytes: number },
     notice: (line: string) => void,
   ) {
+    const { log, records } = SegmentLog.open(dir, { segmentBytes: config.segmentBytes, notice, ...(config.fs && { fs: config.fs }) });
+    super(name, new ChannelWindow(options.readers, options.retainEvents, records.length > 0 ? 0 : options.startAt));
     this.#notice = notice;
     this.#syncEach = config.fsyncIntervalMs === 0;
-    const { log, records } = SegmentLog.open(dir, { segmentBytes: config.segmentBytes, notice, ...(config.fs && { fs: config.fs }) });
     this.#segments = log;
-    this.#window = new ChannelWindow(options.readers, options.retainEvents, records.length > 0 ? 0 : options.startAt);
     for (const { key, json } of records) this.#load(key, json);
     if (name.startsWith('topic:')) this.#startInbox(name.slice('topic:'.length));
-  }
-
-  get head(): number {
-    return this.#window.head;
-  }
-
-  get ended(): StreamEnd | undefined {
-    return this.#window.ended;
-  }
-
-  get readers(): number {
-    return this.#window.watchers;
   }
 
   append(data: SerializedData): number | Promise<number> {
@@ -156,32 +146,20 @@ class FileChannel implements Channel {
   }
 
   end(end: StreamEnd): void | Promise<void> {
-    if (this.#window.ended) return;
+    if (this.window.ended) return;
     const written = this.#enqueue(() => {
-      if (this.#window.ended) return this.head;
+      if (this.window.ended) return this.head;
       this.#segments.append(this.head, `{"end":${JSON.stringify(end)}}`);
-      this.#window.setEnded(end);
-      this.#window.notify();
+      this.window.setEnded(end);
+      this.window.notify();
       return this.head;
     });
     if (typeof written !== 'number') return written.then(() => {});
   }
 
-  read(position: number, limits: ReadLimits): ReadResult {
-    return this.#window.read(position, limits);
-  }
-
   acknowledge(position: number): void {
-    const keepFrom = this.#window.acknowledge(position);
+    const keepFrom = this.window.acknowledge(position);
     if (keepFrom !== undefined) this.#segments.dropBefore(keepFrom);
-  }
-
-  watch(watcher: ChannelWatcher): void {
-    this.#window.watch(watcher);
-  }
-
-  unwatch(watcher: ChannelWatcher): void {
-    this.#window.unwatch(watcher);
   }
 
   sync(): void {
@@ -244,20 +222,20 @@ class FileChannel implements Channel {
 
   /** Writes the next event (one record) and makes it readable; throws SegmentWriteError. */
   #write(data: SerializedData, source: string | undefined): number {
-    if (this.#window.ended) return this.head;
+    if (this.window.ended) return this.head;
     const seq = this.head + 1;
     this.#segments.append(seq, source === undefined ? `{"d":${data.json}}` : `{"src":"${source}","d":${data.json}}`);
     if (this.#syncEach) this.sync();
-    this.#window.put(seq, data);
+    this.window.put(seq, data);
     // Retention (shared channels): whole segments older than the window go.
-    if (this.#window.readers === 'shared') this.#segments.dropBefore(this.#window.oldest);
-    this.#window.notify();
+    if (this.window.readers === 'shared') this.#segments.dropBefore(this.window.oldest);
+    this.window.notify();
     return seq;
   }
 
   #load(key: number, json: string): void {
     if (json.startsWith('{"end":')) {
-      this.#window.setEnded(JSON.parse(json).end as StreamEnd);
+      this.window.setEnded(JSON.parse(json).end as StreamEnd);
       return;
     }
     let data: string;
@@ -267,7 +245,7 @@ class FileChannel implements Channel {
       this.#lastSource = { file, index: Number(index) };
       data = json.slice(cut + 6, -1);
     } else data = json.slice(5, -1);
-    this.#window.put(key, new SerializedData(data, Buffer.byteLength(data)));
+    this.window.put(key, new SerializedData(data, Buffer.byteLength(data)));
   }
 
   #startInbox(topic: string): void {

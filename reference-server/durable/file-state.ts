@@ -1,24 +1,29 @@
 // Sessions' state in a file log's folder (DIR/state, segment files like the channels'):
-// remembered terminations and live session records. Loaded whole at start (it is small:
+// remembered terminations, live session records and the signing-key ids used. Loaded whole at start (it is small:
 // one record per live session and per termination remembered), appended on every change,
 // compacted when it has grown to several times what is live.
-import type { SessionRecord, SessionStore } from '../event-log/session-store.ts';
+import type { SessionRecord, SessionStore, SigningKeyRecord } from '../event-log/session-store.ts';
 import { SegmentLog } from '../event-log/segment-file.ts';
 import type { SegmentFs } from '../event-log/segment-file.ts';
 
 type StateRecord =
   | { t: 'term'; id: string; body: string; until: number }
   /** `life`: how long the session may go unused (idle + hold); every signature of it expires within that. */
-  | { t: 'open'; id: string; r: SessionRecord; life: number };
+  | { t: 'open'; id: string; r: SessionRecord; life: number }
+  /** A signing key id, first and last recorded use. */
+  | { t: 'key'; id: string; first: number; last: number };
 
 /** Compact once the file holds this many records and four times as many as are live. */
 const COMPACT_MIN = 10_000;
+/** Past COMPACT_MIN, every this many records the expired entries are forgotten and compaction is considered. */
+const PRUNE_EVERY = 1000;
 
 export class FileSessionStore implements SessionStore {
   readonly shared = false;
   readonly #log: SegmentLog;
   readonly #terminations = new Map<string, { body: string; until: number }>();
   readonly #sessions = new Map<string, { r: SessionRecord; life: number; until: number }>();
+  readonly #keys = new Map<string, SigningKeyRecord>();
   #key = 0;
   #written = 0;
 
@@ -97,6 +102,22 @@ export class FileSessionStore implements SessionStore {
 
   releaseProducer(): void {}
 
+  signingKeys(): SigningKeyRecord[] {
+    return [...this.#keys.values()].map((key) => ({ ...key }));
+  }
+
+  /** A refused write is reported, not thrown: the record is only advice for the next start. */
+  recordSigningKey(id: string, at: number): void {
+    const known = this.#keys.get(id);
+    const record = { t: 'key', id, first: known?.firstSigned ?? at, last: Math.max(at, known?.lastSigned ?? at) } as const;
+    this.#keys.set(id, { id, firstSigned: record.first, lastSigned: record.last });
+    try {
+      this.#write(record);
+    } catch (error) {
+      this.#notice(`xanjax: file log: the signing key id could not be recorded (${(error as Error).message})`);
+    }
+  }
+
   /** Live session records (for tests and stats). */
   get sessions(): number {
     return this.#sessions.size;
@@ -118,7 +139,15 @@ export class FileSessionStore implements SessionStore {
   #write(record: StateRecord): void {
     this.#log.append(++this.#key, JSON.stringify(record));
     this.#written++;
-    if (this.#written >= COMPACT_MIN && this.#written > 4 * (this.#sessions.size + this.#terminations.size)) this.#compact();
+    if (this.#written < COMPACT_MIN || this.#written % PRUNE_EVERY !== 0) return;
+    // Expired terminations and records are only dropped when looked up; count what is live.
+    this.#prune(Date.now());
+    if (this.#written > 4 * (this.#sessions.size + this.#terminations.size)) this.#compact();
+  }
+
+  #prune(now: number): void {
+    for (const [id, { until }] of this.#sessions) if (until <= now) this.#sessions.delete(id);
+    for (const [id, { until }] of this.#terminations) if (until <= now) this.#terminations.delete(id);
   }
 
   /** Rewrites what is live after the current records, then drops the older segments. */
@@ -134,6 +163,7 @@ export class FileSessionStore implements SessionStore {
       if (until > now) this.#append({ t: 'term', id, body, until });
       else this.#terminations.delete(id);
     }
+    for (const { id, firstSigned, lastSigned } of this.#keys.values()) this.#append({ t: 'key', id, first: firstSigned, last: lastSigned });
     this.#log.dropBefore(from);
   }
 
@@ -146,6 +176,7 @@ export class FileSessionStore implements SessionStore {
     // A signature issued before the restart expires within `life` of its last use, which was
     // before now: a full lifetime from now covers every signature still valid.
     if (record.t === 'open') this.#sessions.set(record.id, { r: record.r, life: record.life, until: now + record.life });
+    else if (record.t === 'key') this.#keys.set(record.id, { id: record.id, firstSigned: record.first, lastSigned: record.last });
     else {
       this.#sessions.delete(record.id);
       if (record.until > now) this.#terminations.set(record.id, { body: record.body, until: record.until });

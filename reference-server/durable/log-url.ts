@@ -20,3 +20,13 @@ export function parseLogUrl(text: string): LogLocation {
   }
   throw new Error(`--log must be memory, file:DIR or redis://HOST:PORT[/DB], got '${text}'`);
 }
+
+/** A durable log's `--log` value for other processes (an absolute folder; a Redis URL without its password). */
+export function shownLocation(location: LogLocation): string | undefined {
+  if (location.kind === 'memory') return undefined;
+  if (location.kind === 'file') return `file:${resolve(location.dir)}`;
+  const url = new URL(location.url);
+  url.username = '';
+  url.password = '';
+  return url.href.replace(/\/$/, '');
+}

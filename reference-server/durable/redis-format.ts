@@ -11,11 +11,17 @@
 //   xanjax:{CHANNEL}:seq   the newest event number (an integer, INCR'ed by the append script).
 //   xanjax:{CHANNEL}:wake  a pub/sub channel: the append script publishes the newest number,
 //                          which wakes held polls on every instance (no busy polling).
+//   xanjax:{CHANNEL}:ack   a session's own stream only: the position its reader acknowledged
+//                          (written by the servers' ACK_SCRIPT, which trims the stream).
+// The stream is the only copy: every instance reads positions, the retained range (its first
+// entry) and the end from it, so all of them answer any position identically.
 // Appends go through APPEND_SCRIPT (EVAL), which numbers, stores and announces atomically.
 // Instance-side state (not written by producers):
 //   xanjax:term:ID         a session's remembered termination (the answer body), PX = memory.
 //   xanjax:session:ID      a live session's record (JSON), PX = idle + hold, renewed on use.
 //   xanjax:lease:ID        the instance that runs the session's producer, PX = lease time.
+//   xanjax:keys            a hash: signing-key id → JSON {first, last}, when instances signed
+//                          with it (ms since the epoch; ids only, never secrets).
 
 export const KEY_PREFIX = 'xanjax:';
 
@@ -23,11 +29,12 @@ export interface ChannelKeys {
   log: string;
   seq: string;
   wake: string;
+  ack: string;
 }
 
 export function channelKeys(channel: string): ChannelKeys {
   const tag = `${KEY_PREFIX}{${channel}}:`;
-  return { log: `${tag}log`, seq: `${tag}seq`, wake: `${tag}wake` };
+  return { log: `${tag}log`, seq: `${tag}seq`, wake: `${tag}wake`, ack: `${tag}ack` };
 }
 
 export const topicChannel = (topic: string) => `topic:${topic}`;
@@ -35,6 +42,7 @@ export const sessionChannel = (sessionId: string) => `session:${sessionId}`;
 export const terminationKey = (sessionId: string) => `${KEY_PREFIX}term:${sessionId}`;
 export const sessionKey = (sessionId: string) => `${KEY_PREFIX}session:${sessionId}`;
 export const leaseKey = (sessionId: string) => `${KEY_PREFIX}lease:${sessionId}`;
+export const SIGNING_KEYS_KEY = `${KEY_PREFIX}keys`;
 
 /**
  * EVAL APPEND_SCRIPT 3 <log> <seq> <wake> <keep> <json> [<json> …]
@@ -83,6 +91,33 @@ if #redis.call('XRANGE', KEYS[1], n .. '-1', n .. '-1') == 0 then
   redis.call('PUBLISH', KEYS[3], n)
 end
 return n`;
+
+/**
+ * EVAL READ_SCRIPT 2 <log> <seq> <from> <count>
+ * One consistent view of a channel: {newest number, [first retained entry], [end entry],
+ * [up to <count> events numbered <from> or more]}. The first retained entry decides a gap
+ * (spec §9), the same on every instance.
+ */
+export const READ_SCRIPT = `local n = tonumber(redis.call('GET', KEYS[2]) or '0')
+local first = redis.call('XRANGE', KEYS[1], '-', '+', 'COUNT', 1)
+local ended = redis.call('XRANGE', KEYS[1], n .. '-1', n .. '-1')
+local events = {}
+if tonumber(ARGV[2]) > 0 and tonumber(ARGV[1]) <= n then
+  events = redis.call('XRANGE', KEYS[1], ARGV[1] .. '-0', n .. '-0', 'COUNT', ARGV[2])
+end
+return {n, first, ended, events}`;
+
+/**
+ * EVAL ACK_SCRIPT 3 <log> <seq> <ack> <position>
+ * A session's reader holds every event up to <position>: the stream keeps the previously
+ * acknowledged batch (a re-sent signature is re-delivered, spec §9) and drops what is older.
+ */
+export const ACK_SCRIPT = `local a = tonumber(redis.call('GET', KEYS[3]) or '0')
+local p = math.min(tonumber(ARGV[1]), tonumber(redis.call('GET', KEYS[2]) or '0'))
+if p <= a then return a end
+redis.call('XTRIM', KEYS[1], 'MINID', (a + 1) .. '-0')
+redis.call('SET', KEYS[3], p)
+return p`;
 
 /** A stream entry ID → its event number, and whether it is the end marker. */
 export function parseEntryId(id: string): { seq: number; end: boolean } {

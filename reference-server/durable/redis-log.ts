@@ -2,16 +2,18 @@
 // entry format of redis-format.ts, shared by every instance, so that a client whose polls
 // land on different instances reads one sequence. Each instance keeps two connections, one
 // for commands and one subscribed to the wake channels of the channels it reads: an append
-// anywhere publishes once, and every instance reading that channel fetches the new entries
-// once into its window (channel-window.ts), whatever the number of sessions reading it.
+// anywhere publishes once, and every instance reading that channel wakes its sessions.
+// Reads go to the stream itself (READ_SCRIPT), never to a copy kept by one instance: positions,
+// gaps and the end come from the shared stream, so every instance answers a position alike.
+// Concurrent reads of one range (a topic's sessions woken together) share one fetch.
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { SspError } from '../errors.ts';
-import type { Channel, ChannelOptions, ChannelWatcher, EventLog, ReadLimits, ReadResult, StreamEnd } from '../event-log/types.ts';
-import { SerializedData } from '../event-log/types.ts';
-import { ChannelWindow } from './channel-window.ts';
-import { APPEND_AT_SCRIPT, APPEND_SCRIPT, END_SCRIPT, channelKeys, parseEntryId } from './redis-format.ts';
+import type { Channel, ChannelOptions, ChannelWatcher, EventLog, ReadLimits, ReadResult, StoredEvent, StreamEnd } from '../event-log/types.ts';
+import { SerializedData, eventWireBytes } from '../event-log/types.ts';
+import { ACK_SCRIPT, APPEND_AT_SCRIPT, APPEND_SCRIPT, END_SCRIPT, READ_SCRIPT, channelKeys, parseEntryId } from './redis-format.ts';
 import type { ChannelKeys } from './redis-format.ts';
+import { shownLocation } from './log-url.ts';
 import { RedisSessionStore, instanceChannel } from './redis-state.ts';
 
 export interface RedisLogOptions {
@@ -25,19 +27,25 @@ export interface RedisLogOptions {
 
 /** Appends refused while Redis is away are retried this often (in order, nothing dropped). */
 const RETRY_MS = 250;
+/** Most events of a session's own stream sent in one append script (a producer's burst is pipelined). */
+const MAX_APPEND_BATCH = 512;
 
 type Entry = [id: string, fields: string[]];
+type View = [head: number, first: Entry[], ended: Entry[], events: Entry[]];
 
 interface RedisCommands {
   xanjaxAppend(log: string, seq: string, wake: string, keep: number, ...jsons: string[]): Promise<number>;
   xanjaxAppendAt(log: string, seq: string, wake: string, keep: number, first: number, ...jsons: string[]): Promise<number>;
   xanjaxEnd(log: string, seq: string, wake: string, json: string): Promise<number>;
+  xanjaxRead(log: string, seq: string, from: number, count: number): Promise<View>;
+  xanjaxAck(log: string, seq: string, ack: string, position: number): Promise<number>;
 }
 
 export type RedisClient = Redis & RedisCommands;
 
 export class RedisEventLog implements EventLog {
   readonly sessions: RedisSessionStore;
+  readonly location: string;
   /** Names this instance (producer leases). */
   readonly instance = randomBytes(8).toString('hex');
   readonly #redis: RedisClient;
@@ -51,6 +59,7 @@ export class RedisEventLog implements EventLog {
 
   constructor(url: string, options: RedisLogOptions = {}) {
     this.#retryAfterMs = options.retryAfterMs ?? 2000;
+    this.location = shownLocation({ kind: 'redis', url }) as string;
     this.#notice = options.notice ?? ((line) => console.error(line));
     // No offline queue: while Redis is away a request fails at once (503 + Retry-After)
     // instead of hanging; the connection itself keeps retrying in the background.
@@ -59,19 +68,21 @@ export class RedisEventLog implements EventLog {
     this.#redis.defineCommand('xanjaxAppend', { numberOfKeys: 3, lua: APPEND_SCRIPT });
     this.#redis.defineCommand('xanjaxAppendAt', { numberOfKeys: 3, lua: APPEND_AT_SCRIPT });
     this.#redis.defineCommand('xanjaxEnd', { numberOfKeys: 3, lua: END_SCRIPT });
+    this.#redis.defineCommand('xanjaxRead', { numberOfKeys: 2, lua: READ_SCRIPT });
+    this.#redis.defineCommand('xanjaxAck', { numberOfKeys: 3, lua: ACK_SCRIPT });
     this.#subscriber = new Redis(url, { ...connection, enableOfflineQueue: true });
     this.#redis.on('error', (error: Error) => this.#lost(error));
     this.#subscriber.on('error', () => {});
     this.#redis.on('ready', () => this.#back());
     // Wakes published while the subscriber was away are gone: every channel catches up.
     this.#subscriber.on('ready', () => {
-      for (const channel of this.#byWake.values()) channel.catchUp();
+      for (const channel of this.#byWake.values()) channel.refresh();
     });
     this.sessions = new RedisSessionStore(this.#redis, this.instance, options.leaseMs ?? 5000, (error) => this.unavailable(error));
     const own = instanceChannel(this.instance);
     this.#subscriber.on('message', (channel: string, message: string) => {
       if (channel === own) this.sessions.remote(message);
-      else void this.#byWake.get(channel)?.catchUp();
+      else this.#byWake.get(channel)?.woken(Number(message));
     });
     this.#subscriber.subscribe(own).catch(() => {});
   }
@@ -114,7 +125,7 @@ export class RedisEventLog implements EventLog {
     this.#byWake.delete(keys.wake);
     if (opening) (await opening.catch(() => undefined))?.close();
     this.#subscriber.unsubscribe(keys.wake).catch(() => {});
-    await this.#redis.del(keys.log, keys.seq).catch((error: unknown) => this.#notice(`xanjax: redis log: could not delete ${name}: ${(error as Error).message}`));
+    await this.#redis.del(keys.log, keys.seq, keys.ack).catch((error: unknown) => this.#notice(`xanjax: redis log: could not delete ${name}: ${(error as Error).message}`));
   }
 
   async close(): Promise<void> {
@@ -153,14 +164,33 @@ export class RedisEventLog implements EventLog {
   }
 }
 
+/** A fetch of the stream in flight, shared by the reads of the same range begun before the next wake. */
+interface Fetch {
+  wakes: number;
+  view: Promise<{ head: number; oldest: number; ended: StreamEnd | undefined; events: StoredEvent[] }>;
+}
+
+/** Events of a session's own stream waiting to be sent in one append script. */
+interface AppendBatch {
+  first: number;
+  jsons: string[];
+  done: Promise<number>;
+}
+
 export class RedisChannel implements Channel {
-  readonly #window: ChannelWindow;
+  #head = 0;
+  #ended: StreamEnd | undefined;
+  readonly #watchers = new Set<ChannelWatcher>();
+  /** Wakes seen: a fetch begun before the latest wake may miss what it announced. */
+  #wakes = 0;
+  readonly #fetches = new Map<string, Fetch>();
   /** Appends waiting for Redis, in order. */
   #queue: Promise<unknown> = Promise.resolve();
-  #catchingUp: Promise<void> | undefined;
+  #batch: AppendBatch | undefined;
   /** Number of this process's next append. */
   #next = 0;
-  #again = false;
+  /** Highest position this process acknowledged (the stream's own record decides the trim). */
+  #acknowledged = 0;
   #closed = false;
 
   constructor(
@@ -169,48 +199,52 @@ export class RedisChannel implements Channel {
     readonly name: string,
     readonly keys: ChannelKeys,
     readonly options: ChannelOptions,
-  ) {
-    this.#window = new ChannelWindow(options.readers, options.retainEvents, 0);
-  }
+  ) {}
 
   get head(): number {
-    return this.#window.head;
+    return this.#head;
   }
 
   get ended(): StreamEnd | undefined {
-    return this.#window.ended;
+    return this.#ended;
   }
 
   get readers(): number {
-    return this.#window.watchers;
+    return this.#watchers.size;
   }
 
-  /** Reads the channel's retained events; a single channel created here starts at startAt. */
+  /** Reads the channel's head and end; a single channel created here starts at startAt. */
   async load(startAt: number): Promise<void> {
     if (this.options.readers === 'single' && startAt > 0) await this.redis.set(this.keys.seq, String(startAt), 'NX');
-    const head = Number((await this.redis.get(this.keys.seq)) ?? '0');
-    const from = Math.max(1, head - this.options.retainEvents + 1);
-    this.#window.skipTo(from - 1);
-    this.#apply((await this.redis.xrange(this.keys.log, `${from}-0`, '+')) as Entry[]);
-    if (this.#window.head < head) this.#window.skipTo(head);
+    await this.#fetch(0, 0);
   }
 
   /**
    * Shared channels (topics) have any number of writers, so Redis numbers their events; a
    * failure is reported to the publisher (the event may or may not be in). A session's own
    * channel has one writer (its producer's lease holder): its appends are numbered here,
-   * idempotent, and retried in order while Redis is away, so none is lost or doubled.
+   * idempotent, sent in batches (a burst is one script per MAX_APPEND_BATCH events), and
+   * retried in order while Redis is away, so none is lost or doubled.
    */
   append(data: SerializedData): Promise<number> {
     if (this.options.readers === 'shared') return this.publish(data);
-    // Numbered here, not from the window's head, which may still wait for an earlier append's catch-up.
-    const seq = Math.max(this.#next, this.head + 1);
+    // Numbered here, not from the head, which learns of earlier appends only once they are in.
+    const seq = Math.max(this.#next, this.#head + 1);
     this.#next = seq + 1;
-    return this.#enqueue(async () => {
-      await this.redis.xanjaxAppendAt(this.keys.log, this.keys.seq, this.keys.wake, this.options.retainEvents, seq, data.json);
-      await this.catchUp();
-      return seq;
-    });
+    let batch = this.#batch;
+    if (!batch || batch.first + batch.jsons.length !== seq || batch.jsons.length >= MAX_APPEND_BATCH) {
+      const open: AppendBatch = { first: seq, jsons: [], done: undefined as unknown as Promise<number> };
+      open.done = this.#enqueue(async () => {
+        // Sent: later appends start a new batch.
+        if (this.#batch === open) this.#batch = undefined;
+        const head = await this.redis.xanjaxAppendAt(this.keys.log, this.keys.seq, this.keys.wake, this.options.retainEvents, open.first, ...open.jsons);
+        this.#advance(head);
+        return head;
+      });
+      this.#batch = batch = open;
+    }
+    batch.jsons.push(data.json);
+    return batch.done.then(() => seq);
   }
 
   async publish(data: SerializedData): Promise<number> {
@@ -220,75 +254,116 @@ export class RedisChannel implements Channel {
     } catch (error) {
       throw this.owner.unavailable(error);
     }
-    await this.catchUp();
+    this.#advance(seq);
     return seq;
   }
 
   end(end: StreamEnd): Promise<void> {
     return this.#enqueue(async () => {
       await this.redis.xanjaxEnd(this.keys.log, this.keys.seq, this.keys.wake, JSON.stringify(end));
-      await this.catchUp();
-      return this.head;
+      await this.#fetch(0, 0);
+      this.#notify();
+      return this.#head;
     }).then(() => {});
   }
 
-  /**
-   * Catches up first: a poll that lands here after another instance answered from a newer
-   * view (or trimmed events) must not see an older one (no stale gap, no stale empty batch).
-   * Concurrent reads share one fetch.
-   */
+  /** Events with seq > position, from the stream; a gap when its first retained entry is later (spec §9). */
   async read(position: number, limits: ReadLimits): Promise<ReadResult> {
-    await this.catchUp();
-    return this.#window.read(position, limits);
+    const view = await this.#fetch(position + 1, limits.maxEvents);
+    const base = limits.base ?? 0;
+    let from = position + 1;
+    let gap: ReadResult['gap'];
+    if (from < view.oldest) {
+      gap = { from, to: view.oldest - 1 };
+      from = view.oldest;
+    }
+    const events: StoredEvent[] = [];
+    let bytes = 0;
+    for (const event of view.events) {
+      if (event.seq < from) continue;
+      if (events.length >= limits.maxEvents) break;
+      bytes += eventWireBytes(event, base) + (events.length > 0 ? 1 : 0);
+      if (events.length > 0 && bytes > limits.maxBytes) break;
+      events.push(event);
+    }
+    return gap ? { events, gap } : { events };
   }
 
+  /** Single reader: the stream drops what is older than the previously acknowledged batch (ACK_SCRIPT). */
   acknowledge(position: number): void {
-    this.#window.acknowledge(position);
+    if (this.options.readers !== 'single' || position <= this.#acknowledged) return;
+    this.#acknowledged = position;
+    // Not awaited: a later read on this connection runs after it; a lost one only keeps events longer.
+    this.redis.xanjaxAck(this.keys.log, this.keys.seq, this.keys.ack, position).catch(() => {});
   }
 
   watch(watcher: ChannelWatcher): void {
-    this.#window.watch(watcher);
+    this.#watchers.add(watcher);
   }
 
   unwatch(watcher: ChannelWatcher): void {
-    this.#window.unwatch(watcher);
+    this.#watchers.delete(watcher);
   }
 
   close(): void {
     this.#closed = true;
+    this.#watchers.clear();
   }
 
-  /** Fetches entries after the window's head (one fetch at a time; a wake during it fetches again). */
-  catchUp(): Promise<void> {
-    if (this.#catchingUp) {
-      this.#again = true;
-      return this.#catchingUp;
-    }
-    const run = async () => {
-      do {
-        this.#again = false;
-        const before = this.#window.head;
-        const ended = this.#window.ended;
-        try {
-          this.#apply((await this.redis.xrange(this.keys.log, `(${this.#window.head}-0`, '+')) as Entry[]);
-        } catch {
-          // Redis is away: the subscriber's reconnection catches up again.
-          return;
-        }
-        if (this.#window.head !== before || this.#window.ended !== ended) this.#window.notify();
-      } while (this.#again && !this.#closed);
+  /** The wake channel announced `head` (an append or an end anywhere): held polls read again. */
+  woken(head: number): void {
+    this.#wakes++;
+    if (head > this.#head) this.#head = head;
+    this.#notify();
+  }
+
+  /** After the subscriber reconnects (wakes may have been missed): re-read the head and end, wake everyone. */
+  refresh(): void {
+    this.#wakes++;
+    this.#fetch(0, 0).then(
+      () => this.#notify(),
+      () => {},
+    );
+  }
+
+  #advance(head: number): void {
+    if (head <= this.#head) return;
+    this.#head = head;
+    this.#wakes++;
+    this.#notify();
+  }
+
+  #notify(): void {
+    if (this.#closed) return;
+    for (const watcher of this.#watchers) watcher.onChannelChange();
+  }
+
+  /** One view of the stream from event `from` (at most `count` events), shared by concurrent reads of that range. */
+  #fetch(from: number, count: number): Fetch['view'] {
+    const key = `${from}:${count}`;
+    const shared = this.#fetches.get(key);
+    if (shared && shared.wakes === this.#wakes) return shared.view;
+    const view = (async () => {
+      let reply: View;
+      try {
+        reply = await this.redis.xanjaxRead(this.keys.log, this.keys.seq, from, count);
+      } catch (error) {
+        throw this.owner.unavailable(error);
+      }
+      const [head, first, ended, entries] = reply;
+      if (head > this.#head) this.#head = head;
+      if (ended.length > 0) this.#ended ??= JSON.parse(ended[0][1][1]) as StreamEnd;
+      const firstEvent = first.length > 0 && !parseEntryId(first[0][0]).end ? parseEntryId(first[0][0]).seq : head + 1;
+      const events = entries.map(([id, fields]) => ({ seq: parseEntryId(id).seq, data: new SerializedData(fields[1], Buffer.byteLength(fields[1])) }));
+      return { head, oldest: firstEvent, ended: this.#ended, events };
+    })();
+    const fetch: Fetch = { wakes: this.#wakes, view };
+    this.#fetches.set(key, fetch);
+    const done = () => {
+      if (this.#fetches.get(key) === fetch) this.#fetches.delete(key);
     };
-    this.#catchingUp = run().finally(() => (this.#catchingUp = undefined));
-    return this.#catchingUp;
-  }
-
-  #apply(entries: Entry[]): void {
-    for (const [id, fields] of entries) {
-      const { seq, end } = parseEntryId(id);
-      const value = fields[1];
-      if (end) this.#window.setEnded(JSON.parse(value) as StreamEnd);
-      else if (seq > this.#window.head) this.#window.put(seq, new SerializedData(value, Buffer.byteLength(value)));
-    }
+    view.then(done, done);
+    return view;
   }
 
   #enqueue<T>(write: () => Promise<T>): Promise<T> {

@@ -1,19 +1,31 @@
 // Sessions' state in Redis, shared by every instance (key names in redis-format.ts):
 // remembered terminations (a session closed on one instance answers its termination on all),
-// live session records, the time of each session's last request, and producer leases.
+// live session records, the time of each session's last request, producer leases, and the
+// signing-key ids the instances sign with.
 import type { Redis } from 'ioredis';
-import type { SessionRecord, SessionStore } from '../event-log/session-store.ts';
-import { KEY_PREFIX, leaseKey, sessionKey, terminationKey } from './redis-format.ts';
+import type { SessionRecord, SessionStore, SigningKeyRecord } from '../event-log/session-store.ts';
+import { KEY_PREFIX, SIGNING_KEYS_KEY, leaseKey, sessionKey, terminationKey } from './redis-format.ts';
 
 const activeKey = (sessionId: string) => `${KEY_PREFIX}active:${sessionId}`;
 const heldKey = (sessionId: string) => `${KEY_PREFIX}held:${sessionId}`;
-/** Each instance's own pub/sub channel: `poll ID` (supersede your held poll) or `end ID`. */
+/** Each instance's own pub/sub channel: `poll ID POSITION` (a poll arrived elsewhere) or `end ID`. */
 export const instanceChannel = (instance: string) => `${KEY_PREFIX}instance:${instance}`;
 /** Terminations are kept this much longer than asked: a client's clock starts after the server's. */
 const MEMORY_MARGIN_MS = 2000;
 
 /** Renews a lease only if this instance still holds it. */
 const RENEW_SCRIPT = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return 0`;
+/** Records a signing key's use: the hash field keeps the first time and the latest last time. */
+const KEY_USE_SCRIPT = `local old = redis.call('HGET', KEYS[1], ARGV[1])
+local at = tonumber(ARGV[2])
+local first, last = at, at
+if old then
+  local o = cjson.decode(old)
+  first = math.min(o.first, at)
+  last = math.max(o.last, at)
+end
+redis.call('HSET', KEYS[1], ARGV[1], cjson.encode({first = first, last = last}))
+return last`;
 /** Releases a lease only if this instance holds it. */
 const RELEASE_SCRIPT = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
 
@@ -67,15 +79,17 @@ export class RedisSessionStore implements SessionStore {
     });
   }
 
-  /** Also tells the instance holding a poll of the session, if another, to supersede it. */
-  touchSession(sessionId: string, lifetimeMs: number): void {
-    this.redis
-      .multi()
-      .pexpire(sessionKey(sessionId), lifetimeMs)
-      .set(activeKey(sessionId), String(Date.now()), 'PX', lifetimeMs)
+  /** For a poll, also tells the instance holding a poll of the session, if another, that it arrived. */
+  touchSession(sessionId: string, lifetimeMs: number, pollAt?: number): void {
+    const touch = this.redis.multi().pexpire(sessionKey(sessionId), lifetimeMs).set(activeKey(sessionId), String(Date.now()), 'PX', lifetimeMs);
+    if (pollAt === undefined) {
+      touch.exec().catch(() => {});
+      return;
+    }
+    touch
       .get(heldKey(sessionId))
       .exec()
-      .then((replies) => this.#tell(replies?.[2]?.[1], `poll ${sessionId}`))
+      .then((replies) => this.#tell(replies?.[2]?.[1], `poll ${sessionId} ${pollAt}`))
       .catch(() => {});
   }
 
@@ -87,17 +101,17 @@ export class RedisSessionStore implements SessionStore {
     this.redis.set(heldKey(sessionId), this.instance, 'PX', holdMs + MEMORY_MARGIN_MS).catch(() => {});
   }
 
-  #listener: ((sessionId: string, what: 'poll' | 'end') => void) | undefined;
+  #listener: ((sessionId: string, what: 'poll' | 'end', position?: number) => void) | undefined;
 
-  onRemote(listener: (sessionId: string, what: 'poll' | 'end') => void): void {
+  onRemote(listener: (sessionId: string, what: 'poll' | 'end', position?: number) => void): void {
     this.#listener = listener;
   }
 
-  /** A message on this instance's channel (wired by the log's subscriber). */
+  /** A message on this instance's channel (wired by the log's subscriber): `poll ID POSITION` or `end ID`. */
   remote(message: string): void {
-    const space = message.indexOf(' ');
-    const what = message.slice(0, space);
-    if (what === 'poll' || what === 'end') this.#listener?.(message.slice(space + 1), what);
+    const [what, sessionId, position] = message.split(' ');
+    if (what === 'poll' && position !== undefined) this.#listener?.(sessionId, what, Number(position));
+    else if (what === 'end') this.#listener?.(sessionId, what);
   }
 
   #tell(instance: unknown, message: string): void {
@@ -109,8 +123,8 @@ export class RedisSessionStore implements SessionStore {
    * lease/3); `start` runs once it is held, `lost` if a renewal fails (Redis away too long,
    * or another instance took it), after which it is retried again.
    */
-  claimProducer(sessionId: string, start: () => void, onLost: () => void): void {
-    if (this.#leases.has(sessionId)) return;
+  claimProducer(sessionId: string, start: () => void, onLost: () => void): Promise<void> | undefined {
+    if (this.#leases.has(sessionId)) return undefined;
     const key = leaseKey(sessionId);
     const lease: Lease = { held: false, timer: undefined as unknown as NodeJS.Timeout };
     const tick = async () => {
@@ -131,7 +145,7 @@ export class RedisSessionStore implements SessionStore {
     lease.timer = setInterval(() => void tick(), Math.max(50, Math.floor(this.leaseMs / 3)));
     lease.timer.unref();
     this.#leases.set(sessionId, lease);
-    void tick();
+    return tick();
   }
 
   releaseProducer(sessionId: string): void {
@@ -140,6 +154,21 @@ export class RedisSessionStore implements SessionStore {
     clearInterval(lease.timer);
     this.#leases.delete(sessionId);
     if (lease.held) this.redis.eval(RELEASE_SCRIPT, 1, leaseKey(sessionId), this.instance).catch(() => {});
+  }
+
+  signingKeys(): Promise<SigningKeyRecord[]> {
+    return this.#call(async () =>
+      Object.entries(await this.redis.hgetall(SIGNING_KEYS_KEY)).map(([id, json]) => {
+        const { first, last } = JSON.parse(json) as { first: number; last: number };
+        return { id, firstSigned: first, lastSigned: last };
+      }),
+    );
+  }
+
+  recordSigningKey(id: string, at: number): Promise<void> {
+    return this.#call(async () => {
+      await this.redis.eval(KEY_USE_SCRIPT, 1, SIGNING_KEYS_KEY, id, at);
+    });
   }
 
   close(): void {

@@ -12,6 +12,15 @@ export interface SessionRecord {
   base: number;
 }
 
+/** A signing key a server of this log signed with: its public id and when (never the secret). */
+export interface SigningKeyRecord {
+  id: string;
+  /** When a server first recorded signing with it (ms since the epoch). */
+  firstSigned: number;
+  /** When a server last recorded signing with it (recorded every few minutes while it signs). */
+  lastSigned: number;
+}
+
 export interface SessionStore {
   /** Several processes use it at once (Redis): any of them may end a session. */
   readonly shared: boolean;
@@ -22,23 +31,33 @@ export interface SessionStore {
   /** Records a live session, to be continued after a restart or on another instance; durable once settled. */
   saveSession(sessionId: string, record: SessionRecord, lifetimeMs: number): MaybePromise<void>;
   loadSession(sessionId: string): MaybePromise<SessionRecord | undefined>;
-  /** A request of the session arrived here: it stays live for lifetimeMs more, wherever it is polled next. */
-  touchSession(sessionId: string, lifetimeMs: number): void;
+  /**
+   * A request of the session began or ended here: it stays live for lifetimeMs more, wherever
+   * it is polled next. `pollAt`: a poll at that position arrived, which supersedes a poll of
+   * the session held on another instance at that position or an earlier one (SSP-HOLD-10/11).
+   */
+  touchSession(sessionId: string, lifetimeMs: number, pollAt?: number): void;
   /** True when a request of the session began or ended on any instance within the last `idleMs`. */
   sessionActive(sessionId: string, idleMs: number): MaybePromise<boolean>;
   /** A poll of the session is held here for up to holdMs (so another instance can supersede it). */
   holding(sessionId: string, holdMs: number): void;
   /**
-   * Tells `listener` when another instance received a poll of a session whose poll is held
-   * here (`poll`: supersede it), or ended it (`end`: its termination is remembered).
+   * Tells `listener` when another instance received a poll at `position` of a session whose
+   * poll is held here (`poll`: supersede it unless it is at a later position), or ended it
+   * (`end`: its termination is remembered).
    */
-  onRemote(listener: (sessionId: string, what: 'poll' | 'end') => void): void;
+  onRemote(listener: (sessionId: string, what: 'poll' | 'end', position?: number) => void): void;
   /**
    * Runs the session's producer on exactly one instance: `start` is called once this process
    * holds the session's producer lease (at once, or when another instance's lease lapses
    * because it died), `lost` when this process loses it (the producer must stop then; the
-   * lease is sought again). Until releaseProducer.
+   * lease is sought again). Until releaseProducer. Settles once the first attempt is decided,
+   * so that a session opened here answers after its producer's first run (spec §20.4).
    */
-  claimProducer(sessionId: string, start: () => void, lost: () => void): void;
+  claimProducer(sessionId: string, start: () => void, lost: () => void): MaybePromise<void>;
   releaseProducer(sessionId: string): void;
+  /** The signing keys recorded in this log (key rotation survives restarts; spec SSP-SECURITY-7). */
+  signingKeys(): MaybePromise<SigningKeyRecord[]>;
+  /** Records that a server signs with key `id` at time `at` (keeps the first time, raises the last). */
+  recordSigningKey(id: string, at: number): MaybePromise<void>;
 }

@@ -139,6 +139,11 @@ export interface EventLog {
    * re-creates a finished one (./session-store.ts). Absent for the memory log.
    */
   readonly sessions?: SessionStore;
+  /**
+   * Durable logs: where the log lives, as `--log` names it (`file:/abs/DIR`, `redis://HOST:PORT`,
+   * credentials left out), so other processes can publish there (`xanjax publish --log …`).
+   */
+  readonly location?: string;
 }
 
 /** Channel names: a session's own stream, and a topic. */

@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import type { Advice, TerminationMessage } from '../../schemas/types.gen.ts';
 import { SspError } from '../errors.ts';
 import type { SessionRecord, SessionStore } from '../event-log/session-store.ts';
-import type { Channel, ChannelWatcher, EventLog, ReadResult, StreamEnd } from '../event-log/types.ts';
+import type { Channel, ChannelWatcher, EventLog, MaybePromise, ReadResult, StreamEnd } from '../event-log/types.ts';
 import { digits, isPromise, sessionChannel, topicChannel } from '../event-log/types.ts';
 import type { Limits } from '../limits.ts';
 import { MAX_KEY_BYTES, sameSignature, sessionIdOf } from '../signature.ts';
@@ -181,11 +181,12 @@ export class SessionHolder {
   constructor(options: HolderOptions) {
     this.#o = options;
     // Another instance got a poll of a session held here (supersede it, §6), or ended it.
-    options.log.sessions?.onRemote((id, what) => {
+    options.log.sessions?.onRemote((id, what, position) => {
       const session = this.#sessions.get(id);
       if (!session) return;
       if (what === 'end') void this.#rememberedElsewhere(id).catch(() => {});
-      else if (session.held) this.#answerEmpty(session, session.held);
+      // SSP-HOLD-10/11 across instances: a poll elsewhere supersedes ours unless it is older.
+      else if (session.held && (position ?? Infinity) >= session.held.position) this.#answerEmpty(session, session.held);
     });
     // Every signature of a session expires within idle + hold of its last request, so a
     // verified signature never names a forgotten session that this process terminated.
@@ -294,7 +295,7 @@ export class SessionHolder {
 
   #poll(session: Session, position: number, sigLength: number, hold: number | undefined, res: SspResponse, origin: string | undefined): void | Promise<void> {
     session.lastActive = Date.now();
-    this.#o.log.sessions?.touchSession(session.key.sessionId, this.#o.limits.idleTimeoutMs + this.#o.limits.maxHoldMs);
+    this.#o.log.sessions?.touchSession(session.key.sessionId, this.#o.limits.idleTimeoutMs + this.#o.limits.maxHoldMs, position);
     const poll = new Poll(session, this.#pollEvents, res, origin, position, sigLength);
     const held = session.held;
     session.channel.acknowledge(session.base + position);
@@ -488,7 +489,11 @@ export class SessionHolder {
     const session = new Session(key, stream, channel, base, client, this.#sessionEvents);
     channel.watch(session);
     this.#sessions.set(key.sessionId, session);
-    if (stream.definition.produce) this.#startProducer(session, record !== undefined);
+    if (stream.definition.produce) {
+      // A shared log decides in Redis which instance runs the producer: wait for that first.
+      const claimed = this.#startProducer(session, record !== undefined);
+      if (isPromise(claimed)) await claimed;
+    }
     session.idleTimer = this.#o.wheel.schedule(Date.now() + limits.idleTimeoutMs, session);
     return session;
   }
@@ -499,7 +504,7 @@ export class SessionHolder {
    * instance at a time (a lease); a session continued from a stored record whose stream cannot
    * resume ends with error `producer-lost`, advice reopen (spec §18.4).
    */
-  #startProducer(session: Session, continued: boolean): void {
+  #startProducer(session: Session, continued: boolean): MaybePromise<void> {
     const { stream, channel, key } = session;
     const run = () => {
       if (this.#sessions.get(key.sessionId) !== session || session.producer || channel.ended) return;
@@ -513,7 +518,7 @@ export class SessionHolder {
     };
     const store = this.#o.log.sessions;
     if (!store) return run();
-    store.claimProducer(key.sessionId, run, () => {
+    return store.claimProducer(key.sessionId, run, () => {
       session.producer?.stop();
       session.producer = undefined;
     });

@@ -1,6 +1,7 @@
 // Runs one producer into one channel of the event log: the only code that touches both, and
 // it touches the producer only through its generator and the log only through the Channel
-// interface. An asynchronous append (file, Redis) is awaited before the next value is pulled.
+// interface. Asynchronous appends (file, Redis) are pipelined: at most MAX_IN_FLIGHT wait,
+// in order, and every one is in before `ready`, the end, or a failure is reported.
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { Channel } from '../event-log/types.ts';
 import { SerializedData, isPromise } from '../event-log/types.ts';
@@ -24,6 +25,13 @@ export const READY_CAP_VALUES = 100_000;
 /** A wait of the producer longer than this is its own (a timer, I/O), not our slicing. */
 const WAITED_MS = 1;
 
+/**
+ * Most asynchronous appends (file, Redis) in flight at once: the producer runs on while they
+ * are written (the log keeps their order and sends a burst in few round trips), and waits
+ * for them beyond this.
+ */
+const MAX_IN_FLIGHT = 1024;
+
 export interface RunningProducer {
   /** Aborts the producer (close, expiry, shutdown). */
   stop(): void;
@@ -42,8 +50,17 @@ export function startProducer(stream: RegisteredStream, params: Record<string, u
   if (!produce) throw new TypeError(`stream '${stream.name}' has no producer`);
   const controller = new AbortController();
   const { signal } = controller;
-  let markReady!: () => void;
-  const ready = new Promise<void>((resolve) => (markReady = resolve));
+  let resolveReady!: () => void;
+  const ready = new Promise<void>((resolve) => (resolveReady = resolve));
+  /** The newest append in flight (they complete in order), and the first failure among them. */
+  let last: Promise<number> | undefined;
+  let inFlight = 0;
+  let failed: { error: unknown } | undefined;
+  // Ready once what the first run appended is in the log.
+  const markReady = () => {
+    if (last) last.then(resolveReady, resolveReady);
+    else resolveReady();
+  };
   stream.active++;
   const done = (async () => {
     const iterator = produce(params, { signal, from })[Symbol.asyncIterator]();
@@ -73,13 +90,27 @@ export function startProducer(stream: RegisteredStream, params: Record<string, u
         if (next.done || signal.aborted) break;
         if (turned || now - asked > WAITED_MS) sliceStart = now;
         const written = channel.append(SerializedData.of(next.value));
-        if (isPromise(written)) await written;
+        if (isPromise(written)) {
+          inFlight++;
+          last = written;
+          written.then(
+            () => inFlight--,
+            (error: unknown) => {
+              inFlight--;
+              failed ??= { error };
+            },
+          );
+          if (inFlight >= MAX_IN_FLIGHT) await written.catch(() => {});
+        }
+        if (failed) throw failed.error;
         appended++;
         if (performance.now() - sliceStart > SLICE_MS) {
           await nextTurn();
           sliceStart = performance.now();
         }
       }
+      if (last) await last.catch(() => {});
+      if (failed) throw failed.error;
       if (!signal.aborted) await channel.end({ reason: 'complete' });
     } catch (error) {
       if (signal.aborted) return;

@@ -226,6 +226,23 @@ describe('against the reference server', () => {
     await stop(child, 'SIGTERM');
   });
 
+  it.skipIf(!durableLog)('a second terminal publishes into the running demo: the page shows the command, and the event', async () => {
+    const dir = join(logDir, 'publish');
+    const { child, url } = await serve(['--demo', '--port', '0', '--log', `file:${dir}`]);
+    page = await browser.newPage();
+    await page.goto(`${new URL(url).origin}/?stream=news`);
+    // The open is answered (the page counts finished requests): the session reads from the topic's head.
+    await page.waitForFunction(() => Number(document.getElementById('polls')!.textContent) >= 1);
+    // The page tells how to publish into this very server's log.
+    const command = await page.$eval('#publish-command', (pre) => pre.textContent!);
+    expect(command).toBe(`npx xanjax publish --log file:${dir} news '{"headline":"hello from another terminal"}'`);
+    // Another process, as that command runs it (bin/xanjax.js is what npx starts).
+    execFileSync(process.execPath, [bin, 'publish', '--log', `file:${dir}`, 'news', '{"headline":"from another process"}']);
+    await page.waitForSelector('#feed .row', { timeout: 15_000 });
+    expect(await page.$$eval('#feed .row .data', (cells) => cells.map((cell) => cell.textContent))).toEqual(['{"headline":"from another process"}']);
+    await stop(child, 'SIGTERM');
+  });
+
   it('works cross-origin without a CORS preflight', async () => {
     const ssp = await createServer({ port: 0, conformance: true });
     try {

@@ -17,42 +17,10 @@ import { startInstance, stopInstance } from './redis-cluster.ts';
 import type { Instance } from './redis-cluster.ts';
 import { isExpectedNote, isMultiplexNotOfferedNote } from '../conformance/expected-notes.ts';
 
-/**
- * Known open defect (issue 10): behind round-robin, a poll with an older signature that lands
- * on another instance is answered from that instance's window of the Redis stream, which may
- * not reach back to the signature's position, so re-delivery to a superseded signature
- * (SSP-HOLD-10) and an older poll beside a held one (SSP-HOLD-11) can come out empty. The
- * three-instance run may fail these and nothing else; the single-instance run passes all.
- */
-const crossInstanceDefects = new Set([
-  'SSP-HOLD-10/same-signature',
-  'SSP-HOLD-10/other-signature',
-  'SSP-HOLD-11',
-  // The eviction scenario's polls from position 0 meet the same per-instance windows: one
-  // instance may announce a gap for events another still re-delivers.
-  'SSP-DELIVERY-3',
-  'SSP-DELIVERY-4',
-  'SSP-DELIVERY-8',
-  'SSP-DELIVERY-9',
-  'SSP-DELIVERY-11',
-  'SSP-DELIVERY-14',
-  // And the Redis burst defect below.
-  'SSP-BATCH-3',
-  'SSP-TERMINATION-18',
-]);
-
-/**
- * Known open defect (issue 10): the Redis log's appends are asynchronous, so an annex burst may
- * not be whole in the instance's window when the first poll reads it, and a batch then carries
- * fewer events than were available (SSP-BATCH-3, a SHOULD: a warning), and a close right after
- * the open can name as `last` an event before the burst's newest (SSP-TERMINATION-18).
- */
-const redisDefects = new Set(['SSP-BATCH-3', 'SSP-TERMINATION-18']);
-
-async function expectConformant(endpoint: string, concurrency: number, tolerated: ReadonlySet<string> = new Set()): Promise<void> {
+async function expectConformant(endpoint: string, concurrency: number): Promise<void> {
   const summary = await runChecks(allChecks, { endpoint, concurrency });
   const notPassed = summary.results
-    .filter((result) => result.status !== 'pass' && !isExpectedNote(result) && !isMultiplexNotOfferedNote(result) && !tolerated.has(result.id))
+    .filter((result) => result.status !== 'pass' && !isExpectedNote(result) && !isMultiplexNotOfferedNote(result))
     .map((result) => `${result.status} ${result.id}: ${result.reason ?? ''}`);
   expect(notPassed).toEqual([]);
 }
@@ -86,7 +54,7 @@ describe('conformance with --log redis:// on one instance', () => {
 
   // The reference server offers multiplex only where the record of a session is in reach of
   // every poll: not with a log shared by instances (spec §23.6), so §23's checks are notes.
-  it('passes every check but the known Redis burst defects', () => expectConformant(instance.url, 16, redisDefects), 120_000);
+  it('passes every check', () => expectConformant(instance.url, 16), 120_000);
 });
 
 describe('conformance with --log redis:// on three instances behind nginx round-robin', () => {
@@ -106,5 +74,7 @@ describe('conformance with --log redis:// on three instances behind nginx round-
   });
 
   // Four checks at a time: every request crosses nginx and three processes on two shared cores.
-  it('passes every check but the known cross-instance re-delivery defects', () => expectConformant(`${nginx.origin}/ssp`, 4, crossInstanceDefects), 300_000);
+  // Every instance reads positions, gaps and ends from the shared stream, so any instance
+  // answers any signature alike (re-delivery, older polls beside a held one, eviction gaps).
+  it('passes every check', () => expectConformant(`${nginx.origin}/ssp`, 4), 300_000);
 });

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FileEventLog } from '../../reference-server/durable/file-log.ts';
+import { FileSessionStore } from '../../reference-server/durable/file-state.ts';
 import type { SegmentFs } from '../../reference-server/event-log/segment-file.ts';
 import { SerializedData } from '../../reference-server/event-log/types.ts';
 import { createServer } from '../../reference-server/index.ts';
@@ -167,5 +168,37 @@ describe('restart safety', () => {
     const after = await poll(second.url, sig, 0);
     expect(after.json).toMatchObject({ type: 'termination', reason: 'closed' });
     expect(after.text).toBe(closed.text);
+  });
+});
+
+describe('retention of the state file', () => {
+  it('forgets expired terminations and compacts the file to what is live: disk use levels off', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'xanjax-state-'));
+    const store = new FileSessionStore(dir, (error) => error as Error);
+    try {
+      const record = { stream: 'news', params: {}, base: 0 };
+      // Each session: its record, then its termination (remembered 0 ms + the store's margin),
+      // about as large as a real one (it carries a signature).
+      const body = (i: number) => `{"reason":"closed","n":${i},"sig":"${'x'.repeat(400)}"}`;
+      const churn = (from: number, count: number) => {
+        for (let i = from; i < from + count; i++) {
+          store.saveSession(`s${i}`, record, 60_000);
+          store.rememberTermination(`s${i}`, body(i), 0);
+        }
+      };
+      // 12,000 records (about 3.5 MiB): past the compaction threshold.
+      churn(0, 6000);
+      // They expire; nobody looks them up, yet the next 1000 records find them gone and
+      // compact: what stays is the live part and the newest segment file (1 MiB).
+      await new Promise((resolve) => setTimeout(resolve, 2100));
+      churn(6000, 500);
+      expect(store.bytes).toBeLessThan(2 * 1024 * 1024);
+      // The recent terminations are still answered; the expired ones are forgotten.
+      expect(store.termination('s6499')).toBe(body(6499));
+      expect(store.termination('s0')).toBeUndefined();
+    } finally {
+      store.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -88,7 +88,7 @@ describe('publish to Redis', () => {
 
   it('appends entries n-0 with field data (JSON text), numbered 1, 2, 3, and announces the newest', async () => {
     const keys = channelKeys(topicChannel('prices'));
-    expect(keys).toEqual({ log: 'xanjax:{topic:prices}:log', seq: 'xanjax:{topic:prices}:seq', wake: 'xanjax:{topic:prices}:wake' });
+    expect(keys).toEqual({ log: 'xanjax:{topic:prices}:log', seq: 'xanjax:{topic:prices}:seq', wake: 'xanjax:{topic:prices}:wake', ack: 'xanjax:{topic:prices}:ack' });
     const subscriber = new Redis(redis.url);
     const wakes: string[] = [];
     subscriber.on('message', (_channel: string, message: string) => wakes.push(message));

@@ -6,6 +6,9 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RedisEventLog } from '../../reference-server/durable/redis-log.ts';
+import type { ReadResult } from '../../reference-server/event-log/types.ts';
+import { SerializedData } from '../../reference-server/event-log/types.ts';
 import { createServer } from '../../reference-server/index.ts';
 import { close, open, poll } from '../server/helpers.ts';
 import { documentedLines, startNginx } from '../helpers/nginx.ts';
@@ -184,4 +187,56 @@ describe('Redis unreachable', () => {
       await relay.stop();
     }
   }, 180_000);
+});
+
+describe('every instance reads the shared stream, not a window of its own', () => {
+  const limits = { maxEvents: 100, maxBytes: 1 << 20 };
+  const seqs = (result: ReadResult) => result.events.map((event) => event.seq);
+
+  it('answers any position of a session stream identically, gaps and re-delivery included', async () => {
+    const [a, b] = [new RedisEventLog(redis.url), new RedisEventLog(redis.url)];
+    try {
+      await Promise.all([a.ready(), b.ready()]);
+      const options = { readers: 'single', retainEvents: 100, startAt: 0 } as const;
+      const writer = await a.channel('session:identical', options);
+      // Opened before the appends: b learns of them from the stream, not from a copy of its own.
+      const reader = await b.channel('session:identical', options);
+      // Appended without waiting in between: one batched script, numbered 1..5 in order.
+      await Promise.all([1, 2, 3, 4, 5].map((n) => writer.append(SerializedData.of({ n }))));
+      for (const log of [writer, reader]) expect(seqs(await log.read(0, limits))).toEqual([1, 2, 3, 4, 5]);
+      expect(reader.head).toBe(5);
+      // The reader acknowledges 3 then 5 on instance a: the stream keeps the batch after 3.
+      writer.acknowledge(3);
+      writer.acknowledge(5);
+      for (const log of [reader, writer]) {
+        const result = await log.read(0, limits);
+        expect(result.gap).toEqual({ from: 1, to: 3 });
+        expect(seqs(result)).toEqual([4, 5]);
+      }
+      await writer.end({ reason: 'complete' });
+      await reader.read(5, limits);
+      expect(reader.ended).toEqual({ reason: 'complete' });
+    } finally {
+      await Promise.all([a.close(), b.close()]);
+    }
+  });
+
+  it('announces the same gap on every instance for a topic past its retention', async () => {
+    const [a, b] = [new RedisEventLog(redis.url), new RedisEventLog(redis.url)];
+    try {
+      await Promise.all([a.ready(), b.ready()]);
+      const options = { readers: 'shared', retainEvents: 3, startAt: 0 } as const;
+      const publisher = await a.channel('topic:identical', options);
+      for (let n = 1; n <= 5; n++) await publisher.append(SerializedData.of({ n }));
+      // b opens the topic only now: what it retains is what the stream retains.
+      const late = await b.channel('topic:identical', options);
+      for (const log of [publisher, late]) {
+        const result = await log.read(0, limits);
+        expect(result.gap).toEqual({ from: 1, to: 2 });
+        expect(seqs(result)).toEqual([3, 4, 5]);
+      }
+    } finally {
+      await Promise.all([a.close(), b.close()]);
+    }
+  });
 });
