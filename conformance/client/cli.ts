@@ -1,7 +1,7 @@
 // `xanjax conformance-client [options] -- <command> [args…]`: tests any SSP/1 client
 // program against scripted servers (spec §20.5). main(argv) → exit code.
 import { parseArgs } from 'node:util';
-import { parseNumber, parseReporter } from '../cli-args.ts';
+import { parseNumber, parseReporter, reportingOptions } from '../cli-args.ts';
 import { writeReports, type Output } from '../cli.ts';
 import { UsageError } from '../errors.ts';
 import { exitCodeOf } from '../report.ts';
@@ -43,16 +43,7 @@ export async function main(argv: string[], io: { stdout?: Output; stderr?: Outpu
       ({ values } = parseArgs({
         args: own,
         strict: true,
-        options: {
-          reporter: { type: 'string', multiple: true },
-          only: { type: 'string', multiple: true },
-          skip: { type: 'string', multiple: true },
-          list: { type: 'boolean' },
-          strict: { type: 'boolean' },
-          'timeout-scale': { type: 'string' },
-          concurrency: { type: 'string' },
-          help: { type: 'boolean', short: 'h' },
-        },
+        options: reportingOptions,
       }));
     } catch (error) {
       throw new UsageError((error as Error).message);
