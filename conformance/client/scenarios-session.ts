@@ -33,10 +33,12 @@ export const sessionScenarios: Scenario[] = [
       // with new events (the server answered it first) and the close with `closed`.
       let release: ((reply: Reply) => void) | undefined;
       let sessionOf = 1;
+      let closed = false;
       const answer: Answer = (request, state) => {
         const sig = request.sig;
         if (!sig) return undefined;
-        if (request.message?.type === 'poll' && sig.position === 2) {
+        // After the close, a poll gets the plain stream's events: a client must not deliver them.
+        if (request.message?.type === 'poll' && sig.position === 2 && !closed) {
           sessionOf = sig.session;
           const empty: Reply = { status: 200, body: { ssp: 1, type: 'batch', sig: state.sign(sig.session, 2), events: [] } };
           return new Promise<Reply>((resolve) => {
@@ -45,6 +47,7 @@ export const sessionScenarios: Scenario[] = [
           });
         }
         if (request.message?.type !== 'close') return undefined;
+        closed = true;
         release?.({ status: 200, body: { ssp: 1, type: 'batch', sig: state.sign(sessionOf, 4), events: [3, 4].map((seq) => ({ seq, data: { n: seq } })) } });
         return { status: 200, body: { ssp: 1, type: 'termination', reason: 'closed', sig: state.sign(sig.session, 4), last: 4, advice: { action: 'none' } }, delayMs: 100 };
       };
