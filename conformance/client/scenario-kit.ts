@@ -41,8 +41,19 @@ export interface Scenario {
  */
 export const early = 100;
 export const late = 400;
-/** CLIENT-9's clock starts when the client sent the answered poll, which the server sees only on arrival. */
-export const transit = 300;
+/** Timers may fire a few ms early and arrivals are rounded to the ms: a lower bound's only slack. */
+export const timerSlack = 20;
+
+/**
+ * When the client sent `request` at the earliest: it needed the answer to its previous
+ * request (the signature it carries), so no earlier than that answer. SSP-CLIENT-9's clock
+ * starts at sending, which the server does not see; this bound makes its check need no
+ * transit allowance.
+ */
+export function sentNoEarlierThan(run: ClientRun, request: RecordedRequest): number {
+  const before = run.requests.slice(0, run.requests.indexOf(request)).filter((other) => other.method === 'POST' && other.answeredAt !== undefined);
+  return before.at(-1)?.answeredAt ?? 0;
+}
 
 export const error = (status: number, code: string, retryable: boolean, extra: Record<string, unknown> = {}): Reply => ({
   status,

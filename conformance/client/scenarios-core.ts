@@ -2,7 +2,7 @@
 // conforming client does about it, judged on the wire (the requests the scripted server
 // recorded) and on the client's event lines (spec §20.5). IDs are `<requirement>/<scenario>`.
 import type { RecordedRequest, Reply } from './scripted-server.ts';
-import { assertExactlyOnce, early, error, late, liveCap, nth, onPoll, opens, polls, seqs, transit, waited, type Answer, type Scenario } from './scenario-kit.ts';
+import { assertExactlyOnce, early, error, late, liveCap, nth, onPoll, opens, polls, sentNoEarlierThan, seqs, timerSlack, waited, type Answer, type Scenario } from './scenario-kit.ts';
 
 export const coreScenarios: Scenario[] = [
   {
@@ -152,9 +152,10 @@ export const coreScenarios: Scenario[] = [
       const all = polls(run);
       for (let i = 1; i < all.length; i++) {
         const previous = all[i - 1]!;
-        // Measured between arrivals: the answered poll may have spent a while in transit
-        // after the client sent it (the rule's clock), so up to `transit` less is tolerated.
-        if (previous.exchange.response?.body.includes('"events":[]') && all[i]!.at - previous.at < 1000 - transit) fail(`poll ${i + 1} arrived ${all[i]!.at - previous.at} ms after poll ${i}, which got an empty batch; at least 1000 ms must pass after sending it (${transit} ms allowed for transit)`);
+        // The rule's clock starts when the client sent the answered poll, which was after it
+        // received the answer before it: measured from there, no transit allowance is needed.
+        const since = all[i]!.at - sentNoEarlierThan(run, previous);
+        if (previous.exchange.response?.body.includes('"events":[]') && since < 1000 - timerSlack) fail(`poll ${i + 1} arrived ${since} ms after the answer that preceded poll ${i}, which got an empty batch; at least 1000 ms must pass after sending poll ${i}`);
       }
     },
   },

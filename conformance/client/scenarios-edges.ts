@@ -3,10 +3,7 @@
 // advice, the answer deadline and the hold a client sends without discovery.
 import type { RecordedRequest, Reply } from './scripted-server.ts';
 import { scriptLimits } from './scripted-server.ts';
-import { assertExactlyOnce, early, error, errorLine, late, nth, onPoll, opens, polls, seqs, transit, waited, type Answer, type ClientRun, type Fail, type Scenario } from './scenario-kit.ts';
-
-/** Timers may fire a few ms early and arrivals are rounded to the ms: a lower bound's only slack. */
-const timerSlack = 20;
+import { assertExactlyOnce, early, error, errorLine, late, nth, onPoll, opens, polls, sentNoEarlierThan, seqs, timerSlack, waited, type Answer, type ClientRun, type Fail, type Scenario } from './scenario-kit.ts';
 
 /** Nothing but a close after `request`: the client neither repeated it nor went on. */
 function stoppedAfter(run: ClientRun, request: RecordedRequest, fail: Fail): void {
@@ -80,7 +77,8 @@ export const edgeScenarios: Scenario[] = [
       const cut = nth(polls(run), 2, 'polls', fail);
       const next = nth(polls(run), 3, 'polls', fail);
       if (next.sig?.position !== 2) fail(`after the superseded answer the client polled at position ${next.sig?.position}, expected 2`);
-      if (next.at - cut.at < 1000 - transit) fail(`the client polled ${next.at - cut.at} ms after sending the poll that got an empty batch; at least 1000 ms must pass (${transit} ms allowed for transit)`);
+      const since = next.at - sentNoEarlierThan(run, cut);
+      if (since < 1000 - timerSlack) fail(`the client polled again ${since} ms after it received the answer before the poll that got an empty batch (so at most ${since} ms after sending that poll); at least 1000 ms must pass`);
     },
   },
   {

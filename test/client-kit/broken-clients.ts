@@ -8,11 +8,11 @@ export interface BrokenClient {
 }
 
 export const brokenClients: readonly BrokenClient[] = [
-  { flag: 'no-dedup', violates: 'SSP-CLIENT-5: delivers events it already delivered', fails: ['SSP-CLIENT-5/duplicates'] },
-  { flag: 'first-signature', violates: 'SSP-CLIENT-3: after a lost answer re-polls with the session\'s first signature', fails: ['SSP-CLIENT-3/dropped-answer'] },
+  { flag: 'no-dedup', violates: 'SSP-CLIENT-5: delivers events it already delivered', fails: ['SSP-CLIENT-3/out-of-order', 'SSP-CLIENT-5/duplicates'] },
+  { flag: 'first-signature', violates: 'SSP-CLIENT-3: after a lost answer re-polls with the session\'s first signature', fails: ['SSP-CLIENT-17/jitter', 'SSP-CLIENT-3/dropped-answer'] },
   { flag: 'adopt-latest', violates: 'SSP-CLIENT-3: takes the signature of the answer that arrived last, even at an older position', fails: ['SSP-CLIENT-3/out-of-order'] },
   { flag: 'ignore-retry-after', violates: 'SSP-CLIENT-18: retries after its own backoff, ignoring Retry-After', fails: ['SSP-CLIENT-18/retry-after'] },
-  { flag: 'tight-retry', violates: 'SSP-CLIENT-17: retries failed requests at once', fails: ['SSP-CLIENT-17/backoff', 'SSP-CLIENT-17/jitter'] },
+  { flag: 'tight-retry', violates: 'SSP-CLIENT-17: retries failed requests at once', fails: ['SSP-CLIENT-17/backoff', 'SSP-CLIENT-17/jitter', 'SSP-CLIENT-19/invalid-200'] },
   { flag: 'no-jitter', violates: 'SSP-CLIENT-17: waits exactly d, never a random time', fails: ['SSP-CLIENT-17/jitter'] },
   { flag: 'gap-silent', violates: 'SSP-CLIENT-15: treats a gap as silence (reports no loss)', fails: ['SSP-CLIENT-15/gap'] },
   { flag: 'no-empty-wait', violates: 'SSP-CLIENT-9: polls again at once after an empty batch', fails: ['SSP-CLIENT-9/empty-batch', 'SSP-CLIENT-9/superseded'] },
@@ -26,5 +26,16 @@ export const brokenClients: readonly BrokenClient[] = [
   { flag: 'short-deadline', violates: 'SSP-CLIENT-26: abandons a poll after half its hold', fails: ['SSP-CLIENT-26/answer-deadline'] },
   { flag: 'no-hold', violates: 'SSP-CLIENT-27: sends no hold although it never read discovery', fails: ['SSP-CLIENT-27/no-discovery'] },
   { flag: 'open-only-credentials', violates: 'SSP-CLIENT-28: sends its credentials with the open only', fails: ['SSP-CLIENT-28/credentials'] },
+  { flag: 'auth-retry', violates: 'SSP-CLIENT-20: repeats a request answered 401, unchanged', fails: ['SSP-CLIENT-20/unauthorized'] },
+  { flag: 'ext-strict', violates: 'SSP-CLIENT-21: treats an answer with ext members it does not know as invalid', fails: ['SSP-CLIENT-21/unknown-ext'] },
+  { flag: 'expired-fatal', violates: 'SSP-CLIENT-25: reports session-expired and invalid-signature on a poll as errors instead of opening a new session', fails: ['SSP-CLIENT-25/invalid-signature', 'SSP-CLIENT-25/session-expired'] },
+  {
+    flag: 'restart-silent',
+    violates: 'SSP-CLIENT-29: opens a new session without reporting a stream restart',
+    fails: ['SSP-CLIENT-23/unknown-reason', 'SSP-CLIENT-24/repeated-reopen', 'SSP-CLIENT-25/invalid-signature', 'SSP-CLIENT-25/session-expired', 'SSP-CLIENT-29/advice-reopen'],
+  },
+  { flag: 'mux-no-dedup', violates: 'SSP-MUX-16: delivers a stream\'s re-delivered events again', fails: ['SSP-MUX-16/exactly-once'] },
+  { flag: 'mux-end-session', violates: 'SSP-MUX-16: a stream\'s error termination ends every stream', fails: ['SSP-MUX-16/stream-end'] },
+  { flag: 'mux-forget-changes', violates: 'SSP-MUX-17: does not send again the additions whose answer was lost', fails: ['SSP-MUX-17/lost-change'] },
   { flag: 'deliver-after-close', violates: 'SSP-CLIENT-30: after sending close, still polls and delivers what arrives', fails: ['SSP-CLIENT-14/close-on-stop', 'SSP-CLIENT-30/close-while-held'] },
 ];

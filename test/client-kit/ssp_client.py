@@ -2,8 +2,8 @@
 """A small SSP/1 client written from the spec, standard library only: proof that the client
 kit's contract (spec section 20.5) is language-neutral. It reads SSP_ENDPOINT, SSP_STREAM,
 SSP_PARAMS and SSP_HEADERS, prints one JSON line per delivered event and gap/restart/
-termination/error lines, and closes its session on SIGINT. It follows one stream: given
-several (SSP_STREAMS) it declares multiplex unsupported. It never reads discovery, so it
+termination/error lines, and closes its session on SIGINT. Given several streams (SSP_STREAMS)
+it follows them in one multiplexed session (ssp_multiplex.py). It never reads discovery, so it
 sends `hold` with every poll (SSP-CLIENT-27) and caps a live session's backoff at 1 s.
 
 Deliberately broken variants for the kit's own tests: --break FLAG, one of BREAK_FLAGS.
@@ -12,10 +12,13 @@ import http.client
 import json
 import os
 import random
+import signal
 import sys
 import time
 import urllib.error
 import urllib.request
+
+from ssp_multiplex import run_multiplex
 
 ENDPOINT = os.environ["SSP_ENDPOINT"]
 STREAM = os.environ["SSP_STREAM"]
@@ -26,9 +29,12 @@ BREAK_FLAGS = {
     "no-dedup", "first-signature", "ignore-retry-after", "tight-retry", "gap-silent", "adopt-latest",
     "no-empty-wait", "ignore-advice-delay", "unknown-reason-stops", "retry-unknown-codes",
     "retry-not-retryable", "deliver-after-skip", "invalid-200-fatal", "no-jitter", "reopen-at-once",
-    "short-deadline", "no-hold", "open-only-credentials", "deliver-after-close",
+    "short-deadline", "no-hold", "open-only-credentials", "deliver-after-close", "auth-retry",
+    "ext-strict", "expired-fatal", "restart-silent", "mux-no-dedup", "mux-end-session", "mux-forget-changes",
 }
 BREAKS = {sys.argv[i + 1] for i, arg in enumerate(sys.argv[:-1]) if arg == "--break"}
+# --single-stream: a legal client that does not implement multiplex (the kit reports its multiplex scenarios as not applicable).
+SINGLE_STREAM = "--single-stream" in sys.argv
 assert BREAKS <= BREAK_FLAGS, f"unknown --break {BREAKS - BREAK_FLAGS}"
 HOLD_MS = 3000
 # Error codes of the registry (schemas/error-codes.json) and whether each is retryable.
@@ -45,6 +51,28 @@ ANSWERS = {"open": {"session"}, "poll": {"batch", "termination"}, "close": {"ter
 
 class Transport(Exception):
     pass
+
+
+class Interrupts:
+    """SIGINT stops the client while it waits (a request, a sleep), never halfway through an answer:
+    a Ctrl-C between printing an event and taking the answer's signature would close with an older one."""
+    deferred = 0
+    pending = False
+
+    @classmethod
+    def handler(cls, *_):
+        if cls.deferred:
+            cls.pending = True
+        else:
+            raise KeyboardInterrupt
+
+    def __enter__(self):
+        Interrupts.deferred += 1
+
+    def __exit__(self, *_):
+        Interrupts.deferred -= 1
+        if not Interrupts.deferred and Interrupts.pending:
+            raise KeyboardInterrupt
 
 
 class Stop(Exception):
@@ -83,6 +111,8 @@ def problem(request_type, status, body):
     if not isinstance(body, dict) or body.get("ssp") != 1:
         return "not an SSP/1 message"
     kind = body.get("type")
+    if "ext-strict" in BREAKS and "ext" in body:
+        return "a member it does not understand"
     if kind == "error":
         ok = isinstance(body.get("code"), str) and isinstance(body.get("message"), str) and isinstance(body.get("retryable"), bool)
         return None if ok and status >= 400 else "invalid error"
@@ -161,7 +191,9 @@ class Client:
             self.fail("protocol", f"{status}: {why}")
         code = body["code"]
         if status in (401, 403) and code not in KNOWN_CODES or code in ("unauthorized", "forbidden"):
-            self.fail("auth", f"{status} {code}")
+            if "auth-retry" not in BREAKS or self.repeated:
+                self.fail("auth", f"{status} {code}")
+            self.repeated = True
         retryable = KNOWN_CODES.get(code, body["retryable"])
         if not retryable and not self.repeated:
             broken = "retry-not-retryable" if code in KNOWN_CODES else "retry-unknown-codes"
@@ -201,7 +233,8 @@ class Client:
         time.sleep(wait / 1000)
 
     def reopen(self, reason):
-        out({"restart": {"reason": reason, "lastSeq": self.last_seq}})
+        if "restart-silent" not in BREAKS:
+            out({"restart": {"reason": reason, "lastSeq": self.last_seq}})
         self.sig = None
         self.open()
 
@@ -210,7 +243,7 @@ class Client:
         if position >= self.position or "adopt-latest" in BREAKS:
             self.sig, self.position = sig, position
 
-    def batch(self, body, sent):
+    def batch(self, body):
         gap = body.get("gap")
         if gap and gap["to"] > self.last_seq:
             if "gap-silent" not in BREAKS:
@@ -229,8 +262,6 @@ class Client:
             self.restarts = 0
         last = body["events"][-1]["seq"] if body["events"] else (gap["to"] if gap else self.position)
         self.adopt(body["sig"], last)
-        if not body["events"] and not gap and "no-empty-wait" not in BREAKS:
-            time.sleep(max(0, sent + 1 - time.monotonic()))  # SSP-CLIENT-9
 
     def terminated(self, body):
         """SSP-CLIENT-13/23: follow the advice; an unknown action is none. True when the stream has ended."""
@@ -263,16 +294,19 @@ class Client:
                 status, headers, body = post(message, timeout=deadline)
             except Transport:
                 if "first-signature" in BREAKS:
-                    self.sig = self.first_sig
+                    self.sig, self.position = self.first_sig, 0
                 self.backoff()
                 continue
             if problem("poll", status, body) is None and body["type"] == "batch":
                 self.failures = 0
-                self.batch(body, sent)
+                with Interrupts():
+                    self.batch(body)
+                if not body["events"] and not body.get("gap") and "no-empty-wait" not in BREAKS:
+                    time.sleep(max(0, sent + 1 - time.monotonic()))  # SSP-CLIENT-9
             elif problem("poll", status, body) is None and body["type"] == "termination":
                 self.failures = 0
                 self.terminated(body)
-            elif problem("poll", status, body) is None and body["code"] in ("session-expired", "invalid-signature"):
+            elif problem("poll", status, body) is None and body["code"] in ("session-expired", "invalid-signature") and "expired-fatal" not in BREAKS:
                 self.restart_wait(0, resume=False)  # SSP-CLIENT-25, following SSP-CLIENT-24
                 self.reopen(body["code"])
             else:
@@ -280,9 +314,15 @@ class Client:
 
 
 if __name__ == "__main__":
-    if len(STREAMS) > 1:
-        out({"unsupported": {"feature": "multiplex", "reason": "this client follows one stream per process"}})
+    signal.signal(signal.SIGINT, Interrupts.handler)
+    if len(STREAMS) > 1 and SINGLE_STREAM:
+        out({"unsupported": {"feature": "multiplex", "reason": "started with --single-stream: one stream per process"}})
         sys.exit(0)
+    if len(STREAMS) > 1:
+        try:
+            sys.exit(run_multiplex(STREAMS, post, out, BREAKS, HOLD_MS, Transport))
+        except KeyboardInterrupt:
+            sys.exit(130)
     client = Client()
     try:
         client.run()
