@@ -1,6 +1,6 @@
 // runClientScenarios: every selected scenario against the client command, each with its own
 // scripted server, a few at a time; then the wire rules that bind every request of every
-// scenario (SSP-CLIENT-1, -2, -8). Results are CheckResults, so the server runner's
+// scenario (SSP-CLIENT-1, -2, -8, SSP-SECURITY-8). Results are CheckResults, so the server runner's
 // reporters, exit codes and filters apply unchanged.
 import type { CheckResult, Level } from '../check.ts';
 import { clientMessageErrors } from './wire.ts';
@@ -57,6 +57,11 @@ const wireRules: Array<{ id: string; title: string; broken(request: RecordedRequ
     id: 'SSP-CLIENT-8/every-request',
     title: 'MUST NOT have more than one poll of a session outstanding',
     broken: (request) => (request.outstanding > 0 ? `a poll sent while ${request.outstanding} other poll(s) of its session were outstanding` : undefined),
+  },
+  {
+    id: 'SSP-SECURITY-8/every-request',
+    title: 'MUST NOT place a signature in a URL',
+    broken: (request) => (request.signatureInUrl ? `a ${request.message?.type ?? request.method} request to ${request.exchange.request.url.slice(0, 160)}` : undefined),
   },
 ];
 

@@ -104,6 +104,21 @@ export function liveCap(run: ClientRun, idleTimeoutMs = scriptLimits.idleTimeout
   return read ? idleTimeoutMs / 2 : 1000;
 }
 
+/**
+ * The scheduling allowance of an upper bound, from this run: `late`, or three times the
+ * longest this client took to send its next request after an answer it acts on at once (a
+ * session, or a batch with events), whichever is larger — a loaded machine slows both alike.
+ */
+export function latencySlack(run: ClientRun): number {
+  const posted = run.requests.filter((request) => request.method === 'POST');
+  const immediate = posted.slice(0, -1).flatMap((request, i) => {
+    const body = request.exchange.response?.body ?? '';
+    const acted = body.includes('"type":"session"') || (body.includes('"type":"batch"') && !body.includes('"events":[]'));
+    return acted && request.answeredAt !== undefined ? [posted[i + 1]!.at - request.answeredAt] : [];
+  });
+  return Math.max(late, 3 * Math.max(0, ...immediate));
+}
+
 export const median = (values: number[]) => {
   const sorted = [...values].sort((a, b) => a - b);
   const middle = sorted.length >> 1;

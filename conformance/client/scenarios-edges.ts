@@ -68,7 +68,7 @@ export const edgeScenarios: Scenario[] = [
           if (request.message?.type !== 'poll' || request.sig?.position !== 2 || superseded) return undefined;
           superseded = true;
           // SSP-HOLD-10: a newer poll (someone else's) cut this one short; the answer encodes its position.
-          return { status: 200, body: { ssp: 1, type: 'batch', sig: state.sign(request.sig.session, 2), events: [] }, delayMs: 300 };
+          return { status: 200, body: { ssp: 1, type: 'batch', sig: state.sign(request.sig.session, 2), events: [] }, delayMs: 100 };
         };
       })() as Answer,
     }),

@@ -50,6 +50,8 @@ export interface RecordedRequest {
   readonly outstanding: number;
   /** The client closed the connection before the answer was sent. */
   abandoned?: boolean;
+  /** The request's URL (path or query, decoded) contains a signature this server issued (SSP-SECURITY-8). */
+  signatureInUrl: boolean;
   /** ms since the scenario started when the answer was sent (undefined: dropped). */
   answeredAt?: number;
   exchange: Exchange;
@@ -90,6 +92,14 @@ export interface ScriptedServer {
   endpoint: string;
   requests: RecordedRequest[];
   close(): Promise<void>;
+}
+
+function safeDecode(url: string): string {
+  try {
+    return decodeURIComponent(url);
+  } catch {
+    return url;
+  }
 }
 
 export async function startScriptedServer(options: ScriptOptions): Promise<ScriptedServer> {
@@ -154,6 +164,7 @@ export async function startScriptedServer(options: ScriptOptions): Promise<Scrip
         raw,
         ...(sig ? { sig } : {}),
         concurrent: isPoll ? [...(open.get(sig.session) ?? [])] : [],
+        signatureInUrl: [...sigs.keys()].some((issued) => safeDecode(req.url ?? '').includes(issued)),
         get outstanding() {
           return this.concurrent.filter((other) => !other.abandoned).length;
         },

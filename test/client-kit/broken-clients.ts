@@ -8,6 +8,10 @@ export interface BrokenClient {
 }
 
 export const brokenClients: readonly BrokenClient[] = [
+  { flag: 'form-encoded', violates: 'SSP-CLIENT-1: sends its messages as application/x-www-form-urlencoded', fails: ['SSP-CLIENT-1/every-request'] },
+  { flag: 'no-ssp-member', violates: 'SSP-CLIENT-2: leaves "ssp": 1 out of its polls', fails: ['SSP-CLIENT-2/every-request'] },
+  { flag: 'sig-in-url', violates: 'SSP-SECURITY-8: repeats the signature in the query string of its polls and closes', fails: ['SSP-SECURITY-8/every-request'] },
+  { flag: 'skip-silent', violates: 'SSP-CLIENT-7: delivers events after a skip without reporting it', fails: ['SSP-CLIENT-16/after-skip', 'SSP-CLIENT-7/skip-without-gap'] },
   { flag: 'no-dedup', violates: 'SSP-CLIENT-5: delivers events it already delivered', fails: ['SSP-CLIENT-3/out-of-order', 'SSP-CLIENT-5/duplicates'] },
   { flag: 'first-signature', violates: 'SSP-CLIENT-3: after a lost answer re-polls with the session\'s first signature', fails: ['SSP-CLIENT-17/jitter', 'SSP-CLIENT-3/dropped-answer'] },
   { flag: 'adopt-latest', violates: 'SSP-CLIENT-3: takes the signature of the answer that arrived last, even at an older position', fails: ['SSP-CLIENT-3/out-of-order'] },

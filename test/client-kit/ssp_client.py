@@ -16,6 +16,7 @@ import signal
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 
 from ssp_multiplex import run_multiplex
@@ -31,6 +32,7 @@ BREAK_FLAGS = {
     "retry-not-retryable", "deliver-after-skip", "invalid-200-fatal", "no-jitter", "reopen-at-once",
     "short-deadline", "no-hold", "open-only-credentials", "deliver-after-close", "auth-retry",
     "ext-strict", "expired-fatal", "restart-silent", "mux-no-dedup", "mux-end-session", "mux-forget-changes",
+    "form-encoded", "no-ssp-member", "skip-silent", "sig-in-url",
 }
 BREAKS = {sys.argv[i + 1] for i, arg in enumerate(sys.argv[:-1]) if arg == "--break"}
 # --single-stream: a legal client that does not implement multiplex (the kit reports its multiplex scenarios as not applicable).
@@ -85,10 +87,15 @@ def out(line):
 
 
 def post(message, timeout):
-    headers = {"Content-Type": "application/json"}
+    headers = {"Content-Type": "application/x-www-form-urlencoded" if "form-encoded" in BREAKS else "application/json"}
     if message["type"] == "open" or "open-only-credentials" not in BREAKS:
         headers.update(HEADERS)  # SSP-CLIENT-28: credentials on every request
-    request = urllib.request.Request(ENDPOINT, data=json.dumps(message).encode(), method="POST", headers=headers)
+    url = ENDPOINT
+    if "sig-in-url" in BREAKS and "sig" in message:
+        url += "?sig=" + urllib.parse.quote(message["sig"])
+    if "no-ssp-member" in BREAKS and message["type"] == "poll":
+        message = {key: value for key, value in message.items() if key != "ssp"}
+    request = urllib.request.Request(url, data=json.dumps(message).encode(), method="POST", headers=headers)
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
             status, headers, raw = response.status, response.headers, response.read()
@@ -252,7 +259,7 @@ class Client:
         for event in body["events"]:
             if event["seq"] <= self.last_seq and "no-dedup" not in BREAKS:
                 continue
-            if event["seq"] > self.last_seq + 1 and not self.broken_session:
+            if event["seq"] > self.last_seq + 1 and not self.broken_session and "skip-silent" not in BREAKS:
                 if "deliver-after-skip" not in BREAKS:
                     self.fail("protocol", f"event {event['seq']} after {self.last_seq} without a gap")
                 out({"error": {"kind": "protocol", "message": "events skipped without a gap"}})
