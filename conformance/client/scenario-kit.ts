@@ -1,6 +1,6 @@
 // What every client scenario is made of (spec §20.5): its shape, the run it judges, and the
-// helpers the scenario lists share — the plain stream's checks, request selectors, timing
-// allowances and the statistics that judge randomness without fixed timing thresholds.
+// helpers the scenario lists share — the plain stream's checks, request selectors and the
+// timing allowances (fixed slack for lower bounds, measured latency for upper ones).
 import type { OutputLine, StreamSpec } from './contract.ts';
 import { scriptLimits, type RecordedRequest, type Reply, type ScriptOptions } from './scripted-server.ts';
 
@@ -118,15 +118,3 @@ export function latencySlack(run: ClientRun): number {
   });
   return Math.max(late, 3 * Math.max(0, ...immediate));
 }
-
-export const median = (values: number[]) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
-};
-
-/** Median absolute deviation: the spread of `values`, unmoved by a few outliers (a stalled timer). */
-export const mad = (values: number[]) => {
-  const centre = median(values);
-  return median(values.map((value) => Math.abs(value - centre)));
-};

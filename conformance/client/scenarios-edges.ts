@@ -17,7 +17,7 @@ function reported(run: ClientRun, kinds: string[], fail: Fail): void {
   if (!line || !kinds.includes(line.kind)) fail(`the client's error line is ${JSON.stringify(line ?? null)}; expected one of kind ${kinds.map((kind) => JSON.stringify(kind)).join(' or ')}`);
 }
 
-/** A termination for the `which`-th poll of session `session` (1-based) at `position`. */
+/** Answers the poll of session `session` at `position` with a termination (`body` gives reason and advice). */
 function terminateAt(session: number, position: number, body: Record<string, unknown>): Answer {
   return (request, state) =>
     request.message?.type === 'poll' && request.sig?.session === session && request.sig.position === position
