@@ -180,15 +180,15 @@ export const edgeScenarios: Scenario[] = [
   },
   {
     id: 'SSP-CLIENT-19/invalid-200',
-    title: 'MUST treat a schema-invalid 200 answer as a failed request: repeat it after backoff',
+    title: 'MUST treat a schema-invalid 200 answer as a failed request: repeat it',
     script: () => ({ count: 4, perBatch: 2, answer: onPoll(2, { status: 200, body: { ssp: 1, type: 'batch', events: [{ seq: 3 }] } }) }),
     timeoutMs: 20_000,
     judge(run, fail) {
       assertExactlyOnce(run, 4, fail);
       const invalid = nth(polls(run), 2, 'polls', fail);
       const retry = nth(polls(run), 3, 'polls', fail);
+      // How long it waits first is SSP-CLIENT-17's (the backoff scenarios judge it).
       if (retry.sig?.position !== invalid.sig?.position) fail(`after the invalid answer the client polled at position ${retry.sig?.position}, expected the same poll again (${invalid.sig?.position})`);
-      if (waited(invalid, retry) < 500 - timerSlack) fail(`the client repeated the poll ${waited(invalid, retry)} ms after the invalid answer; a failed request waits at least 500 ms (SSP-CLIENT-17)`);
     },
   },
   {
@@ -233,8 +233,11 @@ export const edgeScenarios: Scenario[] = [
       }
       if (waits.length < 10) fail(`expected 10 retries after failed polls, saw ${waits.length}`);
       const slack = Math.max(late, 3 * Math.max(...immediate));
-      const outside = waits.filter((wait) => wait < 500 - timerSlack || wait > 1000 + slack);
-      if (outside.length > 0) fail(`retry waits ${JSON.stringify(waits)} ms: ${JSON.stringify(outside)} outside [500, 1000] (+${slack} ms measured latency allowance)`);
+      const short = waits.filter((wait) => wait < 500 - timerSlack);
+      if (short.length > 0) fail(`retry waits ${JSON.stringify(waits)} ms: ${JSON.stringify(short)} shorter than d/2 = 500 ms`);
+      // A stalled machine delays one wait now and then; a client that waits too long does it every time.
+      const long = waits.filter((wait) => wait > 1000 + slack);
+      if (long.length > 2) fail(`retry waits ${JSON.stringify(waits)} ms: ${JSON.stringify(long)} longer than d = 1000 ms plus ${slack} ms allowed for this client's measured latency`);
       // Without jitter every wait is the same plus this client's latency noise; with it, the
       // waits spread over 500 ms. The lowest 8 of 10 uniform waits span < 80 ms with
       // probability 2e-4, so 80 ms caps a threshold otherwise derived from the noise measured.
