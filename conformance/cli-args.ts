@@ -1,6 +1,6 @@
 // Command-line parsing for `xanjax conformance` (node:util parseArgs); every mistake is
 // a UsageError naming the option, so the CLI can exit 2 with a useful message.
-import { parseArgs } from 'node:util';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { UsageError } from './errors.ts';
 import { parseOrigin } from './origin.ts';
 import { isReporterName, type ReporterName } from './reporters/index.ts';
@@ -66,6 +66,21 @@ Options:
 Exit codes: 0 conforming; 1 a MUST failed (or a SHOULD under --strict, or a baseline
 entry passed); 2 usage error, unreachable server or invalid discovery; 3 harness error.`;
 
+/**
+ * The options both runners share (`xanjax conformance` and `xanjax conformance-client`):
+ * reporters, filters, strictness, time scale and concurrency, in node:util parseArgs form.
+ */
+export const reportingOptions = {
+  reporter: { type: 'string', multiple: true },
+  only: { type: 'string', multiple: true },
+  skip: { type: 'string', multiple: true },
+  list: { type: 'boolean' },
+  strict: { type: 'boolean' },
+  'timeout-scale': { type: 'string' },
+  concurrency: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const satisfies ParseArgsConfig['options'];
+
 function parseHeader(text: string): [string, string] {
   const colon = text.indexOf(':');
   const name = colon > 0 ? text.slice(0, colon).trim() : '';
@@ -100,20 +115,13 @@ export function parseCliArgs(argv: string[]): CliOptions {
       allowPositionals: true,
       strict: true,
       options: {
-        reporter: { type: 'string', multiple: true },
-        only: { type: 'string', multiple: true },
-        skip: { type: 'string', multiple: true },
-        list: { type: 'boolean' },
-        strict: { type: 'boolean' },
+        ...reportingOptions,
         header: { type: 'string', short: 'H', multiple: true },
         origin: { type: 'string' },
         'expected-failures': { type: 'string' },
-        'timeout-scale': { type: 'string' },
-        concurrency: { type: 'string' },
         'server-command': { type: 'string' },
         'passing-transcripts': { type: 'boolean' },
         ca: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
       },
     });
   } catch (error) {

@@ -21,7 +21,7 @@ const idOf = (id: string) => id.split('/')[0]!;
 const code = (names: string[]) => names.map((name) => `\`${name}\``).join(', ') || '—';
 const serverVariants = [...allVariants, ...restartVariants('').filter((variant) => variant.breaks.length > 0)];
 /** Client kit rules judged over every request of every scenario (conformance/client/run-clients.ts). */
-const wireRules = ['SSP-CLIENT-1/every-request', 'SSP-CLIENT-2/every-request', 'SSP-CLIENT-8/every-request'];
+const wireRules = ['SSP-CLIENT-1/every-request', 'SSP-CLIENT-2/every-request', 'SSP-CLIENT-8/every-request', 'SSP-SECURITY-8/every-request'];
 
 function row(requirement: Requirement, tests: string[], proofs: string[], unproven: string | undefined): string {
   const restart = tests.length > 0 && !requirement.observable;
@@ -73,8 +73,9 @@ export function coverageTable(requirements: readonly Requirement[]): string {
     '',
     '## Client requirements',
     '',
-    'Scenarios of `npx xanjax conformance-client` (conformance/client/scenarios.ts, spec §20.5); broken clients are',
-    '`test/client-kit/ssp_client.py --break FLAG`.',
+    'Scenarios of `npx xanjax conformance-client` (conformance/client/scenarios-*.ts, spec §20.5); broken clients are',
+    '`test/client-kit/ssp_client.py --break FLAG`. The multiplex scenarios (SSP-MUX-16/17) are not applicable to clients',
+    'without the extension, which they report as such.',
     '',
     '| Requirement | Level | Scenario(s) | Broken client(s) | Note |',
     '|---|---|---|---|---|',

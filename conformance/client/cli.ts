@@ -1,7 +1,7 @@
 // `xanjax conformance-client [options] -- <command> [args…]`: tests any SSP/1 client
 // program against scripted servers (spec §20.5). main(argv) → exit code.
 import { parseArgs } from 'node:util';
-import { parseNumber, parseReporter } from '../cli-args.ts';
+import { parseNumber, parseReporter, reportingOptions } from '../cli-args.ts';
 import { writeReports, type Output } from '../cli.ts';
 import { UsageError } from '../errors.ts';
 import { exitCodeOf } from '../report.ts';
@@ -13,12 +13,16 @@ import { scenarios } from './scenarios.ts';
 export const usage = `Usage: xanjax conformance-client [options] -- <command> [args…]
 
 Tests an SSP/1 client program: for each scenario a scripted server starts on a free
-loopback port and the command runs with SSP_ENDPOINT, SSP_STREAM and SSP_PARAMS set
-(and {endpoint}, {stream}, {params} in its arguments replaced). The client prints one
-JSON line per event it delivers ({"seq":…,"data":…}) and {"gap":…}, {"restart":…},
-{"termination":…} or {"error":…} lines, and exits when the stream ends (spec §20.5).
+loopback port and the command runs with SSP_ENDPOINT, SSP_STREAM, SSP_PARAMS, SSP_HEADERS
+(credentials) and SSP_STREAMS (the streams to follow) set, and {endpoint}, {stream},
+{params}, {headers}, {streams} in its arguments replaced. The client prints one JSON line
+per event it delivers ({"seq":…,"data":…}) and {"gap":…}, {"restart":…}, {"termination":…}
+or {"error":…} lines, each with "stream" when it follows several, and exits when the stream
+ends (spec §20.5). Multiplex scenarios are not applicable to a client that prints
+{"unsupported":{"feature":"multiplex","reason":…}} or never asks for the extension.
 
-  npx xanjax conformance-client -- npx xanjax tail {endpoint} {stream} --format lines
+  npx xanjax conformance-client -- npx xanjax tail {endpoint} {stream} --params {params} \\
+    --headers {headers} --streams {streams} --format lines
 
 Options:
   --reporter NAME[:FILE]    pretty (default), json, junit or html; to FILE or stdout
@@ -43,16 +47,7 @@ export async function main(argv: string[], io: { stdout?: Output; stderr?: Outpu
       ({ values } = parseArgs({
         args: own,
         strict: true,
-        options: {
-          reporter: { type: 'string', multiple: true },
-          only: { type: 'string', multiple: true },
-          skip: { type: 'string', multiple: true },
-          list: { type: 'boolean' },
-          strict: { type: 'boolean' },
-          'timeout-scale': { type: 'string' },
-          concurrency: { type: 'string' },
-          help: { type: 'boolean', short: 'h' },
-        },
+        options: reportingOptions,
       }));
     } catch (error) {
       throw new UsageError((error as Error).message);

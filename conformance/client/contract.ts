@@ -2,12 +2,22 @@
 // reads what it delivers to its application, one JSON object per stdout line.
 import { spawn } from 'node:child_process';
 
-export type OutputLine =
+/** `stream`: the id (from SSP_STREAMS) of the stream a line concerns, when the client follows several. */
+export type OutputLine = { stream?: string } & (
   | { seq: number; data: unknown }
   | { gap: { from: number; to: number } }
   | { restart: Record<string, unknown> }
   | { termination: { reason: string; last?: number } }
-  | { error: { kind: string; message?: string } };
+  | { error: { kind: string; message?: string } }
+  | { unsupported: { feature: string; reason: string } }
+);
+
+/** One stream the client is asked to follow (SSP_STREAMS). */
+export interface StreamSpec {
+  id: string;
+  stream: string;
+  params: Record<string, unknown>;
+}
 
 /** One stdout line as a contract line, or why it is not one. */
 export function parseLine(text: string): OutputLine | string {
@@ -19,13 +29,16 @@ export function parseLine(text: string): OutputLine | string {
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return `not a JSON object: ${text.slice(0, 200)}`;
   const line = value as Record<string, unknown>;
+  if (line.stream !== undefined && typeof line.stream !== 'string') return `"stream" is not a string: ${text.slice(0, 200)}`;
   if (Number.isInteger(line.seq) && 'data' in line) return line as OutputLine;
   const gap = line.gap as { from?: unknown; to?: unknown } | undefined;
   if (gap && Number.isInteger(gap.from) && Number.isInteger(gap.to)) return line as OutputLine;
   if (typeof line.restart === 'object' && line.restart !== null) return line as OutputLine;
   if (typeof (line.termination as { reason?: unknown } | undefined)?.reason === 'string') return line as OutputLine;
   if (typeof (line.error as { kind?: unknown } | undefined)?.kind === 'string') return line as OutputLine;
-  return `not an event, gap, restart, termination or error line: ${text.slice(0, 200)}`;
+  const unsupported = line.unsupported as { feature?: unknown; reason?: unknown } | undefined;
+  if (typeof unsupported?.feature === 'string' && typeof unsupported.reason === 'string') return line as OutputLine;
+  return `not an event, gap, restart, termination, error or unsupported line: ${text.slice(0, 200)}`;
 }
 
 export interface ClientProcessResult {
@@ -42,18 +55,32 @@ export interface LaunchOptions {
   endpoint: string;
   stream: string;
   params?: Record<string, unknown>;
+  /** Request headers the client is given as credentials (SSP-CLIENT-28). */
+  headers?: Record<string, string>;
+  /** Several streams to follow (multiplex scenarios); default: the one stream. */
+  streams?: StreamSpec[];
   timeoutMs: number;
   /** SIGINT the client once it printed this many event lines. */
   stopAfterEvents?: number;
 }
 
-/** `{endpoint}`, `{stream}` and `{params}` in the arguments are replaced; SSP_ENDPOINT, SSP_STREAM and SSP_PARAMS are always set. */
+/**
+ * The §20.5 variables are always set: SSP_ENDPOINT, SSP_STREAM, SSP_PARAMS, SSP_HEADERS and
+ * SSP_STREAMS (the one stream unless a scenario asks for several); `{endpoint}`, `{stream}`,
+ * `{params}`, `{headers}` and `{streams}` in the arguments are replaced by the same values.
+ */
 export function launchClient(options: LaunchOptions): Promise<ClientProcessResult> {
-  const params = JSON.stringify(options.params ?? {});
-  const substitute = (arg: string) => arg.replaceAll('{endpoint}', options.endpoint).replaceAll('{stream}', options.stream).replaceAll('{params}', params);
+  const variables: Record<string, string> = {
+    SSP_ENDPOINT: options.endpoint,
+    SSP_STREAM: options.stream,
+    SSP_PARAMS: JSON.stringify(options.params ?? {}),
+    SSP_HEADERS: JSON.stringify(options.headers ?? {}),
+    SSP_STREAMS: JSON.stringify(options.streams ?? [{ id: '0', stream: options.stream, params: options.params ?? {} }]),
+  };
+  const substitute = (arg: string) => Object.entries(variables).reduce((text, [name, value]) => text.replaceAll(`{${name.slice(4).toLowerCase()}}`, value), arg);
   const [file, ...args] = options.command.map(substitute);
   return new Promise((resolve) => {
-    const child = spawn(file!, args, { env: { ...process.env, SSP_ENDPOINT: options.endpoint, SSP_STREAM: options.stream, SSP_PARAMS: params }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    const child = spawn(file!, args, { env: { ...process.env, ...variables }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     const lines: OutputLine[] = [];
     const invalid: string[] = [];
     let stderr = '';

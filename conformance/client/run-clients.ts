@@ -1,6 +1,6 @@
 // runClientScenarios: every selected scenario against the client command, each with its own
 // scripted server, a few at a time; then the wire rules that bind every request of every
-// scenario (SSP-CLIENT-1, -2, -8). Results are CheckResults, so the server runner's
+// scenario (SSP-CLIENT-1, -2, -8, SSP-SECURITY-8). Results are CheckResults, so the server runner's
 // reporters, exit codes and filters apply unchanged.
 import type { CheckResult, Level } from '../check.ts';
 import { clientMessageErrors } from './wire.ts';
@@ -58,13 +58,18 @@ const wireRules: Array<{ id: string; title: string; broken(request: RecordedRequ
     title: 'MUST NOT have more than one poll of a session outstanding',
     broken: (request) => (request.outstanding > 0 ? `a poll sent while ${request.outstanding} other poll(s) of its session were outstanding` : undefined),
   },
+  {
+    id: 'SSP-SECURITY-8/every-request',
+    title: 'MUST NOT place a signature in a URL',
+    broken: (request) => (request.signatureInUrl ? `a ${request.message?.type ?? request.method} request to ${request.exchange.request.url.slice(0, 160)}` : undefined),
+  },
 ];
 
-function result(id: string, title: string, started: number, outcome: { reason?: string; evidence: CheckResult['evidence'] }, strict: boolean): CheckResult {
+function result(id: string, title: string, started: number, outcome: { reason?: string; notApplicable?: boolean; evidence: CheckResult['evidence'] }, strict: boolean): CheckResult {
   const level = levelOf(title);
-  const failed = outcome.reason !== undefined;
-  const status: CheckResult['status'] = !failed ? 'pass' : level === 'MUST' || strict ? 'fail' : level === 'SHOULD' ? 'warning' : 'note';
-  return { id, title, level, section: 'CLIENT', specRef: `spec/ssp-1.md#${id.split('/')[0]}`, status, ...(failed ? { reason: outcome.reason } : {}), evidence: failed ? outcome.evidence : [], ms: Math.round(performance.now() - started) };
+  const failed = outcome.reason !== undefined && !outcome.notApplicable;
+  const status: CheckResult['status'] = outcome.notApplicable ? 'note' : !failed ? 'pass' : level === 'MUST' || strict ? 'fail' : level === 'SHOULD' ? 'warning' : 'note';
+  return { id, title, level, section: 'CLIENT', specRef: `spec/ssp-1.md#${id.split('/')[0]}`, status, ...(outcome.reason !== undefined ? { reason: outcome.reason } : {}), evidence: failed ? outcome.evidence : [], ms: Math.round(performance.now() - started) };
 }
 
 async function runScenario(scenario: Scenario, options: ClientRunOptions): Promise<{ result: CheckResult; requests: RecordedRequest[] }> {
@@ -72,10 +77,23 @@ async function runScenario(scenario: Scenario, options: ClientRunOptions): Promi
   const server = await startScriptedServer(scenario.script());
   try {
     const timeoutMs = (scenario.timeoutMs ?? 15_000) * (options.timeoutScale ?? 1);
-    const outcome = await launchClient({ command: options.command, endpoint: server.endpoint, stream: streamName, timeoutMs, ...(scenario.stopAfterEvents ? { stopAfterEvents: scenario.stopAfterEvents } : {}) });
+    const outcome = await launchClient({
+      command: options.command,
+      endpoint: server.endpoint,
+      stream: streamName,
+      timeoutMs,
+      ...(scenario.stopAfterEvents ? { stopAfterEvents: scenario.stopAfterEvents } : {}),
+      ...(scenario.headers ? { headers: scenario.headers } : {}),
+      ...(scenario.streams ? { streams: scenario.streams } : {}),
+    });
     const run: ClientRun = { lines: outcome.lines, requests: server.requests, exitCode: outcome.exitCode, timedOut: outcome.timedOut };
     const evidence = server.requests.map((request) => request.exchange);
     const output = `\nclient output: ${outcome.lines.map((line) => JSON.stringify(line)).join(' ') || '(none)'}${outcome.stderr.trim() ? `\nclient stderr (end): ${outcome.stderr.trim().slice(-600)}` : ''}`;
+    // A scenario of an optional feature (multiplex) the client declares, or shows, it does not implement (§20.5).
+    const notApplicable = outcome.invalid.length === 0 ? scenario.notApplicable?.(run) : undefined;
+    if (notApplicable !== undefined) {
+      return { result: result(scenario.id, scenario.title, started, { reason: `not applicable: ${notApplicable}`, notApplicable: true, evidence: [] }, options.strict ?? false), requests: server.requests };
+    }
     let reason: string | undefined;
     if (outcome.invalid.length > 0) reason = `the client printed lines that break the §20.5 contract: ${outcome.invalid.slice(0, 3).join('; ')}`;
     else {

@@ -24,6 +24,8 @@ export const scriptLimits = {
 export interface SigInfo {
   session: number;
   position: number;
+  /** Multiplexed sessions (spec §23): each stream id the signature names, with its position. */
+  streams?: Record<string, number>;
 }
 
 export interface RecordedRequest {
@@ -37,8 +39,19 @@ export interface RecordedRequest {
   raw: string;
   /** Signature info of the sig the message carried. */
   sig?: SigInfo;
-  /** Polls of the same session outstanding when this one arrived (not counting itself). */
-  outstanding: number;
+  /** Polls of the same session still open when this one arrived (not counting itself). */
+  concurrent: RecordedRequest[];
+  /**
+   * Polls of the same session outstanding when this one arrived: open and later answered. A
+   * poll the client abandoned (closed its connection unanswered, e.g. to send changes at once)
+   * was no longer outstanding for the client, even if its close reached the server only after
+   * the next poll.
+   */
+  readonly outstanding: number;
+  /** The client closed the connection before the answer was sent. */
+  abandoned?: boolean;
+  /** The request's URL (path or query, decoded) contains a signature this server issued (SSP-SECURITY-8). */
+  signatureInUrl: boolean;
   /** ms since the scenario started when the answer was sent (undefined: dropped). */
   answeredAt?: number;
   exchange: Exchange;
@@ -53,8 +66,8 @@ export interface ScriptState {
   requests: readonly RecordedRequest[];
   /** The default answer to this request (the plain stream). */
   plain(): Reply;
-  /** A fresh signature for a session and position. */
-  sign(session: number, position: number): string;
+  /** A fresh signature for a session and position (and, multiplexed, each stream's position). */
+  sign(session: number, position: number, streams?: Record<string, number>): string;
   /** Sessions opened so far. */
   sessions: number;
   count: number;
@@ -64,8 +77,13 @@ export interface ScriptState {
 export interface ScriptOptions {
   count: number;
   perBatch: number;
-  /** Answer hook: return a Reply to replace the plain answer, or undefined. */
-  answer?(request: RecordedRequest, state: ScriptState): Reply | undefined;
+  /** Discovery `limits` that differ from scriptLimits. */
+  limits?: Partial<typeof scriptLimits>;
+  /**
+   * Answer hook: return a Reply (or a promise of one, for a poll held until something else
+   * happens) to replace the plain answer, or undefined.
+   */
+  answer?(request: RecordedRequest, state: ScriptState): Reply | Promise<Reply> | undefined;
 }
 
 const json = (status: number, body: Record<string, unknown>): Reply => ({ status, body });
@@ -76,6 +94,14 @@ export interface ScriptedServer {
   close(): Promise<void>;
 }
 
+function safeDecode(url: string): string {
+  try {
+    return decodeURIComponent(url);
+  } catch {
+    return url;
+  }
+}
+
 export async function startScriptedServer(options: ScriptOptions): Promise<ScriptedServer> {
   const started = performance.now();
   const ms = () => Math.round(performance.now() - started);
@@ -84,16 +110,16 @@ export async function startScriptedServer(options: ScriptOptions): Promise<Scrip
   const sockets = new Set<Socket>();
   let sessions = 0;
   let nonce = 0;
-  const sign = (session: number, position: number) => {
+  const sign = (session: number, position: number, streams?: Record<string, number>) => {
     const sig = `s${session}p${position}n${nonce++}-${'x'.repeat(16)}`;
-    sigs.set(sig, { session, position });
+    sigs.set(sig, { session, position, ...(streams ? { streams } : {}) });
     return sig;
   };
 
   function plain(request: RecordedRequest): Reply {
     const message = request.message;
     if (request.method === 'GET') {
-      return json(200, { ssp: 1, type: 'discovery', versions: [1], limits: scriptLimits, streams: [{ name: streamName, resumable: true, paramsSchema: { type: 'object' } }], conformance: false });
+      return json(200, { ssp: 1, type: 'discovery', versions: [1], limits: { ...scriptLimits, ...options.limits }, streams: [{ name: streamName, resumable: true, paramsSchema: { type: 'object' } }], conformance: false });
     }
     if (request.method !== 'POST' || !message) return json(400, { ssp: 1, type: 'error', code: 'bad-request', message: 'expected a POST of a client message', retryable: false });
     if (message.type === 'open') {
@@ -113,7 +139,7 @@ export async function startScriptedServer(options: ScriptOptions): Promise<Scrip
     return json(200, { ssp: 1, type: 'batch', sig: sign(info.session, last), events });
   }
 
-  const outstanding = new Map<number, number>();
+  const open = new Map<number, Set<RecordedRequest>>();
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -137,18 +163,24 @@ export async function startScriptedServer(options: ScriptOptions): Promise<Scrip
         ...(message ? { message } : {}),
         raw,
         ...(sig ? { sig } : {}),
-        outstanding: isPoll ? (outstanding.get(sig.session) ?? 0) : 0,
+        concurrent: isPoll ? [...(open.get(sig.session) ?? [])] : [],
+        signatureInUrl: [...sigs.keys()].some((issued) => safeDecode(req.url ?? '').includes(issued)),
+        get outstanding() {
+          return this.concurrent.filter((other) => !other.abandoned).length;
+        },
         exchange: { request: { method: req.method ?? 'GET', url: req.url ?? '/', headers, ...(raw ? { body: raw } : {}) } },
       };
       requests.push(recorded);
-      if (isPoll) outstanding.set(sig.session, (outstanding.get(sig.session) ?? 0) + 1);
-      const done = () => {
-        if (isPoll) outstanding.set(sig.session, (outstanding.get(sig.session) ?? 1) - 1);
-      };
-      res.once('close', done);
+      if (isPoll) {
+        if (!open.has(sig.session)) open.set(sig.session, new Set());
+        open.get(sig.session)!.add(recorded);
+      }
+      res.once('close', () => {
+        open.get(sig?.session ?? -1)?.delete(recorded);
+        if (recorded.answeredAt === undefined && recorded.exchange.error === undefined) recorded.abandoned = true;
+      });
       const state: ScriptState = { requests, plain: () => plain(recorded), sign, sessions, count: options.count, ms };
-      const reply = options.answer?.(recorded, state) ?? plain(recorded);
-      const send = () => {
+      const send = (reply: Reply) => {
         if ('drop' in reply) {
           recorded.exchange.error = 'dropped by the scenario (connection closed without an answer)';
           req.socket.destroy();
@@ -161,8 +193,10 @@ export async function startScriptedServer(options: ScriptOptions): Promise<Scrip
         res.writeHead(reply.status, responseHeaders);
         res.end(text);
       };
-      if (reply.delayMs) setTimeout(send, reply.delayMs);
-      else send();
+      void Promise.resolve(options.answer?.(recorded, state) ?? plain(recorded)).then((reply) => {
+        if (reply.delayMs) setTimeout(() => send(reply), reply.delayMs);
+        else send(reply);
+      });
     });
   });
   server.on('connection', (socket) => {

@@ -103,6 +103,29 @@ describe('xanjax tail', () => {
     expect(stdout).toContain('Exit status');
   });
 
+  it('--streams follows several streams, each line naming its stream; --headers go with every request', async () => {
+    const streams = JSON.stringify([{ id: 'a', stream: 'counter' }, { id: 'b', stream: 'counter', params: {} }]);
+    const { code, stdout } = await run([await start(), '--streams', streams, '--headers', '{"authorization":"Bearer t"}', '--format', 'lines']);
+    expect(code).toBe(0);
+    const lines = stdout.trim().split('\n').map((line) => JSON.parse(line) as { stream: string; seq?: number });
+    for (const id of ['a', 'b']) {
+      const own = lines.filter((line) => line.stream === id);
+      expect(own.flatMap((line) => (line.seq === undefined ? [] : [line.seq]))).toEqual([1, 2, 3, 4, 5]);
+      expect(own.at(-1)).toEqual({ stream: id, termination: { reason: 'complete', last: 5 } });
+    }
+    const posts = server!.requests.filter((request) => request.type !== undefined);
+    expect(posts.length).toBeGreaterThan(4);
+    expect(posts.every((request) => request.authorization === 'Bearer t')).toBe(true);
+  });
+
+  it('exits 2 on malformed --streams or --headers', async () => {
+    for (const argv of [['--streams', '[]'], ['--streams', '[{"id":"a","stream":"x"},{"id":"a","stream":"y"}]'], ['--headers', '{"x":1}'], ['--headers', 'nope']]) {
+      const { code, stderr } = await run(['http://127.0.0.1:9/ssp', ...argv]);
+      expect(code, argv.join(' ')).toBe(2);
+      expect(stderr).toMatch(/--streams|--headers/);
+    }
+  });
+
   it('SIGINT sends close and exits 130', async () => {
     const url = await start([], { events: Infinity, available: 2, holdMs: 10_000 });
     const signals = new EventEmitter();

@@ -1,0 +1,100 @@
+"""Several streams in one multiplexed session (spec section 23), for ssp_client.py when the kit
+asks for several streams (SSP_STREAMS): the first stream is the open's own, the others are
+added with the first poll; each stream keeps its own seq, dedup and gap state (SSP-MUX-16),
+and additions whose answer was lost go out again with the next poll (SSP-MUX-17).
+
+Deliberately broken variants: --break mux-no-dedup (delivers re-delivered events again) |
+mux-end-session (a stream that ends otherwise than complete ends them all) | mux-forget-changes
+(additions whose answer was lost are not sent again).
+"""
+import random
+import time
+
+EXTENSION = "multiplex"
+
+
+class Stream:
+    def __init__(self, spec):
+        self.spec = {"id": spec["id"], "stream": spec["stream"], "params": spec.get("params") or {}}
+        self.last_seq = 0
+        self.ended = False
+
+
+def run_multiplex(streams, post, out, breaks, hold_ms, transport_error):
+    """Follows every stream to its end; returns the exit status."""
+    lanes = {spec["id"]: Stream(spec) for spec in streams}
+    first = streams[0]
+    status, _, body = post({"ssp": 1, "type": "open", "stream": first["stream"], "params": first.get("params") or {},
+                            "extensions": [EXTENSION], "ext": {EXTENSION: {"id": first["id"]}}}, timeout=10)
+    if status != 200 or not isinstance(body, dict) or EXTENSION not in (body.get("extensions") or []):
+        out({"unsupported": {"feature": "multiplex", "reason": "the server did not accept the multiplex extension"}})
+        return 0
+    sig = body["sig"]
+    pending = [lane.spec for lane in lanes.values() if lane.spec["id"] != first["id"]]
+    failures = 0
+
+    def say(lane, line):
+        out({"stream": lane.spec["id"], **line})
+
+    def end(lane, termination):
+        lane.ended = True
+        say(lane, {"termination": {"reason": termination["reason"], "last": termination["last"]}})
+
+    try:
+        while not all(lane.ended for lane in lanes.values()):
+            sent = time.monotonic()
+            changes = {"add": pending} if pending else {}
+            message = {"ssp": 1, "type": "poll", "sig": sig, "hold": hold_ms, **({"ext": {EXTENSION: changes}} if changes else {})}
+            if "mux-forget-changes" in breaks:
+                pending = []
+            try:
+                status, _, body = post(message, timeout=hold_ms / 1000 + 10)
+            except transport_error:
+                body = None
+            if status != 200 or not isinstance(body, dict) or body.get("type") not in ("batch", "termination"):
+                failures += 1
+                time.sleep(random.uniform(0.5, 1.0) * min(1, 2 ** (failures - 1)))  # SSP-CLIENT-17, live cap 1 s
+                continue
+            failures = 0
+            sig = body["sig"]
+            mux = (body.get("ext") or {}).get(EXTENSION) or {}
+            settled = set(mux.get("added") or []) | {refusal["id"] for refusal in mux.get("refused") or []}
+            pending = [spec for spec in pending if spec["id"] not in settled]
+            for refusal in mux.get("refused") or []:
+                lane = lanes[refusal["id"]]
+                lane.ended = True
+                say(lane, {"error": {"kind": "request", "message": refusal["error"]["message"]}})
+            if body["type"] == "termination":
+                for lane in lanes.values():
+                    if not lane.ended:
+                        end(lane, body)
+                return 1
+            fresh = 0
+            for part in mux.get("streams") or []:
+                lane = lanes.get(part["id"])
+                if lane is None or lane.ended:
+                    continue
+                gap = part.get("gap")
+                if gap and gap["to"] > lane.last_seq:
+                    say(lane, {"gap": {"from": max(gap["from"], lane.last_seq + 1), "to": gap["to"]}})
+                    lane.last_seq = gap["to"]
+                for event in part["events"]:
+                    if event["seq"] <= lane.last_seq and "mux-no-dedup" not in breaks:
+                        continue
+                    say(lane, {"seq": event["seq"], "data": event["data"]})
+                    lane.last_seq = event["seq"]
+                    fresh += 1
+                if part.get("termination"):
+                    end(lane, part["termination"])
+                    if "mux-end-session" in breaks and part["termination"]["reason"] != "complete":
+                        for other in lanes.values():
+                            if not other.ended:
+                                end(other, part["termination"])
+            if fresh == 0 and not mux.get("streams"):
+                time.sleep(max(0, sent + 1 - time.monotonic()))  # SSP-CLIENT-9
+        return 0
+    finally:
+        try:
+            post({"ssp": 1, "type": "close", "sig": sig}, timeout=3)
+        except transport_error:
+            pass
