@@ -175,6 +175,9 @@ class Hub {
     if (!part) return { ssp: 1, type: 'batch', sig: virtualSig(lane.spec.id, position), events: [] };
     if (part.termination) {
       this.#lanes.delete(lane.spec.id);
+      // The last stream ended on its own: the session carries nothing more, so it is closed
+      // rather than left to expire on the server.
+      if (this.#lanes.size === 0) this.#closeSession(false);
       return { ssp: 1, type: 'termination', sig: virtualSig(lane.spec.id, part.termination.last), ...part.termination };
     }
     const last = part.events.length > 0 ? part.events[part.events.length - 1].seq : (part.gap?.to ?? position);
@@ -232,6 +235,7 @@ class Hub {
       const superseded = new AbortController();
       this.#wake = () => superseded.abort();
       let answer: Answer;
+      const sentAt = Date.now();
       try {
         answer = await send(this.fetch, this.endpoint, message, { signal: AbortSignal.any([signal, superseded.signal]), timeoutMs: 45_000, settings: this.#settings });
         attempt = 0;
@@ -262,6 +266,8 @@ class Hub {
         this.#wake = undefined;
       }
       this.#apply(answer as Json);
+      // SSP-CLIENT-9: after an empty batch, the next poll waits until 1 s after this one was sent.
+      if (isEmptyBatch(answer as Json)) await sleep(sentAt + 1000 - Date.now(), signal).catch(() => {});
       if (answer.type === 'termination') {
         const advice = (answer as Json).advice as { action: string; delayMs?: number };
         if (advice.action === 'resume') {
@@ -299,6 +305,12 @@ class Hub {
     this.#sig = undefined;
     this.mode = undefined;
   }
+}
+
+/** A batch that carries nothing: no events, no stream parts, no settled additions. */
+function isEmptyBatch(answer: Json): boolean {
+  const mux = answer.ext?.[EXTENSION] ?? {};
+  return answer.type === 'batch' && answer.events.length === 0 && !answer.gap && !(mux.streams?.length > 0) && !(mux.added?.length > 0) && !(mux.refused?.length > 0);
 }
 
 function virtualSig(id: string, position: number): string {

@@ -3,6 +3,9 @@
 // with the same subscribe() calls; every stream is delivered exactly once, in order.
 import { afterEach, describe, expect, it } from 'vitest';
 import type { SspServer } from '../../reference-server/index.ts';
+import { fetch } from 'undici';
+import { createSubscribe } from '../../reference-client/core.ts';
+import type { FetchLike } from '../../reference-client/core.ts';
 import { subscribe } from '../../reference-client/node.ts';
 import type { Subscription } from '../../reference-client/node.ts';
 import { start } from '../server/helpers.ts';
@@ -46,5 +49,44 @@ describe('client multiplexing', () => {
     const { seqs } = await readTen(server.url).finally(() => clearInterval(sampler));
     seqs.forEach((list, i) => expect(list).toEqual(Array.from({ length: 5 + i }, (_, k) => k + 1)));
     expect(most).toBeGreaterThan(1);
+  });
+
+  it('closes the shared session once every stream has ended on its own', async () => {
+    // A long idle timeout: only the client's close can end the session within the wait.
+    const server = await start({ conformance: true, limits: { idleTimeoutMs: 60_000 } });
+    servers.push(server);
+    await readTen(server.url);
+    const deadline = Date.now() + 20_000;
+    while (server.handler.stats().sessions > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(server.handler.stats().sessions).toBe(0);
+  });
+
+  it('sends the next poll no earlier than 1 s after a poll answered with an empty batch (SSP-CLIENT-9)', async () => {
+    // Holds of 200 ms: quiet streams make the server answer empty batches well within 1 s.
+    const server = await start({ conformance: true, limits: { maxHoldMs: 200 } });
+    servers.push(server);
+    const polls: Array<{ sentAt: number; empty?: boolean }> = [];
+    const recording: FetchLike = async (url, init) => {
+      const message = typeof init?.body === 'string' ? JSON.parse(init.body) : undefined;
+      const record = { sentAt: Date.now() } as { sentAt: number; empty?: boolean };
+      if (message?.type === 'poll') polls.push(record);
+      const response = await fetch(url, init as never);
+      if (message?.type !== 'poll') return response as never;
+      const text = await response.text();
+      const answer = JSON.parse(text);
+      // A multiplexed batch is empty when it carries no stream part and settles no addition.
+      const mux = answer.ext?.multiplex ?? {};
+      record.empty = answer.type === 'batch' && answer.events.length === 0 && !(mux.streams?.length > 0) && !(mux.added?.length > 0) && !(mux.refused?.length > 0);
+      return new Response(text, { status: response.status, headers: response.headers as never }) as never;
+    };
+    const subscribeRecorded = createSubscribe(recording);
+    const subs = [0, 1].map(() => subscribeRecorded(server.url, 'ssp.ticker', { intervalMs: 60_000 }));
+    await new Promise((resolve) => setTimeout(resolve, 3500));
+    subs.forEach((sub) => sub.close());
+    const afterEmpty = polls.slice(1).filter((_, i) => polls[i]!.empty === true);
+    expect(afterEmpty.length).toBeGreaterThan(0);
+    polls.slice(1).forEach((poll, i) => {
+      if (polls[i]!.empty === true) expect(poll.sentAt - polls[i]!.sentAt).toBeGreaterThanOrEqual(1000 - 2);
+    });
   });
 });
