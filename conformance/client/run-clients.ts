@@ -72,6 +72,11 @@ function result(id: string, title: string, started: number, outcome: { reason?: 
   return { id, title, level, section: 'CLIENT', specRef: `spec/ssp-1.md#${id.split('/')[0]}`, status, ...(outcome.reason !== undefined ? { reason: outcome.reason } : {}), evidence: failed ? outcome.evidence : [], ms: Math.round(performance.now() - started) };
 }
 
+function harnessError(scenario: Scenario, started: number, error: unknown, evidence: CheckResult['evidence']): CheckResult {
+  const reason = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+  return { id: scenario.id, title: scenario.title, level: levelOf(scenario.title), section: 'CLIENT', specRef: `spec/ssp-1.md#${scenario.id.split('/')[0]}`, status: 'harness-error', reason, evidence, ms: Math.round(performance.now() - started) };
+}
+
 async function runScenario(scenario: Scenario, options: ClientRunOptions): Promise<{ result: CheckResult; requests: RecordedRequest[] }> {
   const started = performance.now();
   const server = await startScriptedServer(scenario.script());
@@ -103,7 +108,8 @@ async function runScenario(scenario: Scenario, options: ClientRunOptions): Promi
         });
         if (outcome.timedOut && scenario.stopAfterEvents === undefined) reason = `the client did not exit within ${timeoutMs} ms after the stream ended`;
       } catch (error) {
-        if (!(error instanceof Failed)) throw error;
+        // A judge that breaks on what a client sent is the kit's fault: that scenario's harness error, not the run's end.
+        if (!(error instanceof Failed)) return { result: harnessError(scenario, started, error, evidence), requests: server.requests };
         reason = `${error.message}${outcome.timedOut ? ` (the client was killed after ${timeoutMs} ms)` : ''}`;
       }
     }

@@ -268,7 +268,8 @@ export const edgeScenarios: Scenario[] = [
       const ends = run.requests.filter((request) => request.exchange.response?.body.includes('"reopen"'));
       const all = opens(run);
       if (all.length !== 4) fail(`after three reopen advices the client sent ${all.length} open(s), expected 4`);
-      ends.forEach((end, r) => {
+      // Only the advices the client followed with an open (a client may have been told more).
+      ends.slice(0, all.length - 1).forEach((end, r) => {
         const d = 1000 * 2 ** r;
         const wait = waited(end, all[r + 1]!);
         if (wait < d / 2 - timerSlack) fail(`reopen advice ${r + 1} in a row without an event: the client reopened after ${wait} ms, at least ${d / 2} ms required`);
