@@ -40,6 +40,8 @@ export function createListener(handler: SspHandler, tls: TlsOptions | undefined,
     };
   }
   const server = http2.createSecureServer({ cert: tls.cert, key: tls.key, allowHTTP1: true }, handler);
+  // HTTP/1.1 fallback connections are parsed by node:http's parser, which reports on this server.
+  handleClientErrors(server as unknown as http.Server);
   // Neither a stream nor an HTTP/1.1 fallback connection may sit idle beyond the longest hold.
   server.setTimeout(handler.limits.maxHoldMs + 30_000);
   const sockets = new Set<TLSSocket>();

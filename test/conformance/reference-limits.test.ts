@@ -19,7 +19,8 @@ async function run(limits: Partial<Limits>, only?: string[]) {
   const server = await createServer({ port: 0, host: '127.0.0.1', conformance: true, limits });
   servers.push(server);
   const summary = await runChecks(allChecks, { endpoint: server.url, concurrency: 16, ...(only ? { only } : {}) });
-  const reasonsOf = (status: string) => summary.results.filter((result) => result.status === status).map((result) => `${result.id}: ${result.reason ?? ''}`);
+  // Notes of checks that need --server-command (or credentials) are expected of every run, not of these limits.
+  const reasonsOf = (status: string) => summary.results.filter((result) => result.status === status && !isExpectedNote(result)).map((result) => `${result.id}: ${result.reason ?? ''}`);
   return { summary, notPassed: summary.results.filter((result) => result.status !== 'pass' && !isExpectedNote(result) && !isLimitsNote(result)).map((result) => `${result.status} ${result.id}: ${result.reason ?? ''}`), notes: reasonsOf('note') };
 }
 

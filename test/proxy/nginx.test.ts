@@ -25,7 +25,9 @@ describe.skipIf(!nginxAvailable)('behind nginx with the documented lines', () =>
   });
 
   it('the conformance runner passes through the proxy', { timeout: 300_000 }, async () => {
-    const summary = await runChecks(allChecks, { endpoint, concurrency: 8 });
+    // SSP-ERROR-11 is skipped: nginx answers malformed framing itself (its own HTML 400) before
+    // the upstream sees a byte, whatever the server behind it does (README: behind a reverse proxy).
+    const summary = await runChecks(allChecks, { endpoint, concurrency: 8, skip: ['SSP-ERROR-11'] });
     const notPassed = summary.results.filter((result) => result.status === 'fail' || result.status === 'harness-error' || result.status === 'warning').map((result) => `${result.status} ${result.id}: ${result.reason ?? ''}`);
     console.log(`conformance through nginx: ${JSON.stringify(summary.summary)}`);
     expect(notPassed, nginx.errorLog().slice(-2000)).toEqual([]);

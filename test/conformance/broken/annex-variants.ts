@@ -105,8 +105,8 @@ export const annexVariants: Variant[] = [
   {
     name: 'burst-trickles',
     violates: 'SSP-ANNEX-13: a small ssp.burst appends its events one every 200 ms instead of all at open',
-    breaks: ['SSP-ANNEX-13', 'SSP-BATCH-3', 'SSP-TERMINATION-18'],
-    consequences: 'the first poll then misses events that a batch SHOULD carry (BATCH-3); a burst closed right after its open has produced only its first event, so the closed termination\'s last is below the count TERMINATION-18 expects of a whole burst',
+    breaks: ['SSP-ANNEX-13', 'SSP-BATCH-3', 'SSP-HOLD-1', 'SSP-TERMINATION-1', 'SSP-TERMINATION-18'],
+    consequences: 'the first poll then misses events that a batch SHOULD carry (BATCH-3), and a poll that finds events available is answered only when the next one trickles in, 200 ms later (HOLD-1); a burst read to its end in quick polls has not ended by the fiftieth (TERMINATION-1); a burst closed right after its open has produced only its first event, so the closed termination\'s last is below the count TERMINATION-18 expects of a whole burst',
     // Served by ssp.counter with intervalMs 200 (same event data), renamed back in the session
     // answer: slow enough that even a loaded runner's first poll finds the burst incomplete.
     create: () => {

@@ -141,7 +141,8 @@ export const deliveryVariants: Variant[] = [
   {
     name: 'superseded-answered-late',
     violates: 'SSP-HOLD-10: a superseded held poll is answered only after a delay',
-    breaks: ['SSP-HOLD-10'],
+    breaks: ['SSP-HOLD-10', 'SSP-MUX-6'],
+    consequences: 'a multiplexed poll that carries an addition is answered at once with no stream part, an empty batch well before its hold, so the same delay holds it back (MUX-6)',
     create: ({ limits }) =>
       answersLate(limits, (res, req, elapsedMs) => {
         // An empty batch well before its hold passed is the answer to a superseded poll.

@@ -262,6 +262,9 @@ export const issueExampleVariants: Variant[] = [
     violates: 'SSP-CLOSE-6: close is answered with a closed termination but the session goes on',
     breaks: ['SSP-CLOSE-6', 'SSP-CLOSE-3'],
     consequences: 'a session that is not closed cannot answer its held poll with the closed termination (CLOSE-3)',
+    // Every "closed" session stays open: beyond the conformance cap of sessions per client, the
+    // opens of unrelated checks would be refused, depending on which checks ran first.
+    server: { maxSessionsPerClient: 100_000, maxSessions: 100_000 },
     create: ({ forward, issued, sessionOf, openOf }) => ({
       request: async (req) => {
         const message = req.message;
