@@ -39,6 +39,16 @@ export interface Scenario {
  * request may spend longer in transit than the next (a new connection, a loaded machine).
  * Upper bounds allow `late` of scheduling delay on top of the configured value.
  */
+/** A stream of 8 events whose poll at position 2 is answered with events 5 and 6: 3 and 4 skipped without a gap. */
+export const skipsThreeAndFour = (): ScriptOptions => ({
+  count: 8,
+  perBatch: 2,
+  answer: (request, state) =>
+    request.message?.type === 'poll' && request.sig?.position === 2
+      ? { status: 200, body: { ssp: 1, type: 'batch', sig: state.sign(request.sig.session, 6), events: [5, 6].map((seq) => ({ seq, data: { n: seq } })) } }
+      : undefined,
+});
+
 export const early = 100;
 export const late = 400;
 /** Timers may fire a few ms early and arrivals are rounded to the ms: a lower bound's only slack. */

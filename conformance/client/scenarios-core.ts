@@ -2,7 +2,7 @@
 // conforming client does about it, judged on the wire (the requests the scripted server
 // recorded) and on the client's event lines (spec §20.5). IDs are `<requirement>/<scenario>`.
 import type { RecordedRequest, Reply } from './scripted-server.ts';
-import { assertExactlyOnce, early, error, latencySlack, liveCap, nth, onPoll, opens, polls, sentNoEarlierThan, seqs, timerSlack, waited, type Answer, type Scenario } from './scenario-kit.ts';
+import { assertExactlyOnce, skipsThreeAndFour, early, error, latencySlack, liveCap, nth, onPoll, opens, polls, sentNoEarlierThan, seqs, timerSlack, waited, type Answer, type Scenario } from './scenario-kit.ts';
 
 export const coreScenarios: Scenario[] = [
   {
@@ -71,14 +71,7 @@ export const coreScenarios: Scenario[] = [
   {
     id: 'SSP-CLIENT-7/skip-without-gap',
     title: 'MUST report events skipped without a gap as a protocol error',
-    script: () => ({
-      count: 8,
-      perBatch: 2,
-      answer: (request, state) =>
-        request.message?.type === 'poll' && request.sig?.position === 2
-          ? { status: 200, body: { ssp: 1, type: 'batch', sig: state.sign(request.sig.session, 6), events: [5, 6].map((seq) => ({ seq, data: { n: seq } })) } }
-          : undefined,
-    }),
+    script: skipsThreeAndFour,
     judge(run, fail) {
       const errorAt = run.lines.findIndex((line) => 'error' in line);
       if (errorAt < 0) fail(`events 3 and 4 were skipped without a gap, but the client printed no error line: ${JSON.stringify(run.lines)}`);

@@ -3,7 +3,7 @@
 // advice, the answer deadline and the hold a client sends without discovery.
 import type { RecordedRequest, Reply } from './scripted-server.ts';
 import { scriptLimits } from './scripted-server.ts';
-import { assertExactlyOnce, early, error, errorLine, late, nth, onPoll, opens, polls, sentNoEarlierThan, seqs, timerSlack, waited, type Answer, type ClientRun, type Fail, type Scenario } from './scenario-kit.ts';
+import { assertExactlyOnce, skipsThreeAndFour, early, error, errorLine, late, nth, onPoll, opens, polls, sentNoEarlierThan, seqs, timerSlack, waited, type Answer, type ClientRun, type Fail, type Scenario } from './scenario-kit.ts';
 
 /** Nothing but a close after `request`: the client neither repeated it nor went on. */
 function stoppedAfter(run: ClientRun, request: RecordedRequest, fail: Fail): void {
@@ -163,14 +163,7 @@ export const edgeScenarios: Scenario[] = [
   {
     id: 'SSP-CLIENT-16/after-skip',
     title: 'MUST NOT deliver any event of a session after reporting events skipped without a gap',
-    script: () => ({
-      count: 8,
-      perBatch: 2,
-      answer: (request, state) =>
-        request.message?.type === 'poll' && request.sig?.position === 2
-          ? { status: 200, body: { ssp: 1, type: 'batch', sig: state.sign(request.sig.session, 6), events: [5, 6].map((seq) => ({ seq, data: { n: seq } })) } }
-          : undefined,
-    }),
+    script: skipsThreeAndFour,
     judge(run, fail) {
       const errorAt = run.lines.findIndex((line) => 'error' in line);
       if (errorAt < 0) fail(`events 3 and 4 were skipped without a gap, but the client printed no error line (SSP-CLIENT-7): ${JSON.stringify(run.lines)}`);
