@@ -255,7 +255,10 @@ export class MuxHolder {
         : this.#o.log.channel(topicChannel(topic), { readers: 'shared', retainEvents, startAt: 0 });
     const channel = isPromise(opening) ? await opening : opening;
     channel.watch(session);
-    const producer = stream.definition.produce ? startProducer(stream, params, channel, position) : undefined;
+    // From the channel's head, not the client's position: a durable log (file) kept what was
+    // appended before a restart, so a restated stream's producer goes on after it (as plain
+    // sessions do); with the memory log the new channel's head is `position`.
+    const producer = stream.definition.produce ? startProducer(stream, params, channel, channel.head) : undefined;
     return new MuxStream(spec, { channel, base: topic === undefined ? 0 : channel.head, own: topic === undefined, producer, watcher: session });
   }
 

@@ -1,10 +1,9 @@
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
+import { testBin as bin } from '../support/bundles.ts';
 
-const bin = fileURLToPath(new URL('../../bin/xanjax.js', import.meta.url));
 const run = (...args: string[]) =>
   promisify(execFile)(process.execPath, [bin, ...args]).then(
     ({ stdout, stderr }) => ({ code: 0, stdout, stderr }),

@@ -4,11 +4,12 @@
 import { describe, expect, it } from 'vitest';
 import { runClientScenarios } from '../../conformance/client/run-clients.ts';
 import { multiplexScenarios } from '../../conformance/client/scenarios-multiplex.ts';
+import { testBin } from '../support/bundles.ts';
 import { brokenClients } from './broken-clients.ts';
 
 const python = ['python3', 'test/client-kit/ssp_client.py'];
 // Every §20.5 input as arguments: params, the credentials (SSP_HEADERS) and several streams (SSP_STREAMS).
-const reference = ['node', 'bin/xanjax.js', 'tail', '{endpoint}', '{stream}', '--params', '{params}', '--headers', '{headers}', '--streams', '{streams}', '--format', 'lines'];
+const reference = ['node', testBin, 'tail', '{endpoint}', '{stream}', '--params', '{params}', '--headers', '{headers}', '--streams', '{streams}', '--format', 'lines'];
 
 async function failingOf(command: string[], only?: string[]) {
   // Generous kill bounds: the clients' own timing is judged from the configured delays, not from these.

@@ -19,6 +19,7 @@ import type { SspServer } from '../../reference-server/index.ts';
 import { startFaultServer } from './fault-server.ts';
 import type { Fault, FaultServer, FaultServerOptions } from './fault-server.ts';
 import { oneTo, until } from './helpers.ts';
+import { testBin as bin } from '../support/bundles.ts';
 
 /** What the test pages put on `window`. */
 type PageWindow = Window & { xanjax: typeof Client; pushlet?: Client.Pushlet; inFlight: number; pwned?: boolean };
@@ -189,7 +190,6 @@ async function stop(child: ChildProcess, signal: NodeJS.Signals): Promise<void> 
   await exited;
 }
 
-const bin = fileURLToPath(new URL('../../bin/xanjax.js', import.meta.url));
 const secret = 'browser-test-secret-0123456789abcdef';
 const servers = new Set<ChildProcess>();
 afterAll(() => {
@@ -202,7 +202,7 @@ afterAll(() => {
  * The durable file log (issue 10, `serve --log file:DIR`) keeps them; without it these tests
  * cannot apply and are skipped, visibly.
  */
-const durableLog = execFileSync(process.execPath, [fileURLToPath(new URL('../../bin/xanjax.js', import.meta.url)), 'serve', '--help'], { encoding: 'utf8' }).includes('--log');
+const durableLog = execFileSync(process.execPath, [bin, 'serve', '--help'], { encoding: 'utf8' }).includes('--log');
 const logDir = durableLog ? mkdtempSync(join(tmpdir(), 'xanjax-browser-log-')) : '';
 
 describe('against the reference server', () => {
@@ -236,7 +236,7 @@ describe('against the reference server', () => {
     // The page tells how to publish into this very server's log.
     const command = await page.$eval('#publish-command', (pre) => pre.textContent!);
     expect(command).toBe(`npx xanjax publish --log file:${dir} news '{"headline":"hello from another terminal"}'`);
-    // Another process, as that command runs it (bin/xanjax.js is what npx starts).
+    // Another process, as that command runs it (the bundled bin/xanjax.ts, what npx starts).
     execFileSync(process.execPath, [bin, 'publish', '--log', `file:${dir}`, 'news', '{"headline":"from another process"}']);
     await page.waitForSelector('#feed .row', { timeout: 15_000 });
     expect(await page.$$eval('#feed .row .data', (cells) => cells.map((cell) => cell.textContent))).toEqual(['{"headline":"from another process"}']);

@@ -1,14 +1,13 @@
-// `npx xanjax tail` end to end: the real command (bin/xanjax.js) in a child process against
+// `npx xanjax tail` end to end: the real command (bin/xanjax.ts, bundled) in a child process against
 // the reference server, including an --exec stream and Ctrl-C.
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createServer } from '../../reference-server/index.ts';
 import type { SspServer } from '../../reference-server/index.ts';
+import { testBin as bin } from '../support/bundles.ts';
 
-const bin = fileURLToPath(new URL('../../bin/xanjax.js', import.meta.url));
 let server: SspServer;
 const children = new Set<ChildProcess>();
 

@@ -12,6 +12,7 @@ import { allChecks } from '../../conformance/checks/index.ts';
 import { restartChecks } from '../../conformance/checks/restart.ts';
 import { runChecks } from '../../conformance/runner.ts';
 import { createServer } from '../../reference-server/index.ts';
+import { restartServer } from '../support/bundles.ts';
 import { restartVariants } from './broken/restart-variants.ts';
 
 const ids = restartChecks.map((check) => check.id);
@@ -28,7 +29,7 @@ async function freePort(): Promise<number> {
 
 async function runAgainst(variant: string) {
   const port = await freePort();
-  const command = `exec node --import tsx test/conformance/broken/restart-server.ts --port ${port} --secret restart-test-secret-0123456789 --journal ${join(dir, `${variant}.json`)} --variant ${variant}`;
+  const command = `exec node ${restartServer} --port ${port} --secret restart-test-secret-0123456789 --journal ${join(dir, `${variant}.json`)} --variant ${variant}`;
   const summary = await runChecks(allChecks, { endpoint: `http://127.0.0.1:${port}/ssp`, only: ids, serverCommand: command });
   const failing = summary.results.filter((result) => result.status === 'fail' || result.status === 'warning');
   return {

@@ -3,14 +3,13 @@ import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import { afterAll, expect, it, vi } from 'vitest';
 import { main, parseOptions } from '../../reference-server/cli.ts';
 import { clientKeyFromForwardedFor } from '../../reference-server/index.ts';
 import { Signer } from '../../reference-server/signature.ts';
 import { open, poll, post, send, sleep, start } from './helpers.ts';
+import { testBin as bin } from '../support/bundles.ts';
 
-const bin = fileURLToPath(new URL('../../bin/xanjax.js', import.meta.url));
 const children: ChildProcess[] = [];
 afterAll(() => {
   for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
