@@ -235,9 +235,10 @@ class Hub {
       const superseded = new AbortController();
       this.#wake = () => superseded.abort();
       let answer: Answer;
-      const sentAt = Date.now();
+      let sentAt = Date.now();
       try {
-        answer = await send(this.fetch, this.endpoint, message, { signal: AbortSignal.any([signal, superseded.signal]), timeoutMs: 45_000, settings: this.#settings });
+        const onSend = () => (sentAt = Date.now());
+        answer = await send(this.fetch, this.endpoint, message, { signal: AbortSignal.any([signal, superseded.signal]), timeoutMs: 45_000, settings: this.#settings, onSend });
         attempt = 0;
         restate = false;
       } catch (error) {

@@ -203,7 +203,8 @@ export class Subscription implements AsyncIterable<SspEvent> {
     const signal = this.#abort.signal;
     // Backpressure: no new poll while the iterator's reader is behind.
     await this.#queue?.room(signal);
-    const sentAt = Date.now();
+    // When the answered poll was sent: its last attempt, as it went to fetch (SSP-CLIENT-9).
+    let sentAt = Date.now();
     const position = this.#sigPosition;
     const maxHold = this.#limits?.maxHoldMs;
     // SSP-CLIENT-27: without the server's maximum, the client bounds the hold itself.
@@ -213,7 +214,7 @@ export class Subscription implements AsyncIterable<SspEvent> {
     const deadline = effectiveHold + (this.#limits?.batchDelayMs ?? 0) + this.#options.requestTimeoutMs;
     let answer: Answer;
     try {
-      answer = await this.#send({ ssp: 1, type: 'poll', sig: this.#sig!, ...(hold === undefined ? {} : { hold }) }, deadline);
+      answer = await this.#send({ ssp: 1, type: 'poll', sig: this.#sig!, ...(hold === undefined ? {} : { hold }) }, deadline, () => (sentAt = Date.now()));
     } catch (error) {
       // SSP-CLIENT-25: the session is gone (expired, or its key is), the subscription is not.
       if (error instanceof SspServerError && (error.code === 'session-expired' || error.code === 'invalid-signature')) {
@@ -329,12 +330,12 @@ export class Subscription implements AsyncIterable<SspEvent> {
   }
 
   /** Sends `message` (built once: a retry carries the same, newest signature), repeating failed requests (SSP-CLIENT-17/18). */
-  async #send(message: ClientMessage, timeoutMs: number): Promise<Answer> {
+  async #send(message: ClientMessage, timeoutMs: number, onSend?: () => void): Promise<Answer> {
     const { retry, random } = this.#options;
     const signal = this.#abort.signal;
     for (;;) {
       try {
-        const answer = await send(this.#fetch, this.endpoint, message, { signal, timeoutMs, settings: this.#request });
+        const answer = await send(this.#fetch, this.endpoint, message, { signal, timeoutMs, settings: this.#request, ...(onSend && { onSend }) });
         this.#failures = 0;
         return answer;
       } catch (error) {

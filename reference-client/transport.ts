@@ -50,6 +50,8 @@ interface ExchangeOptions {
   settings: RequestSettings;
   /** fetch's `keepalive`: the request outlives the page that sent it (used for close on page hide). */
   keepalive?: boolean;
+  /** Called as the request is handed to fetch (SSP-CLIENT-9 counts from when the poll was sent). */
+  onSend?: () => void;
 }
 
 export async function send(fetch: FetchLike, endpoint: string, message: ClientMessage, options: ExchangeOptions): Promise<Answer> {
@@ -101,7 +103,7 @@ async function exchange(
   fetch: FetchLike,
   endpoint: string,
   message: ClientMessage,
-  { signal, timeoutMs, keepalive, settings }: ExchangeOptions,
+  { signal, timeoutMs, keepalive, settings, onSend }: ExchangeOptions,
 ): Promise<{ status: number; headers: { get(name: string): string | null }; text: string }> {
   signal.throwIfAborted();
   const controller = new AbortController();
@@ -118,6 +120,7 @@ async function exchange(
     const extra = settings.headers();
     const headers = { ...(extra instanceof Promise ? await extra : extra), ...contentType };
     const init = { method: 'POST' as const, headers, body, signal: controller.signal, ...settings.init, ...(keepalive ? { keepalive } : {}) };
+    onSend?.();
     const response = await fetch(endpoint, init);
     // Reading the body is part of the exchange: a connection dropped mid-answer rejects here.
     const text = await response.text();
