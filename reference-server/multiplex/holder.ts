@@ -1,23 +1,28 @@
 // Multiplexed sessions (spec §23): one session, one held poll, many streams, each read from
-// its own event-log channel (or a topic's shared one) at its own cursor, with its producer. Streams are added and removed by `ext.multiplex` on polls;
-// the session record (ids, names, params, ended streams) lives here, in memory, and a
-// restart or another instance re-creates it from a poll that restates the streams (§23.7).
+// its own event-log channel (or a topic's shared one) at its own cursor, with its producer.
+// Streams are added and removed by `ext.multiplex` on polls. The session record (ids, names,
+// params, bases, ended streams) lives in this process and, with a durable log, in the log's
+// session store (./shared.ts), from which a restart or another instance continues the
+// session; without one, a poll that restates the streams re-creates it (§23.6).
 import { randomBytes } from 'node:crypto';
 import { errorCodeInfo } from '../../schemas/index.ts';
 import type { Advice } from '../../schemas/types.gen.ts';
 import { SspError } from '../errors.ts';
-import type { ChannelWatcher, EventLog, ReadResult, StreamEnd } from '../event-log/types.ts';
-import { isPromise, sessionChannel, topicChannel } from '../event-log/types.ts';
+import type { StreamRecord } from '../event-log/session-store.ts';
+import type { EventLog, ReadResult, StreamEnd } from '../event-log/types.ts';
+import { isPromise } from '../event-log/types.ts';
 import { sendJson } from '../holder/http.ts';
 import type { SspResponse } from '../holder/http.ts';
-import type { TimerHandle, TimerTarget, TimerWheel } from '../holder/timer-wheel.ts';
+import type { TimerHandle, TimerWheel } from '../holder/timer-wheel.ts';
 import type { Limits } from '../limits.ts';
 import { sameSignature, sessionIdOf } from '../signature.ts';
 import type { Signer } from '../signature.ts';
-import { startProducer } from '../streams/pump.ts';
 import type { StreamRegistry } from '../streams/registry.ts';
 import { assemble, gather, partJson } from './batch.ts';
 import { MuxStream } from './channel.ts';
+import { openStream } from './open-stream.ts';
+import { MuxPoll, MuxSession } from './session.ts';
+import { follow, record } from './shared.ts';
 import { assertUnexpired, digestOf, signMux, VERSION, verifyMux } from './signature.ts';
 import type { MuxState } from './signature.ts';
 import { EXTENSION } from './wire.ts';
@@ -42,63 +47,25 @@ export interface MuxHolderOptions {
   restartGuard?: boolean | undefined;
 }
 
-class Poll {
-  timer: TimerHandle | undefined;
-  constructor(
-    readonly res: SspResponse,
-    readonly origin: string | undefined,
-    readonly positions: Map<string, number>,
-  ) {}
-}
-
-class MuxSession implements ChannelWatcher {
-  readonly channels = new Map<string, MuxStream>();
-  /** The newest signature issued, with what it encodes: a poll carrying it needs no HMAC. */
-  lastSig: string | undefined;
-  lastState: MuxState | undefined;
-  /** The digest of the streams named last (ids joined), reused while they stay the same. */
-  digestIds: string | undefined;
-  digest = '';
-  held: Poll | undefined;
-  /** The newest poll received (an older one finishing an asynchronous read is not held). */
-  latest: Poll | undefined;
-  lastActive = Date.now();
-  flushPending = false;
-  idleTimer: TimerHandle | undefined;
-  rotation = 0;
-  idleTarget!: TimerTarget;
-  flushTarget!: TimerTarget;
-  constructor(
-    readonly id: string,
-    readonly client: string,
-    readonly wake: (session: MuxSession) => void,
-  ) {}
-
-  /** Any of its channels changed: one watcher per session, whatever its streams. */
-  onChannelChange(): void {
-    this.wake(this);
-  }
-
-  get live(): number {
-    let n = 0;
-    for (const channel of this.channels.values()) if (!channel.termination) n++;
-    return n;
-  }
-}
-
 interface Changes {
   added: string[];
   refused: Refusal[];
 }
 
-const flush = (target: TimerTarget) => target.onTimer();
+const flush = (target: { onTimer(): void }) => target.onTimer();
 
 export class MuxHolder {
   readonly #o: MuxHolderOptions;
   readonly #sessions = new Map<string, MuxSession>();
   readonly #tombstones = new Map<string, { body: string; timer: TimerHandle }>();
   readonly #perClient = new Map<string, number>();
+  /** Sessions being continued from the log's record (two polls racing get the same one). */
+  readonly #continuing = new Map<string, Promise<MuxSession>>();
+  /** Terminations being stored in an asynchronous durable log. */
+  readonly #saving = new Map<string, Promise<void>>();
   readonly #memoryMs: number;
+  /** How long a session's record lives unused: every signature of it expires within that (§4). */
+  readonly #recordMs: number;
   #heldPolls = 0;
   #closing = false;
   readonly #wakeSession = (session: MuxSession) => this.#wake(session);
@@ -107,6 +74,15 @@ export class MuxHolder {
     this.#o = options;
     const { terminationMemoryMs, idleTimeoutMs, maxHoldMs } = options.limits;
     this.#memoryMs = Math.max(terminationMemoryMs, idleTimeoutMs + maxHoldMs);
+    this.#recordMs = idleTimeoutMs + maxHoldMs;
+    // Another instance got a poll of a session held here, or ended it. A multiplexed
+    // session's poll supersedes the held one whatever its positions, on any instance (§23.3).
+    options.log.sessions?.onRemote((id, what) => {
+      const session = this.#sessions.get(id);
+      if (!session) return;
+      if (what === 'end') void this.#endedElsewhere(id).catch(() => {});
+      else if (session.held) this.#answerEmpty(session, session.held);
+    });
   }
 
   stats(): { sessions: number; heldPolls: number; tombstones: number; streams: number } {
@@ -123,13 +99,17 @@ export class MuxHolder {
     if (!registered) throw new SspError('unknown-stream', `stream '${stream}' is not offered here (see discovery)`);
     registered.checkParams(structuredClone(params));
     const session = this.#start(randomBytes(16).toString('base64url'), client);
+    let changes: Changes;
     try {
-      session.channels.set(first.id, await this.#channel(session, first, 0));
+      session.channels.set(first.id, await openStream(this.#o, session, first, { position: 0, continued: false }));
+      changes = await this.#add(session, ext?.add ?? []);
+      // Recorded before it is answered, so that any instance, or a restart, continues it.
+      await record(this.#o, session, [...session.channels.values()]);
     } catch (error) {
-      this.#drop(session);
+      this.#detach(session);
+      for (const opened of session.channels.values()) opened.free(this.#o.log);
       throw error;
     }
-    const changes = await this.#add(session, ext?.add ?? []);
     const positions = new Map([[first.id, 0], ...changes.added.filter((id) => id !== first.id).map((id) => [id, 0] as [string, number])]);
     const mux = { id: first.id, added: changes.added, refused: changes.refused };
     return JSON.stringify({ ssp: 1, type: 'session', sig: this.#sign(session, positions), stream, position: 0, extensions: [EXTENSION], ext: { [EXTENSION]: mux } });
@@ -137,40 +117,22 @@ export class MuxHolder {
 
   async poll(sig: string, hold: number | undefined, ext: PollExt | undefined, res: SspResponse, origin: string | undefined, client: string): Promise<void> {
     this.#assertRunning();
-    // The signature this process issued last for a live session needs no HMAC: it is that
-    // exact string (compared in constant time), and a live session has no tombstone.
-    const known = this.#sessions.get(sessionIdOf(sig, VERSION) ?? '');
-    const state = known?.lastSig !== undefined && sameSignature(sig, known.lastSig) ? known.lastState! : verifyMux(this.#o.signer, sig);
-    const tombstone = this.#tombstones.get(state.sessionId);
-    if (tombstone) return sendJson(res, origin, 200, tombstone.body);
-    assertUnexpired(state);
-    let session = this.#sessions.get(state.sessionId);
-    if (!session) {
-      const remaining = state.expiresAt - Date.now();
-      if (this.#o.restartGuard && remaining > 0) {
-        throw new SspError('unavailable', 'server restarted: sessions from before the restart cannot be resumed yet', { retryAfterMs: Math.min(remaining, this.#o.retryAfterMs) });
-      }
-      if (!ext?.restate) throw restateNeeded();
-      session = await this.#restate(state, ext.restate, client);
-    }
+    const state = this.#verify(sig);
+    const found = await this.#find(state, client, ext?.restate);
+    if (typeof found === 'string') return sendJson(res, origin, 200, found);
+    const session = found;
     session.lastActive = Date.now();
-    // §10: a newer poll supersedes the held one, answered at its own positions.
+    // Any instance holding a poll of the session answers it: this one supersedes it (§10).
+    this.#o.log.sessions?.touchSession(session.id, this.#recordMs, 0);
     if (session.held) this.#answerEmpty(session, session.held);
     const positions = new Map(state.positions);
     let changes: Changes | undefined;
-    if (ext?.add || ext?.remove) {
-      changes = await this.#add(session, ext.add ?? []);
-      for (const id of changes.added) if (!positions.has(id)) positions.set(id, 0);
-      for (const id of ext.remove ?? []) {
-        const stream = session.channels.get(id);
-        if (stream && positions.has(id)) stream.end({ reason: 'closed', last: positions.get(id)!, advice: { action: 'none' } }, this.#o.log);
-      }
-    }
+    if (ext?.add || ext?.remove) changes = await session.serial(() => this.#change(session, positions, ext));
     for (const [id, position] of positions) {
       const reading = session.channels.get(id)?.reading;
       reading?.channel.acknowledge(reading.base + position);
     }
-    const poll = new Poll(res, origin, positions);
+    const poll = new MuxPoll(res, origin, positions);
     session.latest = poll;
     // A poll that changed the session is answered at once, so the client learns the outcome (§23.3).
     if (await this.#answer(session, poll, changes !== undefined, changes)) return;
@@ -181,43 +143,119 @@ export class MuxHolder {
     this.#hold(session, poll, effectiveHold);
   }
 
-  close(sig: string): string {
+  /** §23.4 close: every stream ends; with a durable log, answered once the termination is stored. */
+  async close(sig: string): Promise<string> {
     this.#assertRunning();
     const state = verifyMux(this.#o.signer, sig);
-    const tombstone = this.#tombstones.get(state.sessionId);
-    if (tombstone) return tombstone.body;
-    assertUnexpired(state);
-    const session = this.#sessions.get(state.sessionId);
-    if (!session) throw new SspError('session-expired', 'session is no longer known (expired, closed or from before a restart); open a new session');
-    return this.#terminate(session, 'closed', state.positions);
+    const found = await this.#find(state, 'close');
+    if (typeof found === 'string') return found;
+    const body = this.#terminate(found, 'closed', state.positions);
+    await this.#saving.get(state.sessionId);
+    return body;
   }
 
   shutdown(): void {
     this.#closing = true;
-    for (const session of this.#sessions.values()) {
+    for (const session of [...this.#sessions.values()]) {
       const poll = session.held;
       if (poll) {
         this.#release(session, poll);
         const advice: Advice = { action: 'resume', delayMs: this.#o.shutdownResumeDelayMs };
-        // The positions stay as they were: after the restart, the client resumes from them (§23.7).
+        // The positions stay as they were: after the restart, the client resumes from them (§23.6).
         sendJson(poll.res, poll.origin, 200, this.#terminationBody(session, 'shutdown', advice, poll.positions, []), { connection: 'close' });
       }
-      this.#o.wheel.cancel(session.idleTimer);
-      // A durable log keeps the streams' own channels for the restart; the memory log is closed
-      // by the SSP/1 holder's shutdown after this.
-      for (const stream of session.channels.values()) {
-        stream.reading?.producer?.stop();
-        stream.reading?.channel.unwatch(session);
-      }
+      // A durable log keeps the streams' channels and the record for the restart (or another
+      // instance); the memory log is closed by the SSP/1 holder's shutdown after this.
+      this.#detach(session);
     }
-    this.#sessions.clear();
-    this.#perClient.clear();
     for (const tombstone of this.#tombstones.values()) this.#o.wheel.cancel(tombstone.timer);
     this.#tombstones.clear();
   }
 
   #assertRunning(): void {
     if (this.#closing) throw new SspError('unavailable', 'server is shutting down', { retryAfterMs: this.#o.retryAfterMs });
+  }
+
+  /**
+   * The signature this process issued last for a live session needs no HMAC: it is that
+   * exact string (compared in constant time). Not with a log shared by instances, where
+   * another one may have changed or ended the session.
+   */
+  #verify(sig: string): MuxState {
+    const known = this.#o.log.sessions?.shared ? undefined : this.#sessions.get(sessionIdOf(sig, VERSION) ?? '');
+    return known?.lastSig !== undefined && sameSignature(sig, known.lastSig) ? known.lastState! : verifyMux(this.#o.signer, sig);
+  }
+
+  /**
+   * The session a verified signature names, or the termination it gets (remembered here, or
+   * by a durable log: closed on another instance or before a restart). A durable log's
+   * record continues a session this process does not have, and with a shared log brings a
+   * local copy in step first. Without a record, `restate` re-creates it (§23.6); a close
+   * (`client` 'close') of an unknown session is `session-expired`.
+   */
+  async #find(state: MuxState, client: string, restate?: StreamSpec[]): Promise<MuxSession | string> {
+    const id = state.sessionId;
+    const tombstone = this.#tombstones.get(id);
+    if (tombstone) return tombstone.body;
+    const store = this.#o.log.sessions;
+    let records: StreamRecord[] | undefined;
+    if (store) {
+      const local = this.#sessions.has(id);
+      const [ended, found] = await Promise.all([store.termination(id), !local || store.shared ? store.loadStreams(id) : undefined]);
+      if (ended !== undefined) return this.#forget(id, ended);
+      records = found;
+    }
+    assertUnexpired(state);
+    const session = this.#sessions.get(id);
+    if (session) {
+      if (records) await session.serial(() => follow(this.#o, session, records));
+      return session;
+    }
+    if (records) return this.#continue(state, records, client);
+    const remaining = state.expiresAt - Date.now();
+    if (this.#o.restartGuard && remaining > 0) {
+      throw new SspError('unavailable', 'server restarted: sessions from before the restart cannot be resumed yet', { retryAfterMs: Math.min(remaining, this.#o.retryAfterMs) });
+    }
+    if (client === 'close') throw new SspError('session-expired', 'session is no longer known (expired, closed or from before a restart); open a new session');
+    if (!restate) throw restateNeeded();
+    return this.#restate(state, restate, client);
+  }
+
+  /** A session this process does not have, from the log's record (after a restart, or from another instance). */
+  #continue(state: MuxState, records: readonly StreamRecord[], client: string): Promise<MuxSession> {
+    const id = state.sessionId;
+    let continuing = this.#continuing.get(id);
+    if (!continuing) {
+      continuing = (async () => {
+        const session = this.#start(id, client);
+        try {
+          await session.serial(() => follow(this.#o, session, records, state.positions));
+        } catch (error) {
+          this.#detach(session);
+          throw error;
+        }
+        return session;
+      })();
+      this.#continuing.set(id, continuing);
+      const done = () => this.#continuing.delete(id);
+      continuing.then(done, done);
+    }
+    return continuing;
+  }
+
+  /** §23.3: a poll's additions and removals, each answered on its own, recorded before the answer. */
+  async #change(session: MuxSession, positions: Map<string, number>, ext: PollExt): Promise<Changes> {
+    const changes = await this.#add(session, ext.add ?? []);
+    for (const id of changes.added) if (!positions.has(id)) positions.set(id, 0);
+    const changed = changes.added.map((id) => session.channels.get(id)!);
+    for (const id of ext.remove ?? []) {
+      const stream = session.channels.get(id);
+      if (!stream || !positions.has(id)) continue;
+      stream.end({ reason: 'closed', last: positions.get(id)!, advice: { action: 'none' } }, this.#o.log);
+      changed.push(stream);
+    }
+    await record(this.#o, session, changed);
+    return changes;
   }
 
   #start(id: string, client: string): MuxSession {
@@ -236,29 +274,6 @@ export class MuxHolder {
     return session;
   }
 
-  /**
-   * Starts one stream at `position` (its own channel, or a topic's shared one from its head);
-   * throws the typed error `open` would answer. `spec` keeps the params as the client sent
-   * them (the digest covers those); the producer gets them checked, defaults filled in.
-   */
-  async #channel(session: MuxSession, spec: Required<StreamSpec>, position: number): Promise<MuxStream> {
-    const stream = this.#o.registry.get(spec.stream)!;
-    const params = stream.checkParams(structuredClone(spec.params));
-    const { maxConcurrent, topic } = stream.definition;
-    if (maxConcurrent !== undefined && stream.active >= maxConcurrent) {
-      throw new SspError('too-many-sessions', `stream '${stream.name}' runs at most ${maxConcurrent} sessions at once`, { retryAfterMs: this.#o.retryAfterMs });
-    }
-    const { retainEvents } = this.#o.limits;
-    const opening =
-      topic === undefined
-        ? this.#o.log.channel(sessionChannel(`${session.id}/${spec.id}`), { readers: 'single', retainEvents, startAt: position })
-        : this.#o.log.channel(topicChannel(topic), { readers: 'shared', retainEvents, startAt: 0 });
-    const channel = isPromise(opening) ? await opening : opening;
-    channel.watch(session);
-    const producer = stream.definition.produce ? startProducer(stream, params, channel, position) : undefined;
-    return new MuxStream(spec, { channel, base: topic === undefined ? 0 : channel.head, own: topic === undefined, producer, watcher: session });
-  }
-
   /** §23.3: each addition accepted or refused on its own; a repeated identical one is accepted again. */
   async #add(session: MuxSession, specs: StreamSpec[]): Promise<Changes> {
     const changes: Changes = { added: [], refused: [] };
@@ -271,11 +286,8 @@ export class MuxHolder {
           if (session.live >= this.#o.maxStreams) throw new MuxRefusal('too-many-streams', `a session carries at most ${this.#o.maxStreams} live streams`);
           // Ended streams stay in the record (their termination is repeatable): bound them too.
           if (session.channels.size >= 4 * this.#o.maxStreams) throw new MuxRefusal('too-many-streams', 'this session has used up its stream ids; open a new session');
-          const stream = this.#o.registry.get(spec.stream);
-          if (!stream) throw new SspError('unknown-stream', `stream '${spec.stream}' is not offered here (see discovery)`);
           const full = { id: spec.id, stream: spec.stream, params: spec.params ?? {} };
-          stream.checkParams(structuredClone(full.params));
-          session.channels.set(spec.id, await this.#channel(session, full, 0));
+          session.channels.set(spec.id, await openStream(this.#o, session, full, { position: 0, continued: false }));
         }
         changes.added.push(spec.id);
       } catch (error) {
@@ -287,9 +299,9 @@ export class MuxHolder {
   }
 
   /**
-   * §23.7: the record is gone (restart, another instance), the signature is valid, and the
-   * poll restates the streams it names: resumable streams resume at their positions, the
-   * others end with `expired` and advice `reopen`.
+   * §23.6: the record is gone (a restart of a log without records), the signature is valid,
+   * and the poll restates the streams it names: resumable streams resume at their positions,
+   * the others end with `expired` and advice `reopen`.
    */
   async #restate(state: MuxState, restated: StreamSpec[], client: string): Promise<MuxSession> {
     // The client may restate more streams than the signature names (ones whose termination it
@@ -307,48 +319,62 @@ export class MuxHolder {
       let resumed: MuxStream | undefined;
       if (stream?.resumable && stream.definition.topic === undefined) {
         try {
-          resumed = await this.#channel(session, full, position);
+          resumed = await openStream(this.#o, session, full, { position, continued: false });
         } catch {
           resumed = undefined;
         }
       }
       session.channels.set(spec.id, resumed ?? MuxStream.ended(full, { reason: 'expired', last: position, advice: { action: 'reopen' } }));
     }
+    // A durable log that lost the record gets it again.
+    await record(this.#o, session, [...session.channels.values()]);
     return session;
   }
 
   /** Answers `poll` if it has something to carry (or `force`); true when answered. */
-  #answer(session: MuxSession, poll: Poll, force: boolean, changes?: Changes): boolean | Promise<boolean> {
+  #answer(session: MuxSession, poll: MuxPoll, force: boolean, changes?: Changes): boolean | Promise<boolean> {
     const reads = gather(poll.positions, session.channels, this.#o.limits);
     if (!isPromise(reads)) return this.#send(session, poll, force, changes, reads);
     return reads.then((result) => this.#sessions.get(session.id) === session && this.#send(session, poll, force, changes, result));
   }
 
-  #send(session: MuxSession, poll: Poll, force: boolean, changes: Changes | undefined, reads: Map<string, ReadResult>): boolean {
+  #send(session: MuxSession, poll: MuxPoll, force: boolean, changes: Changes | undefined, reads: Map<string, ReadResult>): boolean | Promise<boolean> {
+    const ended: MuxStream[] = [];
     const { parts, positions } = assemble(poll.positions, session.channels, reads, this.#o.limits, session.rotation++, (stream) => {
       stream.end(streamTermination(stream.reading!.channel.ended!, stream.head), this.#o.log);
+      ended.push(stream);
     });
     if (parts.length === 0 && !force) return false;
-    if (session.held === poll) this.#release(session, poll);
-    let mux = `{"streams":[${parts.join(',')}]`;
-    if (changes) mux += `,"added":${JSON.stringify(changes.added)},"refused":${JSON.stringify(changes.refused)}`;
-    const body = `{"ssp":1,"type":"batch","sig":"${this.#sign(session, positions)}","events":[],"ext":{"${EXTENSION}":${mux}}}}`;
-    sendJson(poll.res, poll.origin, 200, body);
-    return true;
+    const deliver = () => {
+      if (session.held === poll) this.#release(session, poll);
+      let mux = `{"streams":[${parts.join(',')}]`;
+      if (changes) mux += `,"added":${JSON.stringify(changes.added)},"refused":${JSON.stringify(changes.refused)}`;
+      const body = `{"ssp":1,"type":"batch","sig":"${this.#sign(session, positions)}","events":[],"ext":{"${EXTENSION}":${mux}}}}`;
+      sendJson(poll.res, poll.origin, 200, body);
+      return true;
+    };
+    if (ended.length === 0) return deliver();
+    // A stream's end is recorded before it is answered: every instance repeats it (SSP-MUX-10).
+    return session.serial(() => record(this.#o, session, ended)).then(deliver, (error: unknown) => {
+      console.error('xanjax: could not record the end of a multiplexed stream:', error);
+      return deliver();
+    });
   }
 
   /** Nothing at the poll's own positions, a fresh signature (§10: a superseded poll). */
-  #answerEmpty(session: MuxSession, poll: Poll): void {
+  #answerEmpty(session: MuxSession, poll: MuxPoll): void {
     if (session.held === poll) this.#release(session, poll);
     const body = `{"ssp":1,"type":"batch","sig":"${this.#sign(session, poll.positions)}","events":[],"ext":{"${EXTENSION}":{"streams":[]}}}`;
     sendJson(poll.res, poll.origin, 200, body);
   }
 
-  #hold(session: MuxSession, poll: Poll, holdMs: number): void {
+  #hold(session: MuxSession, poll: MuxPoll, holdMs: number): void {
     const socket = poll.res.socket;
     if (poll.res.destroyed || !socket || socket.destroyed) return;
     session.held = poll;
     this.#heldPolls++;
+    // Another instance that gets the session's next poll tells this one (onRemote).
+    this.#o.log.sessions?.holding(session.id, holdMs);
     poll.timer = this.#o.wheel.schedule(Date.now() + holdMs, {
       onTimer: () => {
         if (session.held === poll) void this.#answer(session, poll, true);
@@ -359,9 +385,11 @@ export class MuxHolder {
     });
   }
 
-  #release(session: MuxSession, poll: Poll): void {
+  #release(session: MuxSession, poll: MuxPoll): void {
     session.held = undefined;
     session.lastActive = Date.now();
+    // The idle clock restarts when a request ends (§7), on whichever instance it was.
+    this.#o.log.sessions?.touchSession(session.id, this.#recordMs);
     this.#heldPolls--;
     this.#o.wheel.cancel(poll.timer);
   }
@@ -384,10 +412,57 @@ export class MuxHolder {
     const now = Date.now();
     const due = session.held ? now + this.#o.limits.idleTimeoutMs : session.lastActive + this.#o.limits.idleTimeoutMs;
     if (due > now) session.idleTimer = this.#o.wheel.schedule(due, session.idleTarget);
+    else if (this.#o.log.sessions) void this.#expireShared(session);
     else this.#terminate(session, 'expired', new Map());
   }
 
-  /** §23.5: the session ends: every stream still live ends with the same reason; remembered. */
+  /**
+   * Idle here, but with a durable log the client may be polling another instance: expire only
+   * if no instance saw a request within the idle time; forget the local copy if another
+   * instance ended the session, and follow the record (streams removed elsewhere stop their
+   * producers here). While the log cannot be asked, look again later.
+   */
+  async #expireShared(session: MuxSession): Promise<void> {
+    const store = this.#o.log.sessions!;
+    const { id } = session;
+    let remembered: string | undefined;
+    let active: boolean;
+    let records: StreamRecord[] | undefined;
+    try {
+      [remembered, active, records] = await Promise.all([store.termination(id), store.sessionActive(id, this.#o.limits.idleTimeoutMs), store.loadStreams(id)]);
+    } catch {
+      [remembered, active] = [undefined, true];
+    }
+    if (this.#sessions.get(id) !== session) return;
+    if (remembered !== undefined) return void this.#forget(id, remembered);
+    if (!active) return void this.#terminate(session, 'expired', new Map());
+    if (records) await session.serial(() => follow(this.#o, session, records)).catch(() => {});
+    session.lastActive = Date.now();
+    session.idleTimer = this.#o.wheel.schedule(session.lastActive + this.#o.limits.idleTimeoutMs, session.idleTarget);
+  }
+
+  /** The termination a durable log remembers for the session (ended on another instance): the local copy goes. */
+  async #endedElsewhere(id: string): Promise<void> {
+    const remembered = await this.#o.log.sessions?.termination(id);
+    if (remembered !== undefined) this.#forget(id, remembered);
+  }
+
+  /** Forgets a local copy of a session that ended elsewhere; its termination `body` is the answer from now on. */
+  #forget(id: string, body: string): string {
+    const session = this.#sessions.get(id);
+    if (session) {
+      const poll = session.held;
+      if (poll) {
+        this.#release(session, poll);
+        sendJson(poll.res, poll.origin, 200, body);
+      }
+      this.#detach(session);
+    }
+    this.#tombstone(id, body);
+    return body;
+  }
+
+  /** §23.4: the session ends: every stream still live ends with the same reason; remembered. */
   #terminate(session: MuxSession, reason: 'closed' | 'expired', positions: ReadonlyMap<string, number>): string {
     const ended: string[] = [];
     for (const stream of session.channels.values()) {
@@ -402,17 +477,33 @@ export class MuxHolder {
       this.#release(session, poll);
       sendJson(poll.res, poll.origin, 200, body);
     }
-    this.#drop(session);
+    this.#detach(session);
+    // The session's own channels go with it: its termination is remembered, and asked first.
+    for (const stream of session.channels.values()) stream.free(this.#o.log);
+    this.#tombstone(session.id, body);
+    const stored = this.#o.log.sessions?.rememberTermination(session.id, body, this.#memoryMs);
+    if (isPromise(stored)) {
+      const saving = stored.then(
+        () => {},
+        (error: unknown) => console.error(`xanjax: could not store the termination of a multiplexed session in the event log: ${(error as Error).message}`),
+      );
+      this.#saving.set(session.id, saving);
+      void saving.then(() => this.#saving.delete(session.id));
+    }
+    return body;
+  }
+
+  /** SSP-TERMINATION-13: the termination is the answer to every signature of the session for #memoryMs. */
+  #tombstone(id: string, body: string): void {
     const tombstone = {
       body,
       timer: this.#o.wheel.schedule(Date.now() + this.#memoryMs, {
         onTimer: () => {
-          if (this.#tombstones.get(session.id) === tombstone) this.#tombstones.delete(session.id);
+          if (this.#tombstones.get(id) === tombstone) this.#tombstones.delete(id);
         },
       }),
     };
-    this.#tombstones.set(session.id, tombstone);
-    return body;
+    this.#tombstones.set(id, tombstone);
   }
 
   #terminationBody(session: MuxSession, reason: string, advice: Advice, positions: ReadonlyMap<string, number>, parts: string[]): string {
@@ -420,13 +511,14 @@ export class MuxHolder {
     return `{"ssp":1,"type":"termination","sig":"${sig}","reason":"${reason}","last":0,"advice":${JSON.stringify(advice)},"ext":{"${EXTENSION}":{"streams":[${parts.join(',')}]}}}`;
   }
 
-  #drop(session: MuxSession): void {
-    this.#sessions.delete(session.id);
+  /** This process lets go of the session: its table entry, timers, client count, producers, leases and channel watches. */
+  #detach(session: MuxSession): void {
+    if (this.#sessions.get(session.id) === session) this.#sessions.delete(session.id);
     this.#o.wheel.cancel(session.idleTimer);
     const left = (this.#perClient.get(session.client) ?? 1) - 1;
     if (left > 0) this.#perClient.set(session.client, left);
     else this.#perClient.delete(session.client);
-    for (const stream of session.channels.values()) stream.end({ reason: 'closed', last: stream.head, advice: { action: 'none' } }, this.#o.log);
+    for (const stream of session.channels.values()) stream.detach(this.#o.log);
   }
 
   #sign(session: MuxSession, positions: ReadonlyMap<string, number>): string {
