@@ -5,28 +5,32 @@
 // session store (./shared.ts), from which a restart or another instance continues the
 // session; without one, a poll that restates the streams re-creates it (§23.6).
 import { randomBytes } from 'node:crypto';
-import { errorCodeInfo } from '../../schemas/index.ts';
 import type { Advice } from '../../schemas/types.gen.ts';
 import { SspError } from '../errors.ts';
 import type { StreamRecord } from '../event-log/session-store.ts';
-import type { EventLog, ReadResult, StreamEnd } from '../event-log/types.ts';
+import type { EventLog, ReadResult } from '../event-log/types.ts';
 import { isPromise } from '../event-log/types.ts';
 import { sendJson } from '../holder/http.ts';
 import type { SspResponse } from '../holder/http.ts';
-import type { TimerHandle, TimerWheel } from '../holder/timer-wheel.ts';
+import type { TimerWheel } from '../holder/timer-wheel.ts';
 import type { Limits } from '../limits.ts';
 import { sameSignature, sessionIdOf } from '../signature.ts';
 import type { Signer } from '../signature.ts';
 import type { StreamRegistry } from '../streams/registry.ts';
 import { assemble, gather, partJson } from './batch.ts';
-import { MuxStream } from './channel.ts';
+import { add, change, restate as restateStreams, restated, restateNeeded } from './changes.ts';
+import type { Changes } from './changes.ts';
+import type { MuxStream } from './channel.ts';
+import { advise, streamTermination, TerminationMemory } from './endings.ts';
 import { openStream } from './open-stream.ts';
-import { MuxPoll, MuxSession } from './session.ts';
+import { MuxPoll } from './session.ts';
+import type { MuxSession } from './session.ts';
 import { follow, record } from './shared.ts';
+import { SessionTable } from './table.ts';
 import { assertUnexpired, digestOf, signMux, VERSION, verifyMux } from './signature.ts';
 import type { MuxState } from './signature.ts';
 import { EXTENSION } from './wire.ts';
-import type { OpenExt, PollExt, Refusal, StreamSpec, StreamTermination } from './wire.ts';
+import type { OpenExt, PollExt, StreamSpec, StreamTermination } from './wire.ts';
 
 export interface MuxHolderOptions {
   limits: Limits;
@@ -47,33 +51,28 @@ export interface MuxHolderOptions {
   restartGuard?: boolean | undefined;
 }
 
-interface Changes {
-  added: string[];
-  refused: Refusal[];
-}
-
 const flush = (target: { onTimer(): void }) => target.onTimer();
 
 export class MuxHolder {
   readonly #o: MuxHolderOptions;
-  readonly #sessions = new Map<string, MuxSession>();
-  readonly #tombstones = new Map<string, { body: string; timer: TimerHandle }>();
-  readonly #perClient = new Map<string, number>();
-  /** Sessions being continued from the log's record (two polls racing get the same one). */
-  readonly #continuing = new Map<string, Promise<MuxSession>>();
-  /** Terminations being stored in an asynchronous durable log. */
-  readonly #saving = new Map<string, Promise<void>>();
-  readonly #memoryMs: number;
+  readonly #sessions: SessionTable;
+  readonly #ended: TerminationMemory;
   /** How long a session's record lives unused: every signature of it expires within that (§4). */
   readonly #recordMs: number;
   #heldPolls = 0;
   #closing = false;
-  readonly #wakeSession = (session: MuxSession) => this.#wake(session);
 
   constructor(options: MuxHolderOptions) {
     this.#o = options;
     const { terminationMemoryMs, idleTimeoutMs, maxHoldMs } = options.limits;
-    this.#memoryMs = Math.max(terminationMemoryMs, idleTimeoutMs + maxHoldMs);
+    this.#sessions = new SessionTable({
+      ...options,
+      idleTimeoutMs,
+      wake: (session) => this.#wake(session),
+      idle: (session) => this.#checkIdle(session),
+      flush: (session) => this.#flush(session),
+    });
+    this.#ended = new TerminationMemory(options.wheel, Math.max(terminationMemoryMs, idleTimeoutMs + maxHoldMs), options.log.sessions);
     this.#recordMs = idleTimeoutMs + maxHoldMs;
     // Another instance got a poll of a session held here, or ended it. A multiplexed
     // session's poll supersedes the held one whatever its positions, on any instance (§23.3).
@@ -88,7 +87,7 @@ export class MuxHolder {
   stats(): { sessions: number; heldPolls: number; tombstones: number; streams: number } {
     let streams = 0;
     for (const session of this.#sessions.values()) streams += session.live;
-    return { sessions: this.#sessions.size, heldPolls: this.#heldPolls, tombstones: this.#tombstones.size, streams };
+    return { sessions: this.#sessions.size, heldPolls: this.#heldPolls, tombstones: this.#ended.size, streams };
   }
 
   /** §23.3: open with `multiplex` accepted; the open's own stream fails the open like SSP/1. */
@@ -98,15 +97,15 @@ export class MuxHolder {
     const registered = this.#o.registry.get(stream);
     if (!registered) throw new SspError('unknown-stream', `stream '${stream}' is not offered here (see discovery)`);
     registered.checkParams(structuredClone(params));
-    const session = this.#start(randomBytes(16).toString('base64url'), client);
+    const session = this.#sessions.start(randomBytes(16).toString('base64url'), client);
     let changes: Changes;
     try {
       session.channels.set(first.id, await openStream(this.#o, session, first, { position: 0, continued: false }));
-      changes = await this.#add(session, ext?.add ?? []);
+      changes = await add(this.#o, session, ext?.add ?? []);
       // Recorded before it is answered, so that any instance, or a restart, continues it.
       await record(this.#o, session, [...session.channels.values()]);
     } catch (error) {
-      this.#detach(session);
+      this.#sessions.detach(session);
       for (const opened of session.channels.values()) opened.free(this.#o.log);
       throw error;
     }
@@ -127,7 +126,7 @@ export class MuxHolder {
     if (session.held) this.#answerEmpty(session, session.held);
     const positions = new Map(state.positions);
     let changes: Changes | undefined;
-    if (ext?.add || ext?.remove) changes = await session.serial(() => this.#change(session, positions, ext));
+    if (ext?.add || ext?.remove) changes = await session.serial(() => change(this.#o, session, positions, ext));
     for (const [id, position] of positions) {
       const reading = session.channels.get(id)?.reading;
       reading?.channel.acknowledge(reading.base + position);
@@ -150,7 +149,7 @@ export class MuxHolder {
     const found = await this.#find(state, 'close');
     if (typeof found === 'string') return found;
     const body = this.#terminate(found, 'closed', state.positions);
-    await this.#saving.get(state.sessionId);
+    await this.#ended.stored(state.sessionId);
     return body;
   }
 
@@ -166,10 +165,9 @@ export class MuxHolder {
       }
       // A durable log keeps the streams' channels and the record for the restart (or another
       // instance); the memory log is closed by the SSP/1 holder's shutdown after this.
-      this.#detach(session);
+      this.#sessions.detach(session);
     }
-    for (const tombstone of this.#tombstones.values()) this.#o.wheel.cancel(tombstone.timer);
-    this.#tombstones.clear();
+    this.#ended.clear();
   }
 
   #assertRunning(): void {
@@ -195,12 +193,12 @@ export class MuxHolder {
    */
   async #find(state: MuxState, client: string, restate?: StreamSpec[]): Promise<MuxSession | string> {
     const id = state.sessionId;
-    const tombstone = this.#tombstones.get(id);
-    if (tombstone) return tombstone.body;
+    const remembered = this.#ended.body(id);
+    if (remembered !== undefined) return remembered;
     const store = this.#o.log.sessions;
     let records: StreamRecord[] | undefined;
     if (store) {
-      const local = this.#sessions.has(id);
+      const local = this.#sessions.get(id) !== undefined;
       const [ended, found] = await Promise.all([store.termination(id), !local || store.shared ? store.loadStreams(id) : undefined]);
       if (ended !== undefined) return this.#forget(id, ended);
       records = found;
@@ -211,131 +209,23 @@ export class MuxHolder {
       if (records) await session.serial(() => follow(this.#o, session, records));
       return session;
     }
-    if (records) return this.#continue(state, records, client);
+    // A session this process does not have, from the log's record (a restart, another instance).
+    if (records) return this.#sessions.remake(id, client, (made) => follow(this.#o, made, records, state.positions));
     const remaining = state.expiresAt - Date.now();
     if (this.#o.restartGuard && remaining > 0) {
       throw new SspError('unavailable', 'server restarted: sessions from before the restart cannot be resumed yet', { retryAfterMs: Math.min(remaining, this.#o.retryAfterMs) });
     }
     if (client === 'close') throw new SspError('session-expired', 'session is no longer known (expired, closed or from before a restart); open a new session');
     if (!restate) throw restateNeeded();
-    return this.#restate(state, restate, client);
-  }
-
-  /** A session this process does not have, from the log's record (after a restart, or from another instance). */
-  #continue(state: MuxState, records: readonly StreamRecord[], client: string): Promise<MuxSession> {
-    const id = state.sessionId;
-    let continuing = this.#continuing.get(id);
-    if (!continuing) {
-      continuing = (async () => {
-        const session = this.#start(id, client);
-        try {
-          await session.serial(() => follow(this.#o, session, records, state.positions));
-        } catch (error) {
-          this.#detach(session);
-          throw error;
-        }
-        return session;
-      })();
-      this.#continuing.set(id, continuing);
-      const done = () => this.#continuing.delete(id);
-      continuing.then(done, done);
-    }
-    return continuing;
-  }
-
-  /** §23.3: a poll's additions and removals, each answered on its own, recorded before the answer. */
-  async #change(session: MuxSession, positions: Map<string, number>, ext: PollExt): Promise<Changes> {
-    const changes = await this.#add(session, ext.add ?? []);
-    for (const id of changes.added) if (!positions.has(id)) positions.set(id, 0);
-    const changed = changes.added.map((id) => session.channels.get(id)!);
-    for (const id of ext.remove ?? []) {
-      const stream = session.channels.get(id);
-      if (!stream || !positions.has(id)) continue;
-      stream.end({ reason: 'closed', last: positions.get(id)!, advice: { action: 'none' } }, this.#o.log);
-      changed.push(stream);
-    }
-    await record(this.#o, session, changed);
-    return changes;
-  }
-
-  #start(id: string, client: string): MuxSession {
-    const { maxSessions, maxSessionsPerClient, retryAfterMs, limits } = this.#o;
-    if (this.#sessions.size >= maxSessions) throw new SspError('too-many-sessions', `session limit (${maxSessions}) reached`, { retryAfterMs });
-    const clientSessions = this.#perClient.get(client) ?? 0;
-    if (clientSessions >= maxSessionsPerClient) {
-      throw new SspError('too-many-sessions', `session limit per client (${maxSessionsPerClient}) reached`, { retryAfterMs });
-    }
-    const session = new MuxSession(id, client, this.#wakeSession);
-    session.idleTarget = { onTimer: () => this.#checkIdle(session) };
-    session.flushTarget = { onTimer: () => this.#flush(session) };
-    this.#sessions.set(id, session);
-    this.#perClient.set(client, clientSessions + 1);
-    session.idleTimer = this.#o.wheel.schedule(Date.now() + limits.idleTimeoutMs, session.idleTarget);
-    return session;
-  }
-
-  /** §23.3: each addition accepted or refused on its own; a repeated identical one is accepted again. */
-  async #add(session: MuxSession, specs: StreamSpec[]): Promise<Changes> {
-    const changes: Changes = { added: [], refused: [] };
-    for (const spec of specs) {
-      const existing = session.channels.get(spec.id);
-      try {
-        if (existing) {
-          if (!existing.sameAs(spec)) throw new MuxRefusal('stream-id-in-use', `stream id '${spec.id}' already names another stream of this session`);
-        } else {
-          if (session.live >= this.#o.maxStreams) throw new MuxRefusal('too-many-streams', `a session carries at most ${this.#o.maxStreams} live streams`);
-          // Ended streams stay in the record (their termination is repeatable): bound them too.
-          if (session.channels.size >= 4 * this.#o.maxStreams) throw new MuxRefusal('too-many-streams', 'this session has used up its stream ids; open a new session');
-          const full = { id: spec.id, stream: spec.stream, params: spec.params ?? {} };
-          session.channels.set(spec.id, await openStream(this.#o, session, full, { position: 0, continued: false }));
-        }
-        changes.added.push(spec.id);
-      } catch (error) {
-        if (!(error instanceof SspError) && !(error instanceof MuxRefusal)) throw error;
-        changes.refused.push({ id: spec.id, error: refusalOf(error) });
-      }
-    }
-    return changes;
-  }
-
-  /**
-   * §23.6: the record is gone (a restart of a log without records), the signature is valid,
-   * and the poll restates the streams it names: resumable streams resume at their positions,
-   * the others end with `expired` and advice `reopen`.
-   */
-  async #restate(state: MuxState, restated: StreamSpec[], client: string): Promise<MuxSession> {
-    // The client may restate more streams than the signature names (ones whose termination it
-    // has, or is still adding): only the named ones count, and the digest must match them.
-    const specs = restated.filter((spec) => state.positions.has(spec.id));
-    const ids = new Set(specs.map((spec) => spec.id));
-    if (ids.size !== specs.length || ids.size !== state.positions.size || digestOf(specs) !== state.digest) {
-      throw new SspError('bad-request', "ext.multiplex.restate does not match the streams the signature names (each once, with the session's exact names and params)");
-    }
-    const session = this.#start(state.sessionId, client);
-    for (const spec of specs) {
-      const full: Required<StreamSpec> = { id: spec.id, stream: spec.stream, params: spec.params ?? {} };
-      const position = state.positions.get(spec.id)!;
-      const stream = this.#o.registry.get(spec.stream);
-      let resumed: MuxStream | undefined;
-      if (stream?.resumable && stream.definition.topic === undefined) {
-        try {
-          resumed = await openStream(this.#o, session, full, { position, continued: false });
-        } catch {
-          resumed = undefined;
-        }
-      }
-      session.channels.set(spec.id, resumed ?? MuxStream.ended(full, { reason: 'expired', last: position, advice: { action: 'reopen' } }));
-    }
-    // A durable log that lost the record gets it again.
-    await record(this.#o, session, [...session.channels.values()]);
-    return session;
+    const specs = restated(state, restate);
+    return this.#sessions.remake(id, client, (made) => restateStreams(this.#o, made, state, specs));
   }
 
   /** Answers `poll` if it has something to carry (or `force`); true when answered. */
   #answer(session: MuxSession, poll: MuxPoll, force: boolean, changes?: Changes): boolean | Promise<boolean> {
     const reads = gather(poll.positions, session.channels, this.#o.limits);
     if (!isPromise(reads)) return this.#send(session, poll, force, changes, reads);
-    return reads.then((result) => this.#sessions.get(session.id) === session && this.#send(session, poll, force, changes, result));
+    return reads.then((result) => this.#sessions.holds(session) && this.#send(session, poll, force, changes, result));
   }
 
   #send(session: MuxSession, poll: MuxPoll, force: boolean, changes: Changes | undefined, reads: Map<string, ReadResult>): boolean | Promise<boolean> {
@@ -408,7 +298,7 @@ export class MuxHolder {
   }
 
   #checkIdle(session: MuxSession): void {
-    if (this.#sessions.get(session.id) !== session) return;
+    if (!this.#sessions.holds(session)) return;
     const now = Date.now();
     const due = session.held ? now + this.#o.limits.idleTimeoutMs : session.lastActive + this.#o.limits.idleTimeoutMs;
     if (due > now) session.idleTimer = this.#o.wheel.schedule(due, session.idleTarget);
@@ -433,7 +323,7 @@ export class MuxHolder {
     } catch {
       [remembered, active] = [undefined, true];
     }
-    if (this.#sessions.get(id) !== session) return;
+    if (!this.#sessions.holds(session)) return;
     if (remembered !== undefined) return void this.#forget(id, remembered);
     if (!active) return void this.#terminate(session, 'expired', new Map());
     if (records) await session.serial(() => follow(this.#o, session, records)).catch(() => {});
@@ -456,9 +346,9 @@ export class MuxHolder {
         this.#release(session, poll);
         sendJson(poll.res, poll.origin, 200, body);
       }
-      this.#detach(session);
+      this.#sessions.detach(session);
     }
-    this.#tombstone(id, body);
+    this.#ended.keep(id, body);
     return body;
   }
 
@@ -477,48 +367,16 @@ export class MuxHolder {
       this.#release(session, poll);
       sendJson(poll.res, poll.origin, 200, body);
     }
-    this.#detach(session);
+    this.#sessions.detach(session);
     // The session's own channels go with it: its termination is remembered, and asked first.
     for (const stream of session.channels.values()) stream.free(this.#o.log);
-    this.#tombstone(session.id, body);
-    const stored = this.#o.log.sessions?.rememberTermination(session.id, body, this.#memoryMs);
-    if (isPromise(stored)) {
-      const saving = stored.then(
-        () => {},
-        (error: unknown) => console.error(`xanjax: could not store the termination of a multiplexed session in the event log: ${(error as Error).message}`),
-      );
-      this.#saving.set(session.id, saving);
-      void saving.then(() => this.#saving.delete(session.id));
-    }
+    this.#ended.remember(session.id, body);
     return body;
-  }
-
-  /** SSP-TERMINATION-13: the termination is the answer to every signature of the session for #memoryMs. */
-  #tombstone(id: string, body: string): void {
-    const tombstone = {
-      body,
-      timer: this.#o.wheel.schedule(Date.now() + this.#memoryMs, {
-        onTimer: () => {
-          if (this.#tombstones.get(id) === tombstone) this.#tombstones.delete(id);
-        },
-      }),
-    };
-    this.#tombstones.set(id, tombstone);
   }
 
   #terminationBody(session: MuxSession, reason: string, advice: Advice, positions: ReadonlyMap<string, number>, parts: string[]): string {
     const sig = this.#sign(session, positions);
     return `{"ssp":1,"type":"termination","sig":"${sig}","reason":"${reason}","last":0,"advice":${JSON.stringify(advice)},"ext":{"${EXTENSION}":{"streams":[${parts.join(',')}]}}}`;
-  }
-
-  /** This process lets go of the session: its table entry, timers, client count, producers, leases and channel watches. */
-  #detach(session: MuxSession): void {
-    if (this.#sessions.get(session.id) === session) this.#sessions.delete(session.id);
-    this.#o.wheel.cancel(session.idleTimer);
-    const left = (this.#perClient.get(session.client) ?? 1) - 1;
-    if (left > 0) this.#perClient.set(session.client, left);
-    else this.#perClient.delete(session.client);
-    for (const stream of session.channels.values()) stream.detach(this.#o.log);
   }
 
   #sign(session: MuxSession, positions: ReadonlyMap<string, number>): string {
@@ -542,35 +400,4 @@ export class MuxHolder {
     session.lastState = { sessionId: session.id, digest: session.digest, positions: new Map(positions), expiresAt };
     return sig;
   }
-}
-
-/** An extension error code (§23.8): refused additions only, never an HTTP answer. */
-class MuxRefusal extends Error {
-  constructor(
-    readonly code: 'too-many-streams' | 'stream-id-in-use',
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
-function refusalOf(error: SspError | MuxRefusal): Refusal['error'] {
-  if (error instanceof MuxRefusal) return { code: error.code, message: error.message, retryable: false };
-  const { details } = error.extras;
-  return { code: error.code, message: error.message, retryable: errorCodeInfo[error.code].retryable, ...(details && { details }) };
-}
-
-function streamTermination(end: StreamEnd, last: number): StreamTermination {
-  if (end.reason === 'complete') return { reason: 'complete', last, advice: { action: 'none' } };
-  return { reason: 'error', last, advice: end.advice === 'reopen' ? { action: 'reopen', delayMs: 1000 } : { action: 'none' }, error: end.error };
-}
-
-function advise(reason: 'closed' | 'expired' | 'shutdown'): Advice {
-  return reason === 'expired' ? { action: 'reopen' } : { action: 'none' };
-}
-
-function restateNeeded(): SspError {
-  const error = new SspError('session-expired', 'multiplexed session is not known here (restart or another instance): poll again restating its streams in ext.multiplex.restate');
-  error.extras.ext = { [EXTENSION]: { restate: true } };
-  return error;
 }
