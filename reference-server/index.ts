@@ -51,7 +51,7 @@ export type {
 } from './event-log/types.ts';
 export { SerializedData, eventWireBytes, sessionChannel, topicChannel } from './event-log/types.ts';
 export { MemoryEventLog } from './event-log/memory.ts';
-export type { SessionRecord, SessionStore, SigningKeyRecord } from './event-log/session-store.ts';
+export type { SessionRecord, SessionStore, SigningKeyRecord, StreamRecord } from './event-log/session-store.ts';
 export { FileEventLog } from './durable/file-log.ts';
 export type { FileLogOptions } from './durable/file-log.ts';
 export { openEventLog } from './durable/open-log.ts';

@@ -118,8 +118,12 @@ export class RedisSessionStore implements SessionStore {
     return this.#call(async () => streamsOf(await this.redis.hgetall(sessionKey(sessionId))));
   }
 
+  /** A poll held on any instance counts: a hold (up to maxHoldMs) may outlast the idle time. */
   sessionActive(sessionId: string, idleMs: number): Promise<boolean> {
-    return this.#call(async () => Date.now() - Number((await this.redis.get(activeKey(sessionId))) ?? '0') < idleMs);
+    return this.#call(async () => {
+      const [active, held] = await Promise.all([this.redis.get(activeKey(sessionId)), this.redis.exists(heldKey(sessionId))]);
+      return held === 1 || Date.now() - Number(active ?? '0') < idleMs;
+    });
   }
 
   holding(sessionId: string, holdMs: number): void {

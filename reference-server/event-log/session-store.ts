@@ -62,7 +62,7 @@ export interface SessionStore {
    * the session held on another instance at that position or an earlier one (SSP-HOLD-10/11).
    */
   touchSession(sessionId: string, lifetimeMs: number, pollAt?: number): void;
-  /** True when a request of the session began or ended on any instance within the last `idleMs`. */
+  /** True when a request of the session began or ended on any instance within the last `idleMs`, or a poll of it is held. */
   sessionActive(sessionId: string, idleMs: number): MaybePromise<boolean>;
   /** A poll of the session is held here for up to holdMs (so another instance can supersede it). */
   holding(sessionId: string, holdMs: number): void;

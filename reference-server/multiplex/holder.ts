@@ -244,6 +244,10 @@ export class MuxHolder {
       return true;
     };
     if (ended.length === 0) return deliver();
+    if (!this.#o.log.sessions) {
+      for (const stream of ended) stream.free(this.#o.log);
+      return deliver();
+    }
     // A stream's end is recorded before it is answered: every instance repeats it (SSP-MUX-10).
     return session.serial(() => record(this.#o, session, ended)).then(deliver, (error: unknown) => {
       console.error('xanjax: could not record the end of a multiplexed stream:', error);
