@@ -146,7 +146,7 @@ export class MuxHolder {
   async close(sig: string): Promise<string> {
     this.#assertRunning();
     const state = verifyMux(this.#o.signer, sig);
-    const found = await this.#find(state, 'close');
+    const found = await this.#find(state, 'close', 'never');
     if (typeof found === 'string') return found;
     const body = this.#terminate(found, 'closed', state.positions);
     await this.#ended.stored(state.sessionId);
@@ -189,9 +189,9 @@ export class MuxHolder {
    * by a durable log: closed on another instance or before a restart). A durable log's
    * record continues a session this process does not have, and with a shared log brings a
    * local copy in step first. Without a record, `restate` re-creates it (§23.6); a close
-   * (`client` 'close') of an unknown session is `session-expired`.
+   * (`restate` 'never') of an unknown session is `session-expired`.
    */
-  async #find(state: MuxState, client: string, restate?: StreamSpec[]): Promise<MuxSession | string> {
+  async #find(state: MuxState, client: string, restate: StreamSpec[] | 'never' | undefined): Promise<MuxSession | string> {
     const id = state.sessionId;
     const remembered = this.#ended.body(id);
     if (remembered !== undefined) return remembered;
@@ -215,7 +215,7 @@ export class MuxHolder {
     if (this.#o.restartGuard && remaining > 0) {
       throw new SspError('unavailable', 'server restarted: sessions from before the restart cannot be resumed yet', { retryAfterMs: Math.min(remaining, this.#o.retryAfterMs) });
     }
-    if (client === 'close') throw new SspError('session-expired', 'session is no longer known (expired, closed or from before a restart); open a new session');
+    if (restate === 'never') throw new SspError('session-expired', 'session is no longer known (expired, closed or from before a restart); open a new session');
     if (!restate) throw restateNeeded();
     const specs = restated(state, restate);
     return this.#sessions.remake(id, client, (made) => restateStreams(this.#o, made, state, specs));
