@@ -51,7 +51,7 @@ export type {
 } from './event-log/types.ts';
 export { SerializedData, eventWireBytes, sessionChannel, topicChannel } from './event-log/types.ts';
 export { MemoryEventLog } from './event-log/memory.ts';
-export type { SessionRecord, SessionStore, SigningKeyRecord } from './event-log/session-store.ts';
+export type { SessionRecord, SessionStore, SigningKeyRecord, StreamRecord } from './event-log/session-store.ts';
 export { FileEventLog } from './durable/file-log.ts';
 export type { FileLogOptions } from './durable/file-log.ts';
 export { openEventLog } from './durable/open-log.ts';
@@ -119,8 +119,9 @@ export interface SspServerOptions {
   /**
    * Offer the `multiplex` extension (spec §23): many streams in one session and one held
    * poll. Default true (not offered with `authorize`, which it does not apply to streams added
-   * later yet, nor with an event log shared by instances, since a multiplexed session's record
-   * lives in one process); `{ maxStreams }` sets the live streams per session (default 32).
+   * later yet); `{ maxStreams }` sets the live streams per session (default 32). With a durable
+   * log (file, Redis) a session's record lives in the log, so restarts and other instances
+   * continue multiplexed sessions as they do plain ones.
    */
   multiplex?: boolean | { maxStreams?: number } | undefined;
   /**
@@ -180,10 +181,10 @@ export function createSspHandler(options: SspServerOptions = {}): SspHandler {
   if (options.exec !== undefined) registry.register('exec', (exec = execStream(options.exec, options.maxExec ?? 16)));
 
   // Multiplexed opens go to the MuxHolder, so the plain holder accepts no extension (it answers
-  // `extensions: []`, SSP-EXT-2). Not offered with an authorize hook (see the option).
-  // Multiplexed session records live in this process: not offered where instances share
-  // sessions through the log (a poll may land on another instance), nor with authorize.
-  const maxStreams = options.authorize || log.sessions?.shared ? 0 : multiplexStreams(options.multiplex);
+  // `extensions: []`, SSP-EXT-2). Not offered with an authorize hook (see the option). With a
+  // durable log a multiplexed session's record lives in the log's session store, so a restart
+  // or another instance continues it as it does a plain session.
+  const maxStreams = options.authorize ? 0 : multiplexStreams(options.multiplex);
   const offeredExtensions: readonly string[] = [];
   const discovery: DiscoveryDocument = {
     ssp: 1,

@@ -2,16 +2,19 @@
 // remembered terminations, live session records and the signing-key ids used. Loaded whole at start (it is small:
 // one record per live session and per termination remembered), appended on every change,
 // compacted when it has grown to several times what is live.
-import type { SessionRecord, SessionStore, SigningKeyRecord } from '../event-log/session-store.ts';
+import type { SessionRecord, SessionStore, SigningKeyRecord, StreamRecord } from '../event-log/session-store.ts';
 import { SegmentLog } from '../event-log/segment-file.ts';
 import type { SegmentFs } from '../event-log/segment-file.ts';
 
 type StateRecord =
   | { t: 'term'; id: string; body: string; until: number }
   /** `life`: how long the session may go unused (idle + hold); every signature of it expires within that. */
-  | { t: 'open'; id: string; r: SessionRecord; life: number }
+  | { t: 'open'; id: string; r: Stored; life: number }
   /** A signing key id, first and last recorded use. */
   | { t: 'key'; id: string; first: number; last: number };
+
+/** A session's record: a plain session's, or a multiplexed session's streams (each update rewrites them whole). */
+type Stored = SessionRecord | { streams: StreamRecord[] };
 
 /** Compact once the file holds this many records and four times as many as are live. */
 const COMPACT_MIN = 10_000;
@@ -22,7 +25,7 @@ export class FileSessionStore implements SessionStore {
   readonly shared = false;
   readonly #log: SegmentLog;
   readonly #terminations = new Map<string, { body: string; until: number }>();
-  readonly #sessions = new Map<string, { r: SessionRecord; life: number; until: number }>();
+  readonly #sessions = new Map<string, { r: Stored; life: number; until: number }>();
   readonly #keys = new Map<string, SigningKeyRecord>();
   #key = 0;
   #written = 0;
@@ -65,7 +68,7 @@ export class FileSessionStore implements SessionStore {
   }
 
   /** Throws `unavailable` when the disk refuses the record: the session is not opened. */
-  saveSession(sessionId: string, record: SessionRecord, lifetimeMs: number): void {
+  saveSession(sessionId: string, record: Stored, lifetimeMs: number): void {
     try {
       this.#write({ t: 'open', id: sessionId, r: record, life: lifetimeMs });
     } catch (error) {
@@ -76,6 +79,28 @@ export class FileSessionStore implements SessionStore {
 
   /** A record nobody used within its lifetime is gone: every signature of it has expired. */
   loadSession(sessionId: string): SessionRecord | undefined {
+    const r = this.#load(sessionId);
+    return r && 'stream' in r ? r : undefined;
+  }
+
+  /** One process owns the folder: the merge is the whole record, rewritten (throws `unavailable` like saveSession). */
+  mergeStreams(sessionId: string, streams: readonly StreamRecord[], lifetimeMs: number): StreamRecord[] {
+    const merged = [...(this.loadStreams(sessionId) ?? [])];
+    for (const stream of streams) {
+      const index = merged.findIndex((old) => old.id === stream.id);
+      if (index < 0) merged.push(stream);
+      else if (stream.termination && !merged[index]!.termination) merged[index] = { ...merged[index]!, termination: stream.termination };
+    }
+    this.saveSession(sessionId, { streams: merged }, lifetimeMs);
+    return merged;
+  }
+
+  loadStreams(sessionId: string): StreamRecord[] | undefined {
+    const r = this.#load(sessionId);
+    return r && 'streams' in r ? r.streams : undefined;
+  }
+
+  #load(sessionId: string): Stored | undefined {
     const session = this.#sessions.get(sessionId);
     if (session && session.until <= Date.now()) this.#sessions.delete(sessionId);
     return this.#sessions.get(sessionId)?.r;

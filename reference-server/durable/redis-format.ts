@@ -18,7 +18,9 @@
 // Appends go through APPEND_SCRIPT (EVAL), which numbers, stores and announces atomically.
 // Instance-side state (not written by producers):
 //   xanjax:term:ID         a session's remembered termination (the answer body), PX = memory.
-//   xanjax:session:ID      a live session's record (JSON), PX = idle + hold, renewed on use.
+//   xanjax:session:ID      a live session's record (JSON), PX = idle + hold, renewed on use;
+//                          a multiplexed session's is a hash: `s:SID` a stream's record, `t:SID`
+//                          its termination (its own channel is `session:ID/SID`).
 //   xanjax:lease:ID        the instance that runs the session's producer, PX = lease time.
 //   xanjax:keys            a hash: signing-key id → JSON {first, last}, when instances signed
 //                          with it (ms since the epoch; ids only, never secrets).

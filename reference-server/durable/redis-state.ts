@@ -3,7 +3,7 @@
 // live session records, the time of each session's last request, producer leases, and the
 // signing-key ids the instances sign with.
 import type { Redis } from 'ioredis';
-import type { SessionRecord, SessionStore, SigningKeyRecord } from '../event-log/session-store.ts';
+import type { SessionRecord, SessionStore, SigningKeyRecord, StreamRecord } from '../event-log/session-store.ts';
 import { KEY_PREFIX, SIGNING_KEYS_KEY, leaseKey, sessionKey, terminationKey } from './redis-format.ts';
 
 const activeKey = (sessionId: string) => `${KEY_PREFIX}active:${sessionId}`;
@@ -93,25 +93,55 @@ export class RedisSessionStore implements SessionStore {
       .catch(() => {});
   }
 
+  /**
+   * A multiplexed session's record is a hash at the session's key: field `s:ID` holds stream
+   * ID's record without its termination (HSETNX: the first one stays), `t:ID` its termination
+   * (HSETNX too). One transaction merges and reads back, so concurrent merges agree.
+   */
+  mergeStreams(sessionId: string, streams: readonly StreamRecord[], lifetimeMs: number): Promise<StreamRecord[]> {
+    return this.#call(async () => {
+      const key = sessionKey(sessionId);
+      const merge = this.redis.multi();
+      for (const { termination, ...stream } of streams) {
+        merge.hsetnx(key, `s:${stream.id}`, JSON.stringify(stream));
+        if (termination) merge.hsetnx(key, `t:${stream.id}`, JSON.stringify(termination));
+      }
+      merge.pexpire(key, lifetimeMs).set(activeKey(sessionId), String(Date.now()), 'PX', lifetimeMs).hgetall(key);
+      const replies = (await merge.exec()) as Array<[Error | null, unknown]>;
+      const [error, fields] = replies[replies.length - 1]!;
+      if (error) throw error;
+      return streamsOf(fields as Record<string, string>) ?? [];
+    });
+  }
+
+  loadStreams(sessionId: string): Promise<StreamRecord[] | undefined> {
+    return this.#call(async () => streamsOf(await this.redis.hgetall(sessionKey(sessionId))));
+  }
+
+  /** A poll held on any instance counts: a hold (up to maxHoldMs) may outlast the idle time. */
   sessionActive(sessionId: string, idleMs: number): Promise<boolean> {
-    return this.#call(async () => Date.now() - Number((await this.redis.get(activeKey(sessionId))) ?? '0') < idleMs);
+    return this.#call(async () => {
+      const [active, held] = await Promise.all([this.redis.get(activeKey(sessionId)), this.redis.exists(heldKey(sessionId))]);
+      return held === 1 || Date.now() - Number(active ?? '0') < idleMs;
+    });
   }
 
   holding(sessionId: string, holdMs: number): void {
     this.redis.set(heldKey(sessionId), this.instance, 'PX', holdMs + MEMORY_MARGIN_MS).catch(() => {});
   }
 
-  #listener: ((sessionId: string, what: 'poll' | 'end', position?: number) => void) | undefined;
+  /** Both holders listen (plain and multiplexed sessions); each ignores ids it does not hold. */
+  readonly #listeners: Array<(sessionId: string, what: 'poll' | 'end', position?: number) => void> = [];
 
   onRemote(listener: (sessionId: string, what: 'poll' | 'end', position?: number) => void): void {
-    this.#listener = listener;
+    this.#listeners.push(listener);
   }
 
   /** A message on this instance's channel (wired by the log's subscriber): `poll ID POSITION` or `end ID`. */
   remote(message: string): void {
     const [what, sessionId, position] = message.split(' ');
-    if (what === 'poll' && position !== undefined) this.#listener?.(sessionId, what, Number(position));
-    else if (what === 'end') this.#listener?.(sessionId, what);
+    if (what === 'poll' && position !== undefined) for (const listener of this.#listeners) listener(sessionId, what, Number(position));
+    else if (what === 'end') for (const listener of this.#listeners) listener(sessionId, what);
   }
 
   #tell(instance: unknown, message: string): void {
@@ -183,4 +213,16 @@ export class RedisSessionStore implements SessionStore {
       throw this.unavailable(error);
     }
   }
+}
+
+/** A multiplexed session's hash (see mergeStreams) → its streams; undefined when there is none. */
+function streamsOf(fields: Record<string, string>): StreamRecord[] | undefined {
+  const streams: StreamRecord[] = [];
+  for (const [field, json] of Object.entries(fields)) {
+    if (!field.startsWith('s:')) continue;
+    const stream = JSON.parse(json) as StreamRecord;
+    const termination = fields[`t:${stream.id}`];
+    streams.push(termination === undefined ? stream : { ...stream, termination: JSON.parse(termination) as NonNullable<StreamRecord['termination']> });
+  }
+  return streams.length > 0 ? streams : undefined;
 }

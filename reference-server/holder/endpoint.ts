@@ -71,7 +71,7 @@ export function createEndpoint(options: EndpointOptions): Endpoint {
       }
       if (mux && message.type !== 'open' && isMuxSignature(message.sig)) {
         if (message.type === 'poll') return await mux.poll(message.sig, message.hold, readExt('poll', ext), res, origin, clientKey(req));
-        return sendJson(res, origin, 200, mux.close(message.sig));
+        return sendJson(res, origin, 200, await mux.close(message.sig));
       }
       if (message.type === 'open') {
         const opening = holder.checkOpen(message.stream, message.params ?? {});

@@ -20,8 +20,3 @@ export function isExpectedNote(result: Outcome): boolean {
 export function isLimitsNote(result: Outcome): boolean {
   return result.status === 'note' && /^not observable with these limits: /.test(result.reason ?? '');
 }
-
-/** A server that does not offer the multiplex extension gets notes, not passes, for §23. */
-export function isMultiplexNotOfferedNote(result: Outcome): boolean {
-  return result.status === 'note' && /^SSP-MUX-/.test(result.id) && /^the server does not offer the multiplex extension/.test(result.reason ?? '');
-}

@@ -25,7 +25,7 @@ function channel(name: string, count: number): MemoryChannel & { asked: number[]
 
 function streamsOf(channels: Record<string, Channel>): Map<string, MuxStream> {
   return new Map(
-    Object.entries(channels).map(([id, c]) => [id, new MuxStream({ id, stream: 'topic', params: {} }, { channel: c, base: 0, own: false, producer: undefined, watcher })]),
+    Object.entries(channels).map(([id, c]) => [id, new MuxStream({ id, stream: 'topic', params: {} }, { channel: c, base: 0, own: false, producer: undefined, lease: undefined, watcher })]),
   );
 }
 

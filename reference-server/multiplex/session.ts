@@ -1,0 +1,62 @@
+// A multiplexed session as one process holds it (spec §23): its streams by id, its held poll,
+// the newest signature it issued, and its timers. With a durable log this is a copy of the
+// session's record in the log's session store (./shared.ts keeps the two in step).
+import type { ChannelWatcher } from '../event-log/types.ts';
+import type { SspResponse } from '../holder/http.ts';
+import type { TimerHandle, TimerTarget } from '../holder/timer-wheel.ts';
+import type { MuxStream } from './channel.ts';
+import type { MuxState } from './signature.ts';
+
+export class MuxPoll {
+  timer: TimerHandle | undefined;
+  constructor(
+    readonly res: SspResponse,
+    readonly origin: string | undefined,
+    readonly positions: Map<string, number>,
+  ) {}
+}
+
+export class MuxSession implements ChannelWatcher {
+  readonly channels = new Map<string, MuxStream>();
+  /** The newest signature issued, with what it encodes: a poll carrying it needs no HMAC. */
+  lastSig: string | undefined;
+  lastState: MuxState | undefined;
+  /** The digest of the streams named last (ids joined), reused while they stay the same. */
+  digestIds: string | undefined;
+  digest = '';
+  held: MuxPoll | undefined;
+  /** The newest poll received (an older one finishing an asynchronous read is not held). */
+  latest: MuxPoll | undefined;
+  lastActive = Date.now();
+  flushPending = false;
+  idleTimer: TimerHandle | undefined;
+  rotation = 0;
+  idleTarget!: TimerTarget;
+  flushTarget!: TimerTarget;
+  /** Changes to the streams (additions, removals, the record's news) run one after another. */
+  #changing: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    readonly id: string,
+    readonly client: string,
+    readonly wake: (session: MuxSession) => void,
+  ) {}
+
+  /** Any of its channels changed: one watcher per session, whatever its streams. */
+  onChannelChange(): void {
+    this.wake(this);
+  }
+
+  get live(): number {
+    let n = 0;
+    for (const channel of this.channels.values()) if (!channel.termination) n++;
+    return n;
+  }
+
+  /** Runs `change` after the changes begun before it: two polls never open one stream twice. */
+  serial<T>(change: () => Promise<T>): Promise<T> {
+    const result = this.#changing.then(change);
+    this.#changing = result.catch(() => {});
+    return result;
+  }
+}
