@@ -3,10 +3,28 @@
 // times slower than it advertises fails while a conforming one on a loaded machine passes.
 // A late answer is re-measured (fresh round trip, fresh attempt) before it counts: the
 // runner retries only what it would measure again anyway, and a slow server is slow every time.
+// A stall of the runner's own event loop during an attempt (a loaded machine, a server in the
+// same process) delays when the runner sees the answer: it is added to that attempt's bound,
+// measured, and named in the failure. A server's own slowness is not a stall of the runner's.
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { CheckContext } from '../check.ts';
 
 /** Attempts before a late answer is a failure. */
 const attempts = 3;
+/** Sampling period of the stall monitor: each sample's interval is this plus the stall. */
+const STALL_RESOLUTION_MS = 10;
+
+/** Runs `run`, and measures the longest the runner's event loop could not run meanwhile. */
+async function measuringStall<T>(run: () => Promise<T>): Promise<{ value: T; stallMs: number }> {
+  const delays = monitorEventLoopDelay({ resolution: STALL_RESOLUTION_MS });
+  delays.enable();
+  try {
+    const value = await run();
+    return { value, stallMs: Math.max(0, Math.round(delays.max / 1e6 - STALL_RESOLUTION_MS)) };
+  } finally {
+    delays.disable();
+  }
+}
 
 /**
  * `measure` performs the timed exchange once (its own assertions included) and returns how
@@ -16,10 +34,11 @@ export async function assertTimely(ctx: CheckContext, what: string, measure: () 
   const late: string[] = [];
   for (let attempt = 1; attempt <= attempts; attempt++) {
     const slack = await ctx.lateSlack();
-    const { ms, dueMs } = await measure();
-    const latest = Math.round(dueMs * ctx.timeoutScale + slack.ms);
+    const { value, stallMs } = await measuringStall(measure);
+    const { ms, dueMs } = value;
+    const latest = Math.round(dueMs * ctx.timeoutScale + slack.ms + stallMs);
     if (ms <= latest) return;
-    late.push(`${ms} ms (due by ${latest} ms: ${dueMs} ms + ${slack.ms} ms margin over a ${slack.roundTripMs} ms round trip, ${slack.how})`);
+    late.push(`${ms} ms (due by ${latest} ms: ${dueMs} ms + ${slack.ms} ms margin over a ${slack.roundTripMs} ms round trip, ${slack.how}, + ${stallMs} ms the runner's event loop stalled)`);
   }
   ctx.fail(`${what}: answered late on each of ${attempts} attempts: ${late.join('; ')}`);
 }

@@ -76,8 +76,8 @@ export const sessionVariants: Variant[] = [
   {
     name: 'signatures-expire-early',
     violates: 'SSP-SIGNATURE-9: a live session\'s signature is refused as expired after idleTimeoutMs / 2',
-    breaks: ['SSP-SIGNATURE-9', 'SSP-LIFETIME-2', 'SSP-LIFETIME-3'],
-    consequences: 'LIFETIME-2 and -3 are observed by polling with the newest signature once it is that old',
+    breaks: ['SSP-SIGNATURE-9', 'SSP-LIFETIME-2', 'SSP-LIFETIME-3', 'SSP-HOLD-10'],
+    consequences: 'LIFETIME-2 and -3 are observed by polling with the newest signature once it is that old; HOLD-10 polls with the superseded answer\'s signature after the event it leads to, over a second later',
     create: ({ limits }) => {
       const issuedAt = new Map<string, number>();
       const ageAtRequest = new WeakMap<ProxyRequest, number>();
