@@ -23,6 +23,11 @@ export interface RedisLogOptions {
   leaseMs?: number;
   /** Where notices go (connection lost and back). Default: stderr. */
   notice?: (line: string) => void;
+  /**
+   * Longest wait for any one Redis command; a connection that sends nothing back for this long
+   * while commands wait is dropped and reconnected. Default 5000.
+   */
+  commandTimeoutMs?: number;
 }
 
 /** Appends refused while Redis is away are retried this often (in order, nothing dropped). */
@@ -54,6 +59,12 @@ export class RedisEventLog implements EventLog {
   readonly #byWake = new Map<string, RedisChannel>();
   readonly #retryAfterMs: number;
   readonly #notice: (line: string) => void;
+  readonly #own: string;
+  /** Resolves once the subscriber's channels were first subscribed. */
+  readonly #subscribed: Promise<void>;
+  #onSubscribed!: () => void;
+  /** Pings the subscriber, which otherwise only listens: a connection gone silent is noticed. */
+  readonly #heartbeat: NodeJS.Timeout;
   #down = false;
   #closed = false;
 
@@ -61,37 +72,79 @@ export class RedisEventLog implements EventLog {
     this.#retryAfterMs = options.retryAfterMs ?? 2000;
     this.location = shownLocation({ kind: 'redis', url }) as string;
     this.#notice = options.notice ?? ((line) => console.error(line));
-    // No offline queue: while Redis is away a request fails at once (503 + Retry-After)
-    // instead of hanging; the connection itself keeps retrying in the background.
-    const connection = { enableOfflineQueue: false, maxRetriesPerRequest: 1, retryStrategy: (times: number) => Math.min(times * 100, 1000) };
+    // Every wait on Redis is bounded, so a request is answered `unavailable` (503 + Retry-After)
+    // promptly while Redis is away, and the connection keeps retrying in the background:
+    // - no offline queue: a command issued while disconnected fails at once;
+    // - maxRetriesPerRequest 0: a command already written when the connection drops fails with
+    //   it. (With 1, ioredis keeps such commands to re-send after a reconnect, and its later
+    //   flushes miss them: they waited for Redis to come back, however long, and a request
+    //   issued just as the connection died hung with them. Re-sending could also run a topic
+    //   append twice.)
+    // - commandTimeout / socketTimeout: a connection that stops answering without closing
+    //   fails its commands and is dropped and reconnected.
+    const timeout = options.commandTimeoutMs ?? 5000;
+    const connection = {
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 0,
+      autoResendUnfulfilledCommands: false,
+      commandTimeout: timeout,
+      socketTimeout: timeout,
+      retryStrategy: (times: number) => Math.min(times * 100, 1000),
+    };
     this.#redis = new Redis(url, connection) as RedisClient;
     this.#redis.defineCommand('xanjaxAppend', { numberOfKeys: 3, lua: APPEND_SCRIPT });
     this.#redis.defineCommand('xanjaxAppendAt', { numberOfKeys: 3, lua: APPEND_AT_SCRIPT });
     this.#redis.defineCommand('xanjaxEnd', { numberOfKeys: 3, lua: END_SCRIPT });
     this.#redis.defineCommand('xanjaxRead', { numberOfKeys: 2, lua: READ_SCRIPT });
     this.#redis.defineCommand('xanjaxAck', { numberOfKeys: 3, lua: ACK_SCRIPT });
-    this.#subscriber = new Redis(url, { ...connection, enableOfflineQueue: true });
+    // Subscriptions are renewed by #subscribeAll on every (re)connection, not by ioredis, so
+    // that the channels catch up only once they are subscribed again.
+    this.#subscriber = new Redis(url, { ...connection, autoResubscribe: false });
     this.#redis.on('error', (error: Error) => this.#lost(error));
+    this.#redis.on('close', () => this.#lost(new Error('connection closed')));
     this.#subscriber.on('error', () => {});
     this.#redis.on('ready', () => this.#back());
-    // Wakes published while the subscriber was away are gone: every channel catches up.
-    this.#subscriber.on('ready', () => {
-      for (const channel of this.#byWake.values()) channel.refresh();
-    });
+    this.#subscriber.on('ready', () => void this.#subscribeAll());
     this.sessions = new RedisSessionStore(this.#redis, this.instance, options.leaseMs ?? 5000, (error) => this.unavailable(error));
-    const own = instanceChannel(this.instance);
+    this.#own = instanceChannel(this.instance);
+    this.#subscribed = new Promise((resolve) => (this.#onSubscribed = resolve));
     this.#subscriber.on('message', (channel: string, message: string) => {
-      if (channel === own) this.sessions.remote(message);
+      if (channel === this.#own) this.sessions.remote(message);
       else this.#byWake.get(channel)?.woken(Number(message));
     });
-    this.#subscriber.subscribe(own).catch(() => {});
+    // An unanswered ping makes socketTimeout drop the connection: it reconnects and resubscribes.
+    this.#heartbeat = setInterval(() => {
+      if (this.#subscriber.status === 'ready') this.#subscriber.ping().catch(() => {});
+    }, timeout);
+    this.#heartbeat.unref();
   }
 
-  /** Resolves once both connections are up (the server starts only then). */
+  /** Resolves once both connections are up and subscribed (the server starts only then). */
   async ready(): Promise<void> {
     const up = (client: Redis) =>
       client.status === 'ready' ? Promise.resolve() : new Promise<void>((resolve) => client.once('ready', () => resolve()));
-    await Promise.all([up(this.#redis), up(this.#subscriber)]);
+    await Promise.all([up(this.#redis), this.#subscribed]);
+  }
+
+  /**
+   * On every connection of the subscriber: subscribes this instance's channel and every open
+   * channel's wake channel, then lets every channel catch up on the wakes published while it
+   * was away (only now: a read before the subscription could miss an append made between the
+   * two). A failed subscription drops the connection, which reconnects and comes back here.
+   */
+  async #subscribeAll(): Promise<void> {
+    try {
+      await this.#subscriber.subscribe(this.#own, ...this.#byWake.keys());
+    } catch {
+      if (!this.#closed) this.#subscriber.disconnect(true);
+      return;
+    }
+    this.#onSubscribed();
+    this.#refreshAll();
+  }
+
+  #refreshAll(): void {
+    for (const channel of this.#byWake.values()) channel.refresh();
   }
 
   channel(name: string, options: ChannelOptions): Promise<RedisChannel> {
@@ -131,6 +184,7 @@ export class RedisEventLog implements EventLog {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    clearInterval(this.#heartbeat);
     this.sessions.close();
     for (const opening of this.#channels.values()) (await opening.catch(() => undefined))?.close();
     this.#channels.clear();
@@ -147,7 +201,6 @@ export class RedisEventLog implements EventLog {
   /** The answer for a request that needs Redis while it is unreachable (retryable). */
   unavailable(error: unknown): SspError {
     if (error instanceof SspError) return error;
-    this.#lost(error as Error);
     return new SspError('unavailable', `the event log (Redis) is not available: ${(error as Error).message}`, { retryAfterMs: this.#retryAfterMs });
   }
 
@@ -161,6 +214,8 @@ export class RedisEventLog implements EventLog {
     if (!this.#down) return;
     this.#down = false;
     this.#notice('xanjax: redis log: connected again');
+    // Reads that failed while the connection was away (a refresh among them) are read again.
+    this.#refreshAll();
   }
 }
 
