@@ -24,8 +24,8 @@ export interface RedisLogOptions {
   /** Where notices go (connection lost and back). Default: stderr. */
   notice?: (line: string) => void;
   /**
-   * Longest wait for any one Redis command; a connection that sends nothing back for this long
-   * while commands wait is dropped and reconnected. Default 5000.
+   * Longest wait for any one Redis command: it then fails (`unavailable`), and its connection,
+   * which may have stopped answering without closing, is dropped and reconnected. Default 10 000.
    */
   commandTimeoutMs?: number;
 }
@@ -80,15 +80,15 @@ export class RedisEventLog implements EventLog {
     //   flushes miss them: they waited for Redis to come back, however long, and a request
     //   issued just as the connection died hung with them. Re-sending could also run a topic
     //   append twice.)
-    // - commandTimeout / socketTimeout: a connection that stops answering without closing
-    //   fails its commands and is dropped and reconnected.
-    const timeout = options.commandTimeoutMs ?? 5000;
+    // - commandTimeout: a connection that stops answering without closing fails its commands,
+    //   and #timedOut drops it. (Not ioredis's socketTimeout: in 5.x its timer outlives the
+    //   connection it was armed for and destroys the next one, redis/ioredis#2147.)
+    const timeout = options.commandTimeoutMs ?? 10_000;
     const connection = {
       enableOfflineQueue: false,
       maxRetriesPerRequest: 0,
       autoResendUnfulfilledCommands: false,
       commandTimeout: timeout,
-      socketTimeout: timeout,
       retryStrategy: (times: number) => Math.min(times * 100, 1000),
     };
     this.#redis = new Redis(url, connection) as RedisClient;
@@ -112,9 +112,10 @@ export class RedisEventLog implements EventLog {
       if (channel === this.#own) this.sessions.remote(message);
       else this.#byWake.get(channel)?.woken(Number(message));
     });
-    // An unanswered ping makes socketTimeout drop the connection: it reconnects and resubscribes.
+    // The subscriber only listens: a ping notices a connection gone silent, which is dropped
+    // and reconnects (and resubscribes).
     this.#heartbeat = setInterval(() => {
-      if (this.#subscriber.status === 'ready') this.#subscriber.ping().catch(() => {});
+      if (this.#subscriber.status === 'ready') this.#subscriber.ping().catch((error: Error) => this.#timedOut(this.#subscriber, error));
     }, timeout);
     this.#heartbeat.unref();
   }
@@ -201,7 +202,13 @@ export class RedisEventLog implements EventLog {
   /** The answer for a request that needs Redis while it is unreachable (retryable). */
   unavailable(error: unknown): SspError {
     if (error instanceof SspError) return error;
+    this.#timedOut(this.#redis, error as Error);
     return new SspError('unavailable', `the event log (Redis) is not available: ${(error as Error).message}`, { retryAfterMs: this.#retryAfterMs });
+  }
+
+  /** A command got no answer in time: its connection may be silent, so it is replaced. */
+  #timedOut(client: Redis, error: Error): void {
+    if (error?.message === 'Command timed out' && !this.#closed && client.status === 'ready') client.disconnect(true);
   }
 
   #lost(error: Error): void {
