@@ -246,6 +246,12 @@ export class RedisChannel implements Channel {
   /** Wakes seen: a fetch begun before the latest wake may miss what it announced. */
   #wakes = 0;
   readonly #fetches = new Map<string, Fetch>();
+  /**
+   * Heads this process's own appends announced and already woke its readers for, oldest
+   * first: their echo on the wake channel has nothing new to read (without this, every append
+   * made here woke each held poll twice, and each read the stream twice).
+   */
+  readonly #echoes: number[] = [];
   /** Appends waiting for Redis, in order. */
   #queue: Promise<unknown> = Promise.resolve();
   #batch: AppendBatch | undefined;
@@ -374,6 +380,13 @@ export class RedisChannel implements Channel {
 
   /** The wake channel announced `head` (an append or an end anywhere): held polls read again. */
   woken(head: number): void {
+    // Wakes arrive in publish order, so an echo older than `head` will not come (the
+    // subscriber was away; refresh caught up then).
+    while (this.#echoes.length > 0 && (this.#echoes[0] as number) < head) this.#echoes.shift();
+    if (this.#echoes[0] === head) {
+      this.#echoes.shift();
+      return;
+    }
     this.#wakes++;
     if (head > this.#head) this.#head = head;
     this.#notify();
@@ -381,6 +394,7 @@ export class RedisChannel implements Channel {
 
   /** After the subscriber reconnects (wakes may have been missed): re-read the head and end, wake everyone. */
   refresh(): void {
+    this.#echoes.length = 0;
     this.#wakes++;
     this.#fetch(0, 0).then(
       () => this.#notify(),
@@ -392,6 +406,7 @@ export class RedisChannel implements Channel {
     if (head <= this.#head) return;
     this.#head = head;
     this.#wakes++;
+    this.#echoes.push(head);
     this.#notify();
   }
 

@@ -339,6 +339,35 @@ describe('every instance reads the shared stream, not a window of its own', () =
     }
   });
 
+  it('wakes its readers once per append: the echo of its own append on the wake channel reads nothing twice', async () => {
+    const [a, b] = [new RedisEventLog(redis.url), new RedisEventLog(redis.url)];
+    try {
+      await Promise.all([a.ready(), b.ready()]);
+      const name = unique('topic:echo');
+      for (const options of [
+        { readers: 'shared', retainEvents: 100, startAt: 0 },
+        { readers: 'single', retainEvents: 100, startAt: 0 },
+      ] as const) {
+        const channelName = `${name}-${options.readers}`;
+        const mine = await a.channel(channelName, options);
+        const theirs = await b.channel(channelName, options);
+        // Each wake makes every session holding a poll on the channel read it.
+        let wakes = 0;
+        mine.watch({ onChannelChange: () => wakes++ });
+        await mine.append(SerializedData.of({ n: 1 }));
+        // Appended elsewhere only now (after reading the head, as its single writer would):
+        // Redis delivers the wake of event 1 to a before that of event 2.
+        await theirs.read(0, limits);
+        await theirs.append(SerializedData.of({ n: 2 }));
+        for (let i = 0; i < 400 && mine.head < 2; i++) await sleep(25);
+        expect(mine.head).toBe(2);
+        expect(wakes).toBe(2);
+      }
+    } finally {
+      await Promise.all([a.close(), b.close()]);
+    }
+  });
+
   it('announces the same gap on every instance for a topic past its retention', async () => {
     const [a, b] = [new RedisEventLog(redis.url), new RedisEventLog(redis.url)];
     try {
