@@ -30,6 +30,11 @@ export interface RedisLogOptions {
   commandTimeoutMs?: number;
 }
 
+/** How often the event loop's own stalls are looked for (see #timedOut). */
+const TICK_MS = 250;
+/** A tick this late means this process itself was stalled (a starved machine), not Redis. */
+const STALL_MS = 1000;
+
 /** Appends refused while Redis is away are retried this often (in order, nothing dropped). */
 const RETRY_MS = 250;
 /** Most events of a session's own stream sent in one append script (a producer's burst is pipelined). */
@@ -65,6 +70,11 @@ export class RedisEventLog implements EventLog {
   #onSubscribed!: () => void;
   /** Pings the subscriber, which otherwise only listens: a connection gone silent is noticed. */
   readonly #heartbeat: NodeJS.Timeout;
+  readonly #timeoutMs: number;
+  /** Notes when this process's event loop last stalled (performance.now()). */
+  readonly #ticker: NodeJS.Timeout;
+  #lastTick = performance.now();
+  #stalledAt = -Infinity;
   #down = false;
   #closed = false;
 
@@ -84,6 +94,7 @@ export class RedisEventLog implements EventLog {
     //   and #timedOut drops it. (Not ioredis's socketTimeout: in 5.x its timer outlives the
     //   connection it was armed for and destroys the next one, redis/ioredis#2147.)
     const timeout = options.commandTimeoutMs ?? 10_000;
+    this.#timeoutMs = timeout;
     const connection = {
       enableOfflineQueue: false,
       maxRetriesPerRequest: 0,
@@ -118,6 +129,14 @@ export class RedisEventLog implements EventLog {
       if (this.#subscriber.status === 'ready') this.#subscriber.ping().catch((error: Error) => this.#timedOut(this.#subscriber, error));
     }, timeout);
     this.#heartbeat.unref();
+    // Timers run before the socket reads they were waiting for: after a stall of this process,
+    // a command timeout fires though its answer has arrived. Such a timeout replaces no connection.
+    this.#ticker = setInterval(() => {
+      const now = performance.now();
+      if (now - this.#lastTick > STALL_MS) this.#stalledAt = now;
+      this.#lastTick = now;
+    }, TICK_MS);
+    this.#ticker.unref();
   }
 
   /** Resolves once both connections are up and subscribed (the server starts only then). */
@@ -186,6 +205,7 @@ export class RedisEventLog implements EventLog {
     if (this.#closed) return;
     this.#closed = true;
     clearInterval(this.#heartbeat);
+    clearInterval(this.#ticker);
     this.sessions.close();
     for (const opening of this.#channels.values()) (await opening.catch(() => undefined))?.close();
     this.#channels.clear();
@@ -206,9 +226,11 @@ export class RedisEventLog implements EventLog {
     return new SspError('unavailable', `the event log (Redis) is not available: ${(error as Error).message}`, { retryAfterMs: this.#retryAfterMs });
   }
 
-  /** A command got no answer in time: its connection may be silent, so it is replaced. */
+  /** A command got no answer in time: its connection may be silent, so it is replaced (unless this process stalled meanwhile). */
   #timedOut(client: Redis, error: Error): void {
-    if (error?.message === 'Command timed out' && !this.#closed && client.status === 'ready') client.disconnect(true);
+    if (error?.message !== 'Command timed out' || this.#closed || client.status !== 'ready') return;
+    if (performance.now() - this.#stalledAt <= this.#timeoutMs + STALL_MS) return;
+    client.disconnect(true);
   }
 
   #lost(error: Error): void {
