@@ -36,10 +36,11 @@ export async function openPublisher(log: string, options: PublisherOptions = {})
     };
   }
   const keep = options.keep ?? 1000;
-  // Fail fast instead of queueing forever: a publisher wants to know Redis is down.
+  // Fail fast instead of queueing forever: a publisher wants to know Redis is down (or
+  // silent: a command unanswered for 10 s fails).
   // Loaded only for Redis: file-log users need no Redis client.
   const { Redis } = await import('ioredis');
-  const redis = new Redis(location.url, { maxRetriesPerRequest: 1, lazyConnect: true, enableOfflineQueue: false, retryStrategy: () => null });
+  const redis = new Redis(location.url, { maxRetriesPerRequest: 1, lazyConnect: true, enableOfflineQueue: false, retryStrategy: () => null, commandTimeout: 10_000 });
   redis.on('error', () => {});
   await redis.connect();
   return {

@@ -23,7 +23,17 @@ export interface RedisLogOptions {
   leaseMs?: number;
   /** Where notices go (connection lost and back). Default: stderr. */
   notice?: (line: string) => void;
+  /**
+   * Longest wait for any one Redis command: it then fails (`unavailable`), and its connection,
+   * which may have stopped answering without closing, is dropped and reconnected. Default 10 000.
+   */
+  commandTimeoutMs?: number;
 }
+
+/** How often the event loop's own stalls are looked for (see #timedOut). */
+const TICK_MS = 250;
+/** A tick this late means this process itself was stalled (a starved machine), not Redis. */
+const STALL_MS = 1000;
 
 /** Appends refused while Redis is away are retried this often (in order, nothing dropped). */
 const RETRY_MS = 250;
@@ -54,6 +64,17 @@ export class RedisEventLog implements EventLog {
   readonly #byWake = new Map<string, RedisChannel>();
   readonly #retryAfterMs: number;
   readonly #notice: (line: string) => void;
+  readonly #own: string;
+  /** Resolves once the subscriber's channels were first subscribed. */
+  readonly #subscribed: Promise<void>;
+  #onSubscribed!: () => void;
+  /** Pings the subscriber, which otherwise only listens: a connection gone silent is noticed. */
+  readonly #heartbeat: NodeJS.Timeout;
+  readonly #timeoutMs: number;
+  /** Notes when this process's event loop last stalled (performance.now()). */
+  readonly #ticker: NodeJS.Timeout;
+  #lastTick = performance.now();
+  #stalledAt = -Infinity;
   #down = false;
   #closed = false;
 
@@ -61,37 +82,89 @@ export class RedisEventLog implements EventLog {
     this.#retryAfterMs = options.retryAfterMs ?? 2000;
     this.location = shownLocation({ kind: 'redis', url }) as string;
     this.#notice = options.notice ?? ((line) => console.error(line));
-    // No offline queue: while Redis is away a request fails at once (503 + Retry-After)
-    // instead of hanging; the connection itself keeps retrying in the background.
-    const connection = { enableOfflineQueue: false, maxRetriesPerRequest: 1, retryStrategy: (times: number) => Math.min(times * 100, 1000) };
+    // Every wait on Redis is bounded, so a request is answered `unavailable` (503 + Retry-After)
+    // promptly while Redis is away, and the connection keeps retrying in the background:
+    // - no offline queue: a command issued while disconnected fails at once;
+    // - maxRetriesPerRequest 0: a command already written when the connection drops fails with
+    //   it. (With 1, ioredis keeps such commands to re-send after a reconnect, and its later
+    //   flushes miss them: they waited for Redis to come back, however long, and a request
+    //   issued just as the connection died hung with them. Re-sending could also run a topic
+    //   append twice.)
+    // - commandTimeout: a connection that stops answering without closing fails its commands,
+    //   and #timedOut drops it. (Not ioredis's socketTimeout: in 5.x its timer outlives the
+    //   connection it was armed for and destroys the next one, redis/ioredis#2147.)
+    const timeout = options.commandTimeoutMs ?? 10_000;
+    this.#timeoutMs = timeout;
+    const connection = {
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 0,
+      autoResendUnfulfilledCommands: false,
+      commandTimeout: timeout,
+      retryStrategy: (times: number) => Math.min(times * 100, 1000),
+    };
     this.#redis = new Redis(url, connection) as RedisClient;
     this.#redis.defineCommand('xanjaxAppend', { numberOfKeys: 3, lua: APPEND_SCRIPT });
     this.#redis.defineCommand('xanjaxAppendAt', { numberOfKeys: 3, lua: APPEND_AT_SCRIPT });
     this.#redis.defineCommand('xanjaxEnd', { numberOfKeys: 3, lua: END_SCRIPT });
     this.#redis.defineCommand('xanjaxRead', { numberOfKeys: 2, lua: READ_SCRIPT });
     this.#redis.defineCommand('xanjaxAck', { numberOfKeys: 3, lua: ACK_SCRIPT });
-    this.#subscriber = new Redis(url, { ...connection, enableOfflineQueue: true });
+    // Subscriptions are renewed by #subscribeAll on every (re)connection, not by ioredis, so
+    // that the channels catch up only once they are subscribed again.
+    this.#subscriber = new Redis(url, { ...connection, autoResubscribe: false });
     this.#redis.on('error', (error: Error) => this.#lost(error));
+    this.#redis.on('close', () => this.#lost(new Error('connection closed')));
     this.#subscriber.on('error', () => {});
     this.#redis.on('ready', () => this.#back());
-    // Wakes published while the subscriber was away are gone: every channel catches up.
-    this.#subscriber.on('ready', () => {
-      for (const channel of this.#byWake.values()) channel.refresh();
-    });
+    this.#subscriber.on('ready', () => void this.#subscribeAll());
     this.sessions = new RedisSessionStore(this.#redis, this.instance, options.leaseMs ?? 5000, (error) => this.unavailable(error));
-    const own = instanceChannel(this.instance);
+    this.#own = instanceChannel(this.instance);
+    this.#subscribed = new Promise((resolve) => (this.#onSubscribed = resolve));
     this.#subscriber.on('message', (channel: string, message: string) => {
-      if (channel === own) this.sessions.remote(message);
+      if (channel === this.#own) this.sessions.remote(message);
       else this.#byWake.get(channel)?.woken(Number(message));
     });
-    this.#subscriber.subscribe(own).catch(() => {});
+    // The subscriber only listens: a ping notices a connection gone silent, which is dropped
+    // and reconnects (and resubscribes).
+    this.#heartbeat = setInterval(() => {
+      if (this.#subscriber.status === 'ready') this.#subscriber.ping().catch((error: Error) => this.#timedOut(this.#subscriber, error));
+    }, timeout);
+    this.#heartbeat.unref();
+    // Timers run before the socket reads they were waiting for: after a stall of this process,
+    // a command timeout fires though its answer has arrived. Such a timeout replaces no connection.
+    this.#ticker = setInterval(() => {
+      const now = performance.now();
+      if (now - this.#lastTick > STALL_MS) this.#stalledAt = now;
+      this.#lastTick = now;
+    }, TICK_MS);
+    this.#ticker.unref();
   }
 
-  /** Resolves once both connections are up (the server starts only then). */
+  /** Resolves once both connections are up and subscribed (the server starts only then). */
   async ready(): Promise<void> {
     const up = (client: Redis) =>
       client.status === 'ready' ? Promise.resolve() : new Promise<void>((resolve) => client.once('ready', () => resolve()));
-    await Promise.all([up(this.#redis), up(this.#subscriber)]);
+    await Promise.all([up(this.#redis), this.#subscribed]);
+  }
+
+  /**
+   * On every connection of the subscriber: subscribes this instance's channel and every open
+   * channel's wake channel, then lets every channel catch up on the wakes published while it
+   * was away (only now: a read before the subscription could miss an append made between the
+   * two). A failed subscription drops the connection, which reconnects and comes back here.
+   */
+  async #subscribeAll(): Promise<void> {
+    try {
+      await this.#subscriber.subscribe(this.#own, ...this.#byWake.keys());
+    } catch {
+      if (!this.#closed) this.#subscriber.disconnect(true);
+      return;
+    }
+    this.#onSubscribed();
+    this.#refreshAll();
+  }
+
+  #refreshAll(): void {
+    for (const channel of this.#byWake.values()) channel.refresh();
   }
 
   channel(name: string, options: ChannelOptions): Promise<RedisChannel> {
@@ -131,6 +204,8 @@ export class RedisEventLog implements EventLog {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    clearInterval(this.#heartbeat);
+    clearInterval(this.#ticker);
     this.sessions.close();
     for (const opening of this.#channels.values()) (await opening.catch(() => undefined))?.close();
     this.#channels.clear();
@@ -147,8 +222,15 @@ export class RedisEventLog implements EventLog {
   /** The answer for a request that needs Redis while it is unreachable (retryable). */
   unavailable(error: unknown): SspError {
     if (error instanceof SspError) return error;
-    this.#lost(error as Error);
+    this.#timedOut(this.#redis, error as Error);
     return new SspError('unavailable', `the event log (Redis) is not available: ${(error as Error).message}`, { retryAfterMs: this.#retryAfterMs });
+  }
+
+  /** A command got no answer in time: its connection may be silent, so it is replaced (unless this process stalled meanwhile). */
+  #timedOut(client: Redis, error: Error): void {
+    if (error?.message !== 'Command timed out' || this.#closed || client.status !== 'ready') return;
+    if (performance.now() - this.#stalledAt <= this.#timeoutMs + STALL_MS) return;
+    client.disconnect(true);
   }
 
   #lost(error: Error): void {
@@ -161,6 +243,8 @@ export class RedisEventLog implements EventLog {
     if (!this.#down) return;
     this.#down = false;
     this.#notice('xanjax: redis log: connected again');
+    // Reads that failed while the connection was away (a refresh among them) are read again.
+    this.#refreshAll();
   }
 }
 
@@ -184,6 +268,12 @@ export class RedisChannel implements Channel {
   /** Wakes seen: a fetch begun before the latest wake may miss what it announced. */
   #wakes = 0;
   readonly #fetches = new Map<string, Fetch>();
+  /**
+   * Heads this process's own appends announced and already woke its readers for, oldest
+   * first: their echo on the wake channel has nothing new to read (without this, every append
+   * made here woke each held poll twice, and each read the stream twice).
+   */
+  readonly #echoes: number[] = [];
   /** Appends waiting for Redis, in order. */
   #queue: Promise<unknown> = Promise.resolve();
   #batch: AppendBatch | undefined;
@@ -312,6 +402,13 @@ export class RedisChannel implements Channel {
 
   /** The wake channel announced `head` (an append or an end anywhere): held polls read again. */
   woken(head: number): void {
+    // Wakes arrive in publish order, so an echo older than `head` will not come (the
+    // subscriber was away; refresh caught up then).
+    while (this.#echoes.length > 0 && (this.#echoes[0] as number) < head) this.#echoes.shift();
+    if (this.#echoes[0] === head) {
+      this.#echoes.shift();
+      return;
+    }
     this.#wakes++;
     if (head > this.#head) this.#head = head;
     this.#notify();
@@ -319,6 +416,7 @@ export class RedisChannel implements Channel {
 
   /** After the subscriber reconnects (wakes may have been missed): re-read the head and end, wake everyone. */
   refresh(): void {
+    this.#echoes.length = 0;
     this.#wakes++;
     this.#fetch(0, 0).then(
       () => this.#notify(),
@@ -330,6 +428,7 @@ export class RedisChannel implements Channel {
     if (head <= this.#head) return;
     this.#head = head;
     this.#wakes++;
+    this.#echoes.push(head);
     this.#notify();
   }
 

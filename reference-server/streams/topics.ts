@@ -7,6 +7,8 @@ import type { StreamDefinition } from './types.ts';
 
 export class TopicHub {
   readonly #channels = new Map<string, MaybePromise<Channel>>();
+  /** Topics whose channel an asynchronous log failed to open (Redis away): opened again at their next publish. */
+  readonly #unopened = new Set<string>();
 
   constructor(
     readonly log: EventLog,
@@ -19,10 +21,15 @@ export class TopicHub {
 
   /** The stream definition of a topic (to register under the topic's name); opens its channel. */
   define(topic: string, description = `Topic '${topic}': events published by the host application.`): StreamDefinition<Record<string, never>> {
+    this.#open(topic);
+    return { description, params: { type: 'object', additionalProperties: false }, topic };
+  }
+
+  #open(topic: string): MaybePromise<Channel> {
     const channel = this.log.channel(topicChannel(topic), { readers: 'shared', retainEvents: this.retainEvents, startAt: 0 });
     this.#channels.set(topic, channel);
-    if (isPromise(channel)) void channel.then((open) => this.#channels.set(topic, open), () => {});
-    return { description, params: { type: 'object', additionalProperties: false }, topic };
+    if (isPromise(channel)) void channel.then((open) => this.#channels.set(topic, open), () => this.#unopened.add(topic));
+    return channel;
   }
 
   /**
@@ -30,8 +37,8 @@ export class TopicHub {
    * an asynchronous log the append completes later (failures are logged, never thrown here).
    */
   publish(topic: string, data: unknown): number {
-    const channel = this.#channels.get(topic);
-    if (!channel) throw new TypeError(`unknown topic '${topic}': declare it in the 'topics' option`);
+    if (!this.#channels.has(topic)) throw new TypeError(`unknown topic '${topic}': declare it in the 'topics' option`);
+    const channel = this.#unopened.delete(topic) ? this.#open(topic) : (this.#channels.get(topic) as MaybePromise<Channel>);
     const serialized = SerializedData.of(data);
     if (isPromise(channel)) {
       channel.then((open) => open.append(serialized)).catch(logFailure(topic));
