@@ -39,8 +39,16 @@ const { values } = parseArgs({
     capacity: { type: 'string' },
     mux: { type: 'string' },
     out: { type: 'string', default: 'bench/results' },
+    help: { type: 'boolean', short: 'h', default: false },
   },
 });
+if (values.help) {
+  // The options are documented once, in this file's header comment.
+  const header = (await import('node:fs')).readFileSync(new URL(import.meta.url), 'utf8').split('\n');
+  const usage = header.slice(0, header.findIndex((line) => !line.startsWith('//'))).map((line) => line.replace(/^\/\/ ?/, ''));
+  console.log(usage.join('\n'));
+  process.exit(0);
+}
 
 const quick = values.quick ?? false;
 const ns = (values.n ?? (quick ? '100' : '1000,10000')).split(',').map(Number);
