@@ -15,6 +15,7 @@ const timing = [
   'test/package/package.test.ts',
   'test/proxy/nginx.test.ts',
   'test/durable/conformance-durable.test.ts',
+  'test/durable/restart-durable.test.ts',
   // Cuts and restores the Redis connection: its reconnect timing once hung beside the parallel suite.
   'test/durable/redis-log.test.ts',
 ];
