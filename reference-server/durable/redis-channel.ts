@@ -213,7 +213,9 @@ export class RedisChannel implements Channel {
     if (head <= this.#head) return;
     this.#head = head;
     this.#wakes++;
-    this.#echoes.push(head);
+    // Its echo may be skipped only if no read is in flight: a read begun before this append
+    // can still answer without it, and its poll then holds; the echo's wake reads again.
+    if (this.#fetches.size === 0) this.#echoes.push(head);
     this.#notify();
   }
 

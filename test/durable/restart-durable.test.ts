@@ -34,7 +34,8 @@ async function notPassed(log: string): Promise<string[]> {
   return summary.results.filter((result) => result.status !== 'pass').map((result) => `${result.status} ${result.id}: ${result.reason ?? ''}`);
 }
 
-describe('restart checks against xanjax serve on the durable logs', () => {
+// The two logs' runs at once: each mostly waits on restarts and holds (restart.test.ts runs four).
+describe.concurrent('restart checks against xanjax serve on the durable logs', () => {
   let dir: string;
   let redis: RedisServer;
   beforeAll(async () => {

@@ -43,7 +43,12 @@ export const deliveryVariants: Variant[] = [
           const events = eventsOf(res);
           const previous = lastBySig.get(sigOf(req) ?? '');
           const last = events[events.length - 1];
-          if (last && typeof res.message?.sig === 'string') lastBySig.set(res.message.sig, last);
+          // An empty batch may issue the very signature an earlier batch did (same position,
+          // same expiry second): polls with it then come after nothing to repeat.
+          if (typeof res.message?.sig === 'string') {
+            if (last) lastBySig.set(res.message.sig, last);
+            else lastBySig.delete(res.message.sig);
+          }
           // Small, non-full batches only, so the batch limits (BATCH-1, BATCH-2) still hold.
           const fits = events.length > 0 && events.length < limits.maxBatchEvents && (events[0]!.data as { pad?: unknown }).pad === undefined;
           return previous && fits && !res.message?.gap ? edit(res, { events: [previous, ...events] }) : res;
