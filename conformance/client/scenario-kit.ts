@@ -86,6 +86,21 @@ export function assertExactlyOnce(run: ClientRun, count: number, fail: Fail): vo
   if (!end || !('termination' in end) || end.termination.reason !== 'complete') fail(`the client's last line is ${JSON.stringify(end ?? null)}; expected the termination line of the complete stream`);
 }
 
+/** Where the client printed its restart line (a stream restart, SSP-CLIENT-29); fails without one. */
+export function restartLineAt(run: ClientRun, fail: Fail): number {
+  const at = run.lines.findIndex((line) => 'restart' in line);
+  if (at < 0) fail(`the client printed no restart line: ${JSON.stringify(run.lines)}`);
+  return at;
+}
+
+/** After its restart line, the client printed the new session's 1..count in order; returns the line's index. */
+export function assertNewSessionAfterRestart(run: ClientRun, count: number, fail: Fail): number {
+  const at = restartLineAt(run, fail);
+  const after = seqs({ ...run, lines: run.lines.slice(at + 1) });
+  if (after.join() !== range(1, count).join()) fail(`after the restart line the client printed ${JSON.stringify(after)}, expected the new session's 1..${count}`);
+  return at;
+}
+
 /** The n-th of a request list (1-based). */
 export function nth(requests: RecordedRequest[], n: number, what: string, fail: Fail): RecordedRequest {
   const request = requests[n - 1];

@@ -2,7 +2,7 @@
 // conforming client does about it, judged on the wire (the requests the scripted server
 // recorded) and on the client's event lines (spec §20.5). IDs are `<requirement>/<scenario>`.
 import type { RecordedRequest, Reply } from './scripted-server.ts';
-import { assertExactlyOnce, skipsThreeAndFour, early, error, latencySlack, liveCap, nth, onPoll, opens, polls, sentNoEarlierThan, seqs, timerSlack, waited, type Answer, type Scenario } from './scenario-kit.ts';
+import { assertExactlyOnce, assertNewSessionAfterRestart, skipsThreeAndFour, early, error, latencySlack, liveCap, nth, onPoll, opens, polls, sentNoEarlierThan, seqs, timerSlack, waited, type Answer, type Scenario } from './scenario-kit.ts';
 
 export const coreScenarios: Scenario[] = [
   {
@@ -195,10 +195,7 @@ export const coreScenarios: Scenario[] = [
       const termination = run.requests.find((request) => request.exchange.response?.body.includes('"expired"'));
       const waited = second.at - (termination?.answeredAt ?? 0);
       if (waited < 600 - early) fail(`the client reopened ${waited} ms after the termination; advice.delayMs was 600`);
-      const restartAt = run.lines.findIndex((line) => 'restart' in line);
-      if (restartAt < 0) fail(`the client printed no restart line: ${JSON.stringify(run.lines)}`);
-      const after = run.lines.slice(restartAt + 1).flatMap((line) => ('seq' in line ? [line.seq] : []));
-      if (after.join() !== '1,2,3,4') fail(`after the restart line the client printed events ${JSON.stringify(after)}; the new session's are 1..4`);
+      const restartAt = assertNewSessionAfterRestart(run, 4, fail);
       if (seqs(run).slice(0, restartAt).join() !== '1,2') fail(`before the restart line the client printed ${JSON.stringify(seqs(run).slice(0, restartAt))}, expected [1,2]`);
     },
   },
@@ -255,10 +252,7 @@ export const coreScenarios: Scenario[] = [
     timeoutMs: 20_000,
     judge(run, fail) {
       if (opens(run).length !== 2) fail(`after session-expired the client sent ${opens(run).length} open(s); expected one new session`);
-      const restartAt = run.lines.findIndex((line) => 'restart' in line);
-      if (restartAt < 0) fail(`the client printed no restart line: ${JSON.stringify(run.lines)}`);
-      const after = run.lines.slice(restartAt + 1).flatMap((line) => ('seq' in line ? [line.seq] : []));
-      if (after.join() !== '1,2,3,4') fail(`after the restart line the client printed ${JSON.stringify(after)}, expected the new session's 1..4`);
+      assertNewSessionAfterRestart(run, 4, fail);
     },
   },
   {

@@ -3,7 +3,7 @@
 // advice, the answer deadline and the hold a client sends without discovery.
 import type { RecordedRequest, Reply } from './scripted-server.ts';
 import { scriptLimits } from './scripted-server.ts';
-import { assertExactlyOnce, skipsThreeAndFour, early, error, errorLine, late, nth, onPoll, opens, polls, sentNoEarlierThan, seqs, timerSlack, waited, type Answer, type ClientRun, type Fail, type Scenario } from './scenario-kit.ts';
+import { assertExactlyOnce, assertNewSessionAfterRestart, restartLineAt, skipsThreeAndFour, early, error, errorLine, late, nth, onPoll, opens, polls, sentNoEarlierThan, seqs, timerSlack, waited, type Answer, type ClientRun, type Fail, type Scenario } from './scenario-kit.ts';
 
 /** Nothing but a close after `request`: the client neither repeated it nor went on. */
 function stoppedAfter(run: ClientRun, request: RecordedRequest, fail: Fail): void {
@@ -93,10 +93,7 @@ export const edgeScenarios: Scenario[] = [
     judge(run, fail) {
       if (errorLine(run)) fail(`the client reported ${JSON.stringify(errorLine(run))}; a 403 invalid-signature means the session is gone, not an authorization failure`);
       if (opens(run).length !== 2) fail(`after invalid-signature the client sent ${opens(run).length} open(s); expected one new session`);
-      const restartAt = run.lines.findIndex((line) => 'restart' in line);
-      if (restartAt < 0) fail(`the client printed no restart line: ${JSON.stringify(run.lines)}`);
-      const after = run.lines.slice(restartAt + 1).flatMap((line) => ('seq' in line ? [line.seq] : []));
-      if (after.join() !== '1,2,3,4') fail(`after the restart line the client printed ${JSON.stringify(after)}, expected the new session's 1..4`);
+      assertNewSessionAfterRestart(run, 4, fail);
     },
   },
   {
@@ -108,8 +105,7 @@ export const edgeScenarios: Scenario[] = [
       if (!second) fail(`a termination with the unknown reason com.example.migrated advised reopen; the client sent ${opens(run).length} open(s)`);
       const termination = run.requests.find((request) => request.exchange.response?.body.includes('com.example.migrated'))!;
       if (waited(termination, second) < 300 - early) fail(`the client reopened ${waited(termination, second)} ms after the termination; advice.delayMs was 300`);
-      const restartAt = run.lines.findIndex((line) => 'restart' in line);
-      if (restartAt < 0) fail(`the client printed no restart line: ${JSON.stringify(run.lines)}`);
+      const restartAt = restartLineAt(run, fail);
       assertExactlyOnce({ ...run, lines: run.lines.slice(restartAt + 1) }, 4, fail);
     },
   },
