@@ -12,7 +12,7 @@ export interface Metric {
   better: 'lower' | 'higher';
 }
 
-const phase = (name: 'burst' | 'sustained' | 'overload', field: keyof LoadPhase) => (m: Measurement) => m[name][field];
+const phase = (name: 'burst' | 'sustained' | 'overload', field: Exclude<keyof LoadPhase, 'window'>) => (m: Measurement) => m[name][field];
 
 export const METRICS: Metric[] = [
   { key: 'holdAll', label: 'time to hold all N', unit: 'ms', get: (m) => m.holdAllMs, better: 'lower' },

@@ -30,6 +30,18 @@ export interface LoadPhase {
   p99: number;
   /** Until the last session had the last event, from its publication. */
   lastMs: number;
+  /** Wall time of the phase (first publish until every session had every event). */
+  wallMs: number;
+  /** CPU time over wall time, server and load generator: 1 is one core busy throughout. */
+  serverCpuShare: number;
+  loadgenCpuShare: number;
+  /** Answers the load generator received (an answer can carry several events). */
+  answers: number;
+  /**
+   * When the phase ran, in µs of the monotonic clock (process.hrtime), the clock V8 stamps a
+   * --cpu-prof profile with: bench/profile-summary.ts --bench cuts profiles into phases by it.
+   */
+  window: [number, number];
 }
 
 export interface Measurement {
@@ -56,6 +68,8 @@ export interface Measurement {
 
 export type Progress = (text: string) => void;
 
+const monotonicMicros = () => Number(process.hrtime.bigint() / 1000n);
+
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 async function until(check: () => Promise<boolean>, timeoutMs: number, pauseMs = 25): Promise<boolean> {
@@ -74,11 +88,12 @@ class Run {
 
   async start(peer: string, label: string, options: PeerOptions, progress: Progress): Promise<string> {
     progress(`${label}: starting`);
-    // BENCH_SERVER_FLAGS adds Node flags to the server process (for example --cpu-prof).
-    const extra = process.env.BENCH_SERVER_FLAGS?.split(' ').filter(Boolean) ?? [];
-    this.server = new Child('server-main.ts', [peer, JSON.stringify(options)], ['--expose-gc', '--max-old-space-size=8192', ...extra]);
+    // BENCH_SERVER_FLAGS / BENCH_LOADGEN_FLAGS add Node flags to the server / load generator
+    // process (for example --cpu-prof).
+    const flags = (name: string) => process.env[name]?.split(' ').filter(Boolean) ?? [];
+    this.server = new Child('server-main.ts', [peer, JSON.stringify(options)], ['--expose-gc', '--max-old-space-size=8192', ...flags('BENCH_SERVER_FLAGS')]);
     const { url } = await this.server.next('ready', 60_000);
-    this.load = new Child('loadgen.ts', [peer, url, JSON.stringify(options)], ['--max-old-space-size=8192']);
+    this.load = new Child('loadgen.ts', [peer, url, JSON.stringify(options)], ['--max-old-space-size=8192', ...flags('BENCH_LOADGEN_FLAGS')]);
     await this.load.next('ready', 60_000);
     return url;
   }
@@ -111,10 +126,12 @@ class Run {
     const cpu0 = (await this.usage()).cpuMicros;
     const load0 = (await this.stats()).cpuMicros as number;
     const started = performance.now();
+    const from = monotonicMicros();
     const { last } = await this.server.ask({ cmd: 'publish', count, intervalMs }, 'published', 600_000);
     this.last = last;
     await until(async () => (await this.stats()).minReceived >= last, drainMs, 10);
     const elapsedS = (performance.now() - started) / 1000;
+    const window: [number, number] = [from, monotonicMicros()];
     const cpu1 = (await this.usage()).cpuMicros;
     const stats = await this.stats();
     const deliveries = stats.delivered as number;
@@ -127,6 +144,11 @@ class Run {
       p50: latency.p50,
       p99: latency.p99,
       lastMs: latency.max,
+      wallMs: elapsedS * 1000,
+      serverCpuShare: (cpu1 - cpu0) / (elapsedS * 1e6),
+      loadgenCpuShare: (stats.cpuMicros - load0) / (elapsedS * 1e6),
+      answers: stats.polls as number,
+      window,
     };
   }
 
@@ -163,6 +185,11 @@ export async function measure(peer: string, label: string, n: number, options: P
       p50: median(bursts.map((b) => b.p50)),
       p99: median(bursts.map((b) => b.p99)),
       lastMs: median(bursts.map((b) => b.lastMs)),
+      wallMs: median(bursts.map((b) => b.wallMs)),
+      serverCpuShare: median(bursts.map((b) => b.serverCpuShare)),
+      loadgenCpuShare: median(bursts.map((b) => b.loadgenCpuShare)),
+      answers: bursts.reduce((sum, b) => sum + b.answers, 0),
+      window: [bursts[0].window[0], bursts[bursts.length - 1].window[1]],
     };
 
     const rate = (deliveriesPerS: number) => Math.max(1, Math.round(deliveriesPerS / n));

@@ -9,8 +9,9 @@
 // Cost per answer: the part that never changes in a session (everything but position and
 // expiry) is padded with JSON whitespace to a multiple of 3 bytes and base64-encoded once per
 // session, so each signature encodes only `position,expiresAt]` and runs one HMAC. The holder
-// skips verification for the signature it issued last for a session (sessionIdOf + the
-// session's copy, compared in constant time): a poll with it costs no HMAC at all.
+// skips verification for the signature it issued last for a session (sessionIdOf, then the
+// signature rebuilt from the session's prefix, position, expiry and kept MAC, compared in
+// constant time): a poll with it costs no HMAC at all.
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { SspError } from './errors.ts';
 
@@ -89,9 +90,27 @@ export class Signer {
   }
 
   sign(key: SessionKey, position: number, expiresAt: number): string {
-    // ASCII digits: latin1 is UTF-8 here, and the cheapest encoding to write.
-    const payload = key.prefix64 + Buffer.from(`${position},${expiresAt}]`, 'latin1').toString('base64url');
+    const payload = sessionPayload(key, position, expiresAt);
     return `${payload}.${mac(this.#secret, payload)}`;
+  }
+
+  /**
+   * sign(), with the MAC apart as a string of its own (not a slice, which would keep the
+   * whole signature in memory): what a holder keeps to recognize the signature later.
+   */
+  signKeepingMac(key: SessionKey, position: number, expiresAt: number): [signature: string, mac: string] {
+    const payload = sessionPayload(key, position, expiresAt);
+    const macText = mac(this.#secret, payload);
+    return [`${payload}.${macText}`, macText];
+  }
+
+  /**
+   * True when `signature` is exactly what sign(key, position, expiresAt) returned with MAC
+   * `issuedMac`, compared in constant time: no decoding and no HMAC, and the holder keeps
+   * only the 43-character MAC of a session's newest signature, not the whole signature.
+   */
+  isIssued(signature: string, key: SessionKey, position: number, expiresAt: number, issuedMac: string): boolean {
+    return sameSignature(signature, `${sessionPayload(key, position, expiresAt)}.${issuedMac}`);
   }
 
   /**
@@ -152,6 +171,12 @@ export function sameSignature(a: string, b: string): boolean {
   let difference = 0;
   for (let i = 0; i < a.length; i++) difference |= a.charCodeAt(i) ^ b.charCodeAt(i);
   return difference === 0;
+}
+
+/** A session signature's payload: the session's encoded prefix, then `position,expiresAt]`. */
+function sessionPayload(key: SessionKey, position: number, expiresAt: number): string {
+  // ASCII digits: latin1 is UTF-8 here, and the cheapest encoding to write.
+  return key.prefix64 + Buffer.from(`${position},${expiresAt}]`, 'latin1').toString('base64url');
 }
 
 /** Public and stable per secret; reveals nothing of it (SSP-SECURITY-3). */

@@ -9,7 +9,7 @@ import type { SessionRecord, SessionStore } from '../event-log/session-store.ts'
 import type { Channel, ChannelWatcher, EventLog, MaybePromise, ReadResult, StreamEnd } from '../event-log/types.ts';
 import { digits, isPromise, sessionChannel, topicChannel } from '../event-log/types.ts';
 import type { Limits } from '../limits.ts';
-import { MAX_KEY_BYTES, sameSignature, sessionIdOf } from '../signature.ts';
+import { MAX_KEY_BYTES, sessionIdOf } from '../signature.ts';
 import type { SessionKey, Signer, SignedState } from '../signature.ts';
 import { startProducer } from '../streams/pump.ts';
 import type { RunningProducer } from '../streams/pump.ts';
@@ -106,8 +106,11 @@ class Session implements ChannelWatcher, TimerTarget {
   /** The newest poll received; an older one that finishes an asynchronous read later is superseded. */
   latest: Poll | undefined;
   lastActive = Date.now();
-  /** The newest signature issued for the session, with what it encodes. */
-  lastSig: string | undefined;
+  /**
+   * The MAC of the newest signature issued for the session, with what it encodes (the
+   * signature itself is rebuilt from these to recognize it: 43 characters kept, not ~150).
+   */
+  lastMac: string | undefined;
   lastPosition = 0;
   lastExpiresAt = 0;
   flushPending = false;
@@ -268,7 +271,7 @@ export class SessionHolder {
     // exact string (compared in constant time), and a live session has no tombstone.
     // (Not with a log shared by instances: another one may have ended the session.)
     const known = this.#o.log.sessions?.shared ? undefined : this.#sessions.get(sessionIdOf(sig) ?? '');
-    if (known?.lastSig !== undefined && sameSignature(sig, known.lastSig)) {
+    if (known?.lastMac !== undefined && this.#o.signer.isIssued(sig, known.key, known.lastPosition, known.lastExpiresAt, known.lastMac)) {
       if (known.lastExpiresAt <= Date.now()) throw new SspError('session-expired', 'signature has expired; open a new session');
       return this.#poll(known, known.lastPosition, sig.length, hold, res, origin);
     }
@@ -787,8 +790,8 @@ export class SessionHolder {
   /** Signs, and remembers the signature as the session's newest (see poll's fast path). */
   #signSession(session: Session, position: number): string {
     const expiresAt = Date.now() + this.#o.limits.idleTimeoutMs + this.#o.limits.maxHoldMs;
-    const sig = this.#o.signer.sign(session.key, position, expiresAt);
-    session.lastSig = sig;
+    const [sig, mac] = this.#o.signer.signKeepingMac(session.key, position, expiresAt);
+    session.lastMac = mac;
     session.lastPosition = position;
     session.lastExpiresAt = expiresAt;
     return sig;

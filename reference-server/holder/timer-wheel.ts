@@ -2,7 +2,10 @@
 // tombstones, body reads): deadlines are grouped into buckets of `resolution` ms, a min-heap
 // orders the bucket ticks, and a single setTimeout is armed for the earliest one. Scheduling
 // and cancelling are O(1) set operations (plus O(log n) when a new bucket appears), so ten
-// thousand held polls cost one Node timer, not ten thousand.
+// thousand held polls cost one Node timer, not ten thousand. Ticks count from the wheel's
+// creation, so they stay small integers (V8 Smis): an epoch-based tick (~1.8e11) would be a
+// boxed heap number in every handle and every bucket key, ten thousand of them per 10,000
+// held polls.
 
 export interface TimerTarget {
   onTimer(): void;
@@ -16,6 +19,8 @@ export interface TimerHandle {
 export class TimerWheel {
   /** Deadlines are rounded up to a multiple of this many ms. */
   readonly resolution: number;
+  /** Epoch ms that tick 0 starts at. */
+  readonly #origin = Date.now();
   readonly #buckets = new Map<number, Set<TimerHandle>>();
   readonly #ticks: number[] = [];
   #armedTick = Infinity;
@@ -27,7 +32,7 @@ export class TimerWheel {
 
   /** Calls target.onTimer() at or shortly after dueAt (epoch ms), never before. */
   schedule(dueAt: number, target: TimerTarget): TimerHandle {
-    const tick = Math.ceil(dueAt / this.resolution);
+    const tick = Math.ceil((dueAt - this.#origin) / this.resolution);
     const handle: TimerHandle = { tick, target };
     let bucket = this.#buckets.get(tick);
     if (!bucket) {
@@ -63,7 +68,7 @@ export class TimerWheel {
   #arm(tick: number): void {
     clearTimeout(this.#timer);
     this.#armedTick = tick;
-    this.#timer = setTimeout(() => this.#fire(), Math.max(0, tick * this.resolution - Date.now()));
+    this.#timer = setTimeout(() => this.#fire(), Math.max(0, this.#origin + tick * this.resolution - Date.now()));
     // Deadlines never keep the process alive on their own: the server's socket does.
     this.#timer.unref();
   }
@@ -71,7 +76,7 @@ export class TimerWheel {
   #fire(): void {
     this.#timer = undefined;
     this.#armedTick = Infinity;
-    const now = Math.floor(Date.now() / this.resolution);
+    const now = Math.floor((Date.now() - this.#origin) / this.resolution);
     while (this.#ticks.length > 0 && this.#ticks[0] <= now) {
       const tick = this.#pop();
       const bucket = this.#buckets.get(tick);

@@ -76,6 +76,21 @@ describe('rejects forged signatures with invalid-signature', () => {
   });
 });
 
+it("the poll fast path recognizes only the exact signature issued, from the session's kept MAC", () => {
+  const signer = new Signer('test-secret');
+  const key = signer.key('AAAAAAAAAAAAAAAAAAAAAA', 'ssp.counter', { count: 2 });
+  const [sig, mac] = signer.signKeepingMac(key, 3, 1_900_000_000_000);
+  expect(sig).toBe(signer.sign(key, 3, 1_900_000_000_000));
+  expect(sig.endsWith(`.${mac}`)).toBe(true);
+  expect(signer.isIssued(sig, key, 3, 1_900_000_000_000, mac)).toBe(true);
+  for (const other of [flip(sig, 10), flip(sig, sig.length - 1), sig.slice(0, -1), `${sig}A`]) {
+    expect(signer.isIssued(other, key, 3, 1_900_000_000_000, mac)).toBe(false);
+  }
+  // Another position or expiry is another signature, even with the same MAC kept.
+  expect(signer.isIssued(sig, key, 4, 1_900_000_000_000, mac)).toBe(false);
+  expect(signer.isIssued(sig, key, 3, 1_900_000_000_001, mac)).toBe(false);
+});
+
 it('answers an expired signature with session-expired', async () => {
   const signer = new Signer('test-secret');
   const expired = signer.sign(signer.key('some-session', 'ssp.counter', { count: 2, intervalMs: 0, size: 0 }), 0, Date.now() - 1);
