@@ -17,6 +17,7 @@ const phase = (name: 'burst' | 'sustained' | 'overload', field: Exclude<keyof Lo
 export const METRICS: Metric[] = [
   { key: 'holdAll', label: 'time to hold all N', unit: 'ms', get: (m) => m.holdAllMs, better: 'lower' },
   { key: 'heap', label: 'heap per held session', unit: 'B', get: (m) => m.heapBytesPerSession, better: 'lower' },
+  { key: 'heapAnswered', label: 'heap per held session, after the broadcasts', unit: 'B', get: (m) => m.heapBytesPerSessionAnswered, better: 'lower' },
   { key: 'rss', label: 'RSS per held session', unit: 'B', get: (m) => m.rssBytesPerSession, better: 'lower' },
   { key: 'burstCpu', label: 'server CPU per delivery, broadcast', unit: 'µs', get: phase('burst', 'cpuMicrosPerDelivery'), better: 'lower' },
   { key: 'burstP50', label: 'broadcast p50', unit: 'ms', get: phase('burst', 'p50'), better: 'lower' },

@@ -228,5 +228,5 @@ async function measureMux(shape: MuxShape, run: number): Promise<Measurement[]> 
 
 function failed(peer: string, n: number, error: string): Measurement {
   const none = { deliveries: 0, deliveriesPerS: Number.NaN, cpuMicrosPerDelivery: Number.NaN, loadgenCpuMicrosPerDelivery: Number.NaN, p50: Number.NaN, p99: Number.NaN, lastMs: Number.NaN, wallMs: Number.NaN, serverCpuShare: Number.NaN, loadgenCpuShare: Number.NaN, answers: 0, window: [0, 0] as [number, number] };
-  return { peer, n, sessions: n, holdAllMs: -1, heapBytesPerSession: null, rssBytesPerSession: Number.NaN, burst: none, sustained: none, overload: none, lost: 0, duplicated: 0, undelivered: 0, gapped: 0, errors: 1, firstError: error };
+  return { peer, n, sessions: n, holdAllMs: -1, heapBytesPerSession: null, heapBytesPerSessionAnswered: null, rssBytesPerSession: Number.NaN, burst: none, sustained: none, overload: none, lost: 0, duplicated: 0, undelivered: 0, gapped: 0, errors: 1, firstError: error };
 }

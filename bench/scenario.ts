@@ -52,6 +52,12 @@ export interface Measurement {
   sessions: number;
   holdAllMs: number;
   heapBytesPerSession: number | null;
+  /**
+   * The same after the broadcasts, every session held again: each connection has then carried
+   * answered requests (the figure above is taken when a bare session's connection has carried
+   * only its held poll, a reference session's also its answered open).
+   */
+  heapBytesPerSessionAnswered: number | null;
   rssBytesPerSession: number;
   burst: LoadPhase;
   sustained: LoadPhase;
@@ -177,6 +183,8 @@ export async function measure(peer: string, label: string, n: number, options: P
       await until(async () => (await run.held()) >= sessions, 30_000, 20);
       bursts.push(await run.phase(1, 0, n, phases.drainMs));
     }
+    await until(async () => (await run.held()) >= sessions, 30_000, 20);
+    const answered = await run.usage(true);
     const burst: LoadPhase = {
       deliveries: bursts.reduce((sum, b) => sum + b.deliveries, 0),
       deliveriesPerS: median(bursts.map((b) => b.deliveriesPerS)),
@@ -207,6 +215,7 @@ export async function measure(peer: string, label: string, n: number, options: P
       sessions,
       holdAllMs,
       heapBytesPerSession: holding.heapBytes !== undefined && base.heapBytes !== undefined ? (holding.heapBytes - base.heapBytes) / n : null,
+      heapBytesPerSessionAnswered: answered.heapBytes !== undefined && base.heapBytes !== undefined ? (answered.heapBytes - base.heapBytes) / n : null,
       rssBytesPerSession: (holding.rssBytes - base.rssBytes) / n,
       burst,
       sustained,
