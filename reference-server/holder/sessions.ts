@@ -601,6 +601,10 @@ export class SessionHolder {
     if (poll.res.destroyed || !socket || socket.destroyed) return;
     session.held = poll;
     this.#heldPolls++;
+    // §7: a held poll keeps its session alive, and the idle clock restarts when it ends, so a
+    // held session needs no idle deadline until #release: one timer handle per held session, not two.
+    this.#o.wheel.cancel(session.idleTimer);
+    session.idleTimer = undefined;
     this.#o.log.sessions?.holding(session.key.sessionId, holdMs);
     poll.timer = this.#o.wheel.schedule(Date.now() + holdMs, poll);
     // The client went away: nothing to answer, and the session's idle clock starts again.
@@ -609,10 +613,13 @@ export class SessionHolder {
     res.on('close', onResponseClose);
   }
 
-  /** Detaches the held poll (the caller answers it). */
+  /** Detaches the held poll (the caller answers it); a live session's idle clock starts again. */
   #release(session: Session, poll: Poll): void {
     session.held = undefined;
     session.lastActive = Date.now();
+    if (this.#sessions.get(session.key.sessionId) === session) {
+      session.idleTimer = this.#o.wheel.schedule(session.lastActive + this.#o.limits.idleTimeoutMs, session);
+    }
     // The idle clock restarts when a request ends (§7), on whichever instance it was.
     this.#o.log.sessions?.touchSession(session.key.sessionId, this.#o.limits.idleTimeoutMs + this.#o.limits.maxHoldMs);
     this.#heldPolls--;
