@@ -1,5 +1,6 @@
 // Summarizes V8 .cpuprofile files (from BENCH_SERVER_FLAGS / BENCH_LOADGEN_FLAGS=--cpu-prof):
-// busy time, the garbage collector's share of it, and self time by function and by file.
+// busy time, the garbage collector's share of it, and self time by function, by file and by kind
+// (GC, socket writes, the project's own code, crypto, packages, Node's internals).
 //
 //   npx tsx bench/profile-summary.ts [--top 25] [--bench bench.json] FILE.cpuprofile ...
 //
@@ -13,7 +14,6 @@ import { parseArgs } from 'node:util';
 interface ProfileNode {
   id: number;
   callFrame: { functionName: string; url: string; lineNumber: number };
-  children?: number[];
 }
 interface Profile {
   nodes: ProfileNode[];
@@ -41,6 +41,19 @@ function place(url: string): string {
   const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url);
   if (pkg) return pkg[1];
   return url.replace(/^file:\/\/.*?\/(bench|reference-server|schemas|reference-client)\//, '$1/');
+}
+
+const SOCKET_WRITES = new Set(['writev', 'writeUtf8String', 'writeLatin1String', 'writeAsciiString', 'writeBuffer']);
+
+/** What kind of work a frame is, for the shares a comparison between peers needs. */
+function kind(functionName: string, url: string): string {
+  if (functionName === '(garbage collector)') return 'garbage collector';
+  if (SOCKET_WRITES.has(functionName)) return 'socket writes';
+  if (functionName === '(program)') return 'V8 (program)';
+  if (/^file:.*\/(bench|reference-server|schemas|reference-client)\//.test(url) && !url.includes('node_modules')) return 'project code';
+  if (url.startsWith('node:internal/crypto') || /^base64/.test(functionName)) return 'crypto and base64';
+  if (url.includes('node_modules')) return 'packages';
+  return "Node's internals and other native";
 }
 
 const pct = (part: number, whole: number) => `${((100 * part) / whole).toFixed(1)}%`.padStart(6);
@@ -73,6 +86,7 @@ function summarize(profile: Profile, title: string, fromUs: number, toUs: number
   });
   const byFunction = new Map<string, number>();
   const byPlace = new Map<string, number>();
+  const byKind = new Map<string, number>();
   let idle = 0;
   let gc = 0;
   for (const [id, us] of self) {
@@ -85,6 +99,7 @@ function summarize(profile: Profile, title: string, fromUs: number, toUs: number
     const name = `${functionName || '(anonymous)'} ${place(url)}${url ? `:${lineNumber + 1}` : ''}`;
     byFunction.set(name, (byFunction.get(name) ?? 0) + us);
     byPlace.set(place(url), (byPlace.get(place(url)) ?? 0) + us);
+    byKind.set(kind(functionName, url), (byKind.get(kind(functionName, url)) ?? 0) + us);
   }
   const busy = wall - idle;
   console.log(`\n${title}: ${(wall / 1e6).toFixed(2)} s sampled, busy ${(busy / 1e6).toFixed(2)} s (${pct(busy, wall).trim()}), GC ${pct(gc, busy).trim()} of busy`);
@@ -94,4 +109,5 @@ function summarize(profile: Profile, title: string, fromUs: number, toUs: number
   };
   list('by function', byFunction);
   list('by file', byPlace);
+  list('by kind', byKind);
 }
