@@ -54,40 +54,40 @@ async function settlesAt(channel: string, count: number, withinMs: number): Prom
 }
 
 const ask = (server: SspServer, body: Record<string, unknown>) => post(server.url, { ssp: 1, ...body });
+const counter = { type: 'open', stream: 'ssp.counter', params: { count: 1000, intervalMs: 200 } };
+
+/**
+ * Opens a session on a and polls it there, then polls and closes it on b: a must let go of
+ * the session's channel (`channelOf` names it once a has read it) at its idle check.
+ */
+async function movesAndEnds(open: Record<string, unknown>, channelOf: (sig: string) => Promise<string>): Promise<void> {
+  const opened = await ask(a, open);
+  const first = await ask(a, { type: 'poll', sig: opened.json.sig, hold: 0 });
+  expect(first.status).toBe(200);
+  const channel = await channelOf(opened.json.sig as string);
+  const second = await ask(b, { type: 'poll', sig: first.json.sig, hold: 0 });
+  expect(second.status).toBe(200);
+  // Both instances read the session's channel now.
+  expect(await subscribers(channel)).toBe(2);
+  const closed = await ask(b, { type: 'close', sig: second.json.sig });
+  expect(closed.json.type).toBe('termination');
+  // a learns of the end at its idle check (within the idle time, and more for a loaded machine).
+  expect(await settlesAt(channel, 0, 3 * IDLE)).toBe(0);
+  // And answers the session's signatures with the termination b remembered.
+  expect((await ask(a, { type: 'poll', sig: second.json.sig, hold: 0 })).json).toEqual(closed.json);
+}
 
 describe('an instance frees its copy of a session that ended on another instance', () => {
   it('a plain session: polled on a, then polled and closed on b', async () => {
-    const opened = await ask(a, { type: 'open', stream: 'ssp.counter', params: { count: 1000, intervalMs: 200 } });
-    const first = await ask(a, { type: 'poll', sig: opened.json.sig, hold: 0 });
-    expect(first.status).toBe(200);
-    const channel = sessionChannel(sessionIdOf(opened.json.sig as string)!);
-    const second = await ask(b, { type: 'poll', sig: first.json.sig, hold: 0 });
-    expect(second.status).toBe(200);
-    // Both instances read the session's channel now.
-    expect(await subscribers(channel)).toBe(2);
-    const closed = await ask(b, { type: 'close', sig: second.json.sig });
-    expect(closed.json.type).toBe('termination');
-    // a learns of the end at its idle check (within the idle time, and one more for a loaded machine).
-    expect(await settlesAt(channel, 0, 3 * IDLE)).toBe(0);
-    // And answers the session's signatures with the termination b remembered.
-    expect((await ask(a, { type: 'poll', sig: second.json.sig, hold: 0 })).json).toEqual(closed.json);
+    await movesAndEnds(counter, async (sig) => sessionChannel(sessionIdOf(sig)!));
   });
 
   it('a multiplexed session: polled on a, then polled and closed on b', async () => {
-    const opened = await ask(a, { type: 'open', stream: 'ssp.counter', params: { count: 1000, intervalMs: 200 }, extensions: ['multiplex'], ext: { multiplex: { id: 'c' } } });
-    expect(opened.json.extensions).toContain('multiplex');
-    const first = await ask(a, { type: 'poll', sig: opened.json.sig, hold: 0 });
-    expect(first.status).toBe(200);
-    // The stream's own channel (`session:<session id>/<stream id>`), the only multiplexed one here.
-    const wakes = (await admin.pubsub('CHANNELS', 'xanjax:{session:*/c}:wake')) as string[];
-    expect(wakes).toHaveLength(1);
-    const channel = /^xanjax:\{(.*)\}:wake$/.exec(wakes[0]!)![1]!;
-    const second = await ask(b, { type: 'poll', sig: first.json.sig, hold: 0 });
-    expect(second.status).toBe(200);
-    expect(await subscribers(channel)).toBe(2);
-    const closed = await ask(b, { type: 'close', sig: second.json.sig });
-    expect(closed.json.type).toBe('termination');
-    expect(await settlesAt(channel, 0, 3 * IDLE)).toBe(0);
-    expect((await ask(a, { type: 'poll', sig: second.json.sig, hold: 0 })).json).toEqual(closed.json);
+    await movesAndEnds({ ...counter, extensions: ['multiplex'], ext: { multiplex: { id: 'c' } } }, async () => {
+      // The stream's own channel (`session:<session id>/<stream id>`), the only multiplexed one here.
+      const wakes = (await admin.pubsub('CHANNELS', 'xanjax:{session:*/c}:wake')) as string[];
+      expect(wakes).toHaveLength(1);
+      return /^xanjax:\{(.*)\}:wake$/.exec(wakes[0]!)![1]!;
+    });
   });
 });
