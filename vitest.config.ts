@@ -6,7 +6,6 @@ import { defineConfig } from 'vitest/config';
 const timing = [
   'test/conformance/reference.test.ts',
   'test/conformance/reference-limits.test.ts',
-  'test/conformance/broken-variants.test.ts',
   'test/conformance/reference-http2.test.ts',
   // Restart checks (servers as child processes) and the client kit (clients judged by timing).
   'test/conformance/restart.test.ts',
@@ -19,6 +18,10 @@ const timing = [
   // Cuts and restores the Redis connection: its reconnect timing once hung beside the parallel suite.
   'test/durable/redis-log.test.ts',
 ];
+
+// The broken-variant proofs, in shards: the shards run at once, one process each (see
+// test/conformance/broken/prove-variants.ts), after everything else.
+const variantShards = ['test/conformance/broken-variants-*.test.ts'];
 
 export default defineConfig({
   test: {
@@ -33,7 +36,7 @@ export default defineConfig({
         test: {
           name: 'suite',
           include: ['test/**/*.test.ts'],
-          exclude: timing,
+          exclude: [...timing, ...variantShards],
           sequence: { groupOrder: 0 },
         },
       },
@@ -44,6 +47,14 @@ export default defineConfig({
           include: timing,
           fileParallelism: false,
           sequence: { groupOrder: 1 },
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'variant-proofs',
+          include: variantShards,
+          sequence: { groupOrder: 2 },
         },
       },
     ],

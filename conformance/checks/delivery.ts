@@ -31,8 +31,10 @@ async function evictionScenario(ctx: CheckContext): Promise<EvictionScenario> {
   const forwardPolls = Math.min(count, retainEvents) + 2;
   // The head (position 0) on each of the first three rounds, then on about 30 spread over the rest.
   const headEvery = Math.max(1, Math.ceil(forwardPolls / 30));
-  // Half the check's own bound, so a slow link ends in a note instead of a harness error.
-  const budgetMs = Math.round(checkTimeoutMs(ctx.discovery.limits, ctx.timeoutScale) / 2);
+  // Three quarters of the check's own bound, so a slow link or a loaded machine ends in a
+  // note instead of a harness error (the judging after the read takes no time), while a
+  // one-event-per-batch read of 1000 events still completes on a busy two-core machine.
+  const budgetMs = Math.round((checkTimeoutMs(ctx.discovery.limits, ctx.timeoutScale) * 3) / 4);
   // The reads from position 0 reuse the session message's signature, which the server need
   // accept only for idleTimeoutMs after sending it (SSP-SIGNATURE-9): they stop well within
   // that, while the forward read (a fresh signature each time) goes on.

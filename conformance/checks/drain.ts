@@ -9,6 +9,11 @@ export interface Drained {
   batches: BatchMessage[];
   events: SspEvent[];
   termination: TerminationMessage;
+  /**
+   * performance.now() when the poll that the termination answered was sent: a stream that
+   * ends (`complete`, `error`) terminates when that answer is sent, so no earlier than this.
+   */
+  terminationPolledAt: number;
 }
 
 export interface DrainOptions {
@@ -23,9 +28,10 @@ export async function drain(ctx: CheckContext, sig: string, options: DrainOption
   const batches: BatchMessage[] = [];
   let current = sig;
   for (let polls = 0; polls < maxPolls; polls++) {
+    const polledAt = performance.now();
     const answer = await ctx.poll(current, options.hold);
     if (answer.status === 200 && answer.body.type === 'termination') {
-      return { batches, events: batches.flatMap((batch) => batch.events), termination: answer.body };
+      return { batches, events: batches.flatMap((batch) => batch.events), termination: answer.body, terminationPolledAt: polledAt };
     }
     const batch = expectBatch(ctx, answer, `poll ${polls + 1} while reading the stream to its end`);
     batches.push(batch);

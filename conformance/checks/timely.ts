@@ -14,13 +14,18 @@ const attempts = 3;
 /** Sampling period of the stall monitor: each sample's interval is this plus the stall. */
 const STALL_RESOLUTION_MS = 10;
 
-/** Runs `run`, and measures the longest the runner's event loop could not run meanwhile. */
-async function measuringStall<T>(run: () => Promise<T>): Promise<{ value: T; stallMs: number }> {
+/**
+ * Runs `run`, and measures the longest the runner's event loop could not run meanwhile
+ * (`stallMs`) and the time it lost in all (`lostMs`: every sample's interval beyond the
+ * resolution, summed; a loaded machine loses it in many short waits as well as in one).
+ */
+export async function measuringStall<T>(run: () => Promise<T>): Promise<{ value: T; stallMs: number; lostMs: number }> {
   const delays = monitorEventLoopDelay({ resolution: STALL_RESOLUTION_MS });
   delays.enable();
   try {
     const value = await run();
-    return { value, stallMs: Math.max(0, Math.round(delays.max / 1e6 - STALL_RESOLUTION_MS)) };
+    const lostMs = delays.count === 0 ? 0 : (delays.count * delays.mean) / 1e6 - delays.count * STALL_RESOLUTION_MS;
+    return { value, stallMs: Math.max(0, Math.round(delays.max / 1e6 - STALL_RESOLUTION_MS)), lostMs: Math.max(0, Math.round(lostMs)) };
   } finally {
     delays.disable();
   }

@@ -174,13 +174,21 @@ export class RedisEventLog implements EventLog {
   }
 
   async delete(name: string): Promise<void> {
+    const keys = channelKeys(name);
+    await this.release(name);
+    await this.#redis.del(keys.log, keys.seq, keys.ack).catch((error: unknown) => this.#notice(`xanjax: redis log: could not delete ${name}: ${(error as Error).message}`));
+  }
+
+  async release(name: string): Promise<void> {
     const opening = this.#channels.get(name);
+    if (!opening) return;
     this.#channels.delete(name);
     const keys = channelKeys(name);
     this.#byWake.delete(keys.wake);
-    if (opening) (await opening.catch(() => undefined))?.close();
+    // Sent before any later subscribe of the same wake channel (one connection, in order), so
+    // the channel opened again after this keeps its subscription.
     this.#subscriber.unsubscribe(keys.wake).catch(() => {});
-    await this.#redis.del(keys.log, keys.seq, keys.ack).catch((error: unknown) => this.#notice(`xanjax: redis log: could not delete ${name}: ${(error as Error).message}`));
+    (await opening.catch(() => undefined))?.close();
   }
 
   async close(): Promise<void> {

@@ -131,6 +131,13 @@ export interface EventLog {
   channel(name: string, options: ChannelOptions): MaybePromise<Channel>;
   /** Frees a channel and its events (a finished session's own channel). */
   delete(name: string): MaybePromise<void>;
+  /**
+   * Frees only what this process keeps for a channel (its copy, its wake subscription) and
+   * leaves what is stored: for a session's own channel once the session goes on, or ended, on
+   * another instance. Logs shared by several server instances (Redis) have it; a later
+   * `channel()` opens the channel again.
+   */
+  release?(name: string): MaybePromise<void>;
   /** Frees everything (server shutdown); later appends are ignored. */
   close(): MaybePromise<void>;
   /**

@@ -719,6 +719,10 @@ export class SessionHolder {
   /** Forgets a local session that ended elsewhere (its termination `body` is remembered there). */
   #drop(session: Session, body: string): void {
     this.#detach(session, body);
+    if (session.stream.definition.topic === undefined) {
+      const released = this.#o.log.release?.(session.channel.name);
+      if (isPromise(released)) released.catch((error: unknown) => console.error('xanjax: event log release failed:', error));
+    }
     this.#rememberLocally(session.key.sessionId, body);
   }
 

@@ -69,6 +69,10 @@ export class MuxStream {
     reading.producer = undefined;
     if (reading.lease !== undefined) log.sessions?.releaseProducer(reading.lease);
     reading.channel.unwatch(reading.watcher);
+    // Its own channel is read by no one else here: this process's copy goes (storage stays).
+    if (!reading.own) return;
+    const released = log.release?.(reading.channel.name);
+    if (isPromise(released)) released.catch((error: unknown) => console.error('xanjax: cannot release a multiplexed stream channel:', error));
   }
 
   /** Deletes its own channel (once its end is remembered, or with the session). */

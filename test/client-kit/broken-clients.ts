@@ -9,6 +9,11 @@ export interface BrokenClient {
 
 export const brokenClients: readonly BrokenClient[] = [
   { flag: 'form-encoded', violates: 'SSP-CLIENT-1: sends its messages as application/x-www-form-urlencoded', fails: ['SSP-CLIENT-1/every-request'] },
+  {
+    flag: 'watchdog-repoll',
+    violates: 'SSP-CLIENT-8: a stall watchdog (2 s, shorter than its 3 s hold) sends the same poll again while the first is still held',
+    fails: ['SSP-CLIENT-26/answer-deadline', 'SSP-CLIENT-8/every-request'],
+  },
   { flag: 'no-ssp-member', violates: 'SSP-CLIENT-2: leaves "ssp": 1 out of its polls', fails: ['SSP-CLIENT-2/every-request'] },
   { flag: 'sig-in-url', violates: 'SSP-SECURITY-8: repeats the signature in the query string of its polls and closes', fails: ['SSP-SECURITY-8/every-request'] },
   { flag: 'skip-silent', violates: 'SSP-CLIENT-7: delivers events after a skip without reporting it', fails: ['SSP-CLIENT-16/after-skip', 'SSP-CLIENT-7/skip-without-gap'] },

@@ -1,13 +1,17 @@
 // The client kit proves itself (issue 9 §3): the reference client (`xanjax tail --format
 // lines`) and a Python client written from the spec pass every scenario; each deliberately
 // broken client fails exactly the scenario of the rule it breaks.
+import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { runClientScenarios } from '../../conformance/client/run-clients.ts';
 import { multiplexScenarios } from '../../conformance/client/scenarios-multiplex.ts';
 import { testBin } from '../support/bundles.ts';
 import { brokenClients } from './broken-clients.ts';
 
-const python = ['python3', 'test/client-kit/ssp_client.py'];
+// The interpreter itself, resolved once: `python3` may be a version manager's shim (pyenv's
+// costs a shell and about 0.5 s of CPU per start), and every scenario starts the client anew.
+const interpreter = execFileSync('python3', ['-c', 'import sys; print(sys.executable)'], { encoding: 'utf8' }).trim();
+const python = [interpreter, 'test/client-kit/ssp_client.py'];
 // Every §20.5 input as arguments: params, the credentials (SSP_HEADERS) and several streams (SSP_STREAMS).
 const reference = ['node', testBin, 'tail', '{endpoint}', '{stream}', '--params', '{params}', '--headers', '{headers}', '--streams', '{streams}', '--format', 'lines'];
 

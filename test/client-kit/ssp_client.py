@@ -14,6 +14,7 @@ import os
 import random
 import signal
 import sys
+import threading
 import time
 import urllib.error
 import urllib.parse
@@ -32,7 +33,7 @@ BREAK_FLAGS = {
     "retry-not-retryable", "deliver-after-skip", "invalid-200-fatal", "no-jitter", "reopen-at-once",
     "short-deadline", "no-hold", "open-only-credentials", "deliver-after-close", "auth-retry",
     "ext-strict", "expired-fatal", "restart-silent", "mux-no-dedup", "mux-end-session", "mux-forget-changes",
-    "form-encoded", "no-ssp-member", "skip-silent", "sig-in-url",
+    "form-encoded", "no-ssp-member", "skip-silent", "sig-in-url", "watchdog-repoll",
 }
 BREAKS = {sys.argv[i + 1] for i, arg in enumerate(sys.argv[:-1]) if arg == "--break"}
 # --single-stream: a legal client that does not implement multiplex (the kit reports its multiplex scenarios as not applicable).
@@ -288,6 +289,14 @@ class Client:
         out({"termination": {"reason": body["reason"], "last": body["last"]}})
         raise Stop(0 if body["reason"] == "complete" else 1)
 
+    @staticmethod
+    def extra_poll(message, deadline):
+        """The watchdog's poll (--break watchdog-repoll): its answer is ignored."""
+        try:
+            post(message, timeout=deadline)
+        except Transport:
+            pass
+
     def run(self):
         self.open()
         while True:
@@ -297,6 +306,13 @@ class Client:
                 message["hold"] = HOLD_MS
             # SSP-CLIENT-26: the answer deadline is the hold plus an allowance for the network.
             deadline = HOLD_MS / 2000 if "short-deadline" in BREAKS else HOLD_MS / 1000 + 10
+            watchdog = None
+            if "watchdog-repoll" in BREAKS:
+                # Broken: a stall watchdog shorter than the hold sends the same poll again
+                # without abandoning the first, so two polls of the session are outstanding.
+                watchdog = threading.Timer(HOLD_MS / 1500, lambda: self.extra_poll(message, deadline))
+                watchdog.daemon = True
+                watchdog.start()
             try:
                 status, headers, body = post(message, timeout=deadline)
             except Transport:
@@ -304,6 +320,9 @@ class Client:
                     self.sig, self.position = self.first_sig, 0
                 self.backoff()
                 continue
+            finally:
+                if watchdog:
+                    watchdog.cancel()
             if problem("poll", status, body) is None and body["type"] == "batch":
                 self.failures = 0
                 with Interrupts():

@@ -104,11 +104,13 @@ export const annexVariants: Variant[] = [
   },
   {
     name: 'burst-trickles',
-    violates: 'SSP-ANNEX-13: a small ssp.burst appends its events one every 200 ms instead of all at open',
+    violates: 'SSP-ANNEX-13: a small ssp.burst appends its events one every 500 ms instead of all at open',
     breaks: ['SSP-ANNEX-13', 'SSP-BATCH-3', 'SSP-HOLD-1', 'SSP-TERMINATION-1', 'SSP-TERMINATION-18'],
-    consequences: 'the first poll then misses events that a batch SHOULD carry (BATCH-3), and a poll that finds events available is answered only when the next one trickles in, 200 ms later (HOLD-1); a burst read to its end in quick polls has not ended by the fiftieth (TERMINATION-1); a burst closed right after its open has produced only its first event, so the closed termination\'s last is below the count TERMINATION-18 expects of a whole burst',
-    // Served by ssp.counter with intervalMs 200 (same event data), renamed back in the session
-    // answer: slow enough that even a loaded runner's first poll finds the burst incomplete.
+    consequences: 'the first poll then misses events that a batch SHOULD carry (BATCH-3), and a poll that finds events available is answered only when the next one trickles in, 500 ms later (HOLD-1); a burst read to its end in quick polls has not ended by the fiftieth (TERMINATION-1: fifty polls would have to take 2.5 s); a burst closed right after its open has produced only its first event, so the closed termination\'s last is below the count TERMINATION-18 expects of a whole burst',
+    // Served by ssp.counter with intervalMs 500 (same event data), renamed back in the session
+    // answer: slow enough that even a loaded runner's first poll finds the burst incomplete,
+    // and its fifty quick polls end before the burst does (at 200 ms, a runner on a machine
+    // with load 10 read the whole burst within fifty polls).
     create: () => {
       const rewritten = new WeakSet<ProxyRequest>();
       return {
@@ -116,7 +118,7 @@ export const annexVariants: Variant[] = [
           const params = req.message?.params as Message | undefined;
           const plain = params !== undefined && Object.keys(params).every((name) => name === 'count' || name === 'size');
           if (req.message?.type !== 'open' || req.message.stream !== 'ssp.burst' || !plain || typeof params.count !== 'number' || params.count > 5) return req;
-          const counter = withMessage(req, { ...req.message, stream: 'ssp.counter', params: { ...params, intervalMs: 200 } });
+          const counter = withMessage(req, { ...req.message, stream: 'ssp.counter', params: { ...params, intervalMs: 500 } });
           rewritten.add(counter);
           return counter;
         },
