@@ -12,9 +12,8 @@
 // skips verification for the signature it issued last for a session (sessionIdOf, then the
 // signature rebuilt from the session's prefix, position, expiry and kept MAC, compared in
 // constant time): a poll with it costs no HMAC at all.
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { SspError } from './errors.ts';
-import { HmacKey } from './hmac.ts';
 
 const VERSION = 1;
 /** spec §8: `^[A-Za-z0-9_.~-]{16,2048}$`. */
@@ -50,10 +49,10 @@ export type Secrets = string | Buffer | ReadonlyArray<string | Buffer>;
 
 export class Signer {
   /** Every accepted secret, by key id. */
-  readonly #secrets = new Map<string, HmacKey>();
+  readonly #secrets = new Map<string, Buffer>();
   /** The signing key: the first secret. */
   readonly #keyId: string;
-  readonly #secret: HmacKey;
+  readonly #secret: Buffer;
 
   constructor(secrets: Secrets) {
     const list = Array.isArray(secrets) ? secrets : [secrets as string | Buffer];
@@ -62,7 +61,7 @@ export class Signer {
       const bytes = typeof secret === 'string' ? Buffer.from(secret, 'utf8') : secret;
       const id = keyId(bytes);
       if (this.#secrets.has(id)) throw new RangeError('the secrets must differ from each other');
-      this.#secrets.set(id, new HmacKey(bytes));
+      this.#secrets.set(id, bytes);
     }
     [[this.#keyId, this.#secret]] = this.#secrets;
   }
@@ -92,7 +91,7 @@ export class Signer {
 
   sign(key: SessionKey, position: number, expiresAt: number): string {
     const payload = sessionPayload(key, position, expiresAt);
-    return `${payload}.${this.#secret.digest(payload)}`;
+    return `${payload}.${mac(this.#secret, payload)}`;
   }
 
   /**
@@ -101,7 +100,7 @@ export class Signer {
    */
   signKeepingMac(key: SessionKey, position: number, expiresAt: number): [signature: string, mac: string] {
     const payload = sessionPayload(key, position, expiresAt);
-    const macText = this.#secret.digest(payload);
+    const macText = mac(this.#secret, payload);
     return [`${payload}.${macText}`, macText];
   }
 
@@ -128,7 +127,7 @@ export class Signer {
    */
   seal(version: number, rest: string): string {
     const payload = Buffer.from(`[${version},${JSON.stringify(this.#keyId)},${rest}]`, 'utf8').toString('base64url');
-    return `${payload}.${this.#secret.digest(payload)}`;
+    return `${payload}.${mac(this.#secret, payload)}`;
   }
 
   /** The verified payload array of any signature made by seal() or sign(), or invalid-signature. */
@@ -148,7 +147,7 @@ export class Signer {
     // Compare the MAC's text, not its decoded bytes: lenient base64 decoding would accept
     // a last character altered in its unused bits.
     const given = Buffer.from(signature.slice(dot + 1), 'latin1');
-    const expected = Buffer.from(secret.digest(payload), 'latin1');
+    const expected = Buffer.from(mac(secret, payload), 'latin1');
     if (!timingSafeEqual(given, expected)) throw invalid('signature MAC does not verify');
     return fields;
   }
@@ -183,6 +182,10 @@ function sessionPayload(key: SessionKey, position: number, expiresAt: number): s
 /** Public and stable per secret; reveals nothing of it (SSP-SECURITY-3). */
 function keyId(secret: Buffer): string {
   return createHash('sha256').update('xanjax-key-id').update(secret).digest('base64url').slice(0, 8);
+}
+
+function mac(secret: Buffer, payload: string): string {
+  return createHmac('sha256', secret).update(payload).digest('base64url');
 }
 
 function decodePayload(payload: string): unknown {
