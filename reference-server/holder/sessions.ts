@@ -618,6 +618,8 @@ export class SessionHolder {
     session.held = undefined;
     session.lastActive = Date.now();
     if (this.#sessions.get(session.key.sessionId) === session) {
+      // One idle deadline per session: a shared log's idle check may have set one meanwhile.
+      this.#o.wheel.cancel(session.idleTimer);
       session.idleTimer = this.#o.wheel.schedule(session.lastActive + this.#o.limits.idleTimeoutMs, session);
     }
     // The idle clock restarts when a request ends (§7), on whichever instance it was.
