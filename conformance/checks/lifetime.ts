@@ -4,7 +4,6 @@
 import { check, CheckNote } from '../check.ts';
 import type { Answer, Check, CheckContext } from '../check.ts';
 import type { ServerMessage } from '../../schemas/types.gen.ts';
-import { earlySlackMs } from '../timing.ts';
 import { expectBatch } from './answers.ts';
 import { measuringStall } from './timely.ts';
 import { openQuiet, waitPastIdle } from './sessions.ts';
@@ -68,7 +67,7 @@ export const lifetimeChecks: Check[] = [
       const sentAfter = Math.round(performance.now() - answeredAt);
       const answer = await ctx.poll(first.sig, 0);
       const span = Math.round(performance.now() - polledAt);
-      if (answer.body.type !== 'batch' && span >= idleTimeoutMs - earlySlackMs) {
+      if (answer.body.type !== 'batch' && span >= idleTimeoutMs - ctx.earlySlack) {
         late.push(span);
         continue;
       }

@@ -5,7 +5,6 @@ import { isDeepStrictEqual } from 'node:util';
 import { check, CheckNote } from '../check.ts';
 import type { Check, CheckContext } from '../check.ts';
 import type { TerminationMessage } from '../../schemas/types.gen.ts';
-import { earlySlackMs } from '../timing.ts';
 import { assertTimely } from './timely.ts';
 import { expectBatch, expectTermination } from './answers.ts';
 import { drain, lastSeq, retainedAtMost } from './drain.ts';
@@ -127,7 +126,7 @@ export const terminationChecks: Check[] = [
       const sentAfter = Math.round(performance.now() - terminatedAt);
       const answer = await ctx.poll(termination.sig, 0);
       const span = Math.round(performance.now() - terminationPolledAt);
-      if (answer.status !== 200 && span >= terminationMemoryMs - earlySlackMs) {
+      if (answer.status !== 200 && span >= terminationMemoryMs - ctx.earlySlack) {
         late.push(span);
         continue;
       }
