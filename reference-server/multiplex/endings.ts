@@ -1,12 +1,8 @@
 // How a multiplexed session's streams and the session itself end (spec §23.4): the stream
-// terminations the wire carries, and the session's remembered termination: kept here for
-// terminationMemoryMs (SSP-TERMINATION-13) and, with a durable log, in its session store,
-// where other instances and a restart find it.
+// terminations the wire carries, and the session's advice. The session's termination is
+// remembered as a plain session's is (../holder/termination-memory.ts).
 import type { Advice } from '../../schemas/types.gen.ts';
-import type { SessionStore } from '../event-log/session-store.ts';
 import type { StreamEnd } from '../event-log/types.ts';
-import { isPromise } from '../event-log/types.ts';
-import type { TimerHandle, TimerWheel } from '../holder/timer-wheel.ts';
 import type { StreamTermination } from './wire.ts';
 
 /** A stream's end in the log → its termination on the wire; `last` is its final position. */
@@ -17,60 +13,4 @@ export function streamTermination(end: StreamEnd, last: number): StreamTerminati
 
 export function advise(reason: 'closed' | 'expired' | 'shutdown'): Advice {
   return reason === 'expired' ? { action: 'reopen' } : { action: 'none' };
-}
-
-export class TerminationMemory {
-  readonly #tombstones = new Map<string, { body: string; timer: TimerHandle }>();
-  /** Terminations being stored in an asynchronous durable log. */
-  readonly #saving = new Map<string, Promise<void>>();
-
-  constructor(
-    readonly wheel: TimerWheel,
-    readonly memoryMs: number,
-    readonly store: SessionStore | undefined,
-  ) {}
-
-  get size(): number {
-    return this.#tombstones.size;
-  }
-
-  body(id: string): string | undefined {
-    return this.#tombstones.get(id)?.body;
-  }
-
-  /** This process's session ended: remembered here and in the log's store (settled by `stored`). */
-  remember(id: string, body: string): void {
-    this.keep(id, body);
-    const stored = this.store?.rememberTermination(id, body, this.memoryMs);
-    if (!isPromise(stored)) return;
-    const saving = stored.then(
-      () => {},
-      (error: unknown) => console.error(`xanjax: could not store the termination of a multiplexed session in the event log: ${(error as Error).message}`),
-    );
-    this.#saving.set(id, saving);
-    void saving.then(() => this.#saving.delete(id));
-  }
-
-  /** Settles once the termination of `id` is in the log (close answers after that). */
-  stored(id: string): Promise<void> | undefined {
-    return this.#saving.get(id);
-  }
-
-  /** Remembers a termination here only (one the log already has). */
-  keep(id: string, body: string): void {
-    const tombstone = {
-      body,
-      timer: this.wheel.schedule(Date.now() + this.memoryMs, {
-        onTimer: () => {
-          if (this.#tombstones.get(id) === tombstone) this.#tombstones.delete(id);
-        },
-      }),
-    };
-    this.#tombstones.set(id, tombstone);
-  }
-
-  clear(): void {
-    for (const tombstone of this.#tombstones.values()) this.wheel.cancel(tombstone.timer);
-    this.#tombstones.clear();
-  }
 }

@@ -12,6 +12,7 @@ import type { EventLog, ReadResult } from '../event-log/types.ts';
 import { isPromise } from '../event-log/types.ts';
 import { sendJson } from '../holder/http.ts';
 import type { SspResponse } from '../holder/http.ts';
+import { TerminationMemory } from '../holder/termination-memory.ts';
 import type { TimerWheel } from '../holder/timer-wheel.ts';
 import type { Limits } from '../limits.ts';
 import { sameSignature, sessionIdOf } from '../signature.ts';
@@ -21,7 +22,7 @@ import { assemble, gather, partJson } from './batch.ts';
 import { add, change, restate as restateStreams, restated, restateNeeded } from './changes.ts';
 import type { Changes } from './changes.ts';
 import type { MuxStream } from './channel.ts';
-import { advise, streamTermination, TerminationMemory } from './endings.ts';
+import { advise, streamTermination } from './endings.ts';
 import { openStream } from './open-stream.ts';
 import { MuxPoll } from './session.ts';
 import type { MuxSession } from './session.ts';
@@ -72,7 +73,7 @@ export class MuxHolder {
       idle: (session) => this.#checkIdle(session),
       flush: (session) => this.#flush(session),
     });
-    this.#ended = new TerminationMemory(options.wheel, Math.max(terminationMemoryMs, idleTimeoutMs + maxHoldMs), options.log.sessions);
+    this.#ended = new TerminationMemory(options.wheel, Math.max(terminationMemoryMs, idleTimeoutMs + maxHoldMs), options.log.sessions, 'a multiplexed session');
     this.#recordMs = idleTimeoutMs + maxHoldMs;
     // Another instance got a poll of a session held here, or ended it. A multiplexed
     // session's poll supersedes the held one whatever its positions, on any instance (§23.3).

@@ -1,0 +1,49 @@
+// One poll request (spec §5-§6), answered at once or held. A held poll is its own hold timer's
+// target, and every held response shares one `close` listener: no closures per poll.
+import { sendJson } from './http.ts';
+import type { SspResponse } from './http.ts';
+import type { Session } from './session.ts';
+import type { TimerHandle, TimerTarget } from './timer-wheel.ts';
+
+/** What a held poll tells its holder: its hold passed, or its client went away. */
+export interface PollEvents {
+  expired(session: Session, poll: Poll): void;
+  gone(session: Session, poll: Poll): void;
+}
+
+export class Poll implements TimerTarget {
+  timer: TimerHandle | undefined;
+
+  constructor(
+    readonly session: Session,
+    readonly events: PollEvents,
+    readonly res: SspResponse,
+    readonly origin: string | undefined,
+    readonly position: number,
+    readonly sigLength: number,
+  ) {}
+
+  send(body: string): void {
+    sendJson(this.res, this.origin, 200, body);
+  }
+
+  onTimer(): void {
+    this.events.expired(this.session, this);
+  }
+
+  /** The client went away while the poll was held: its `gone` event. */
+  watchClose(): void {
+    const res = this.res as PolledResponse;
+    res[POLL] = this;
+    res.on('close', onResponseClose);
+  }
+}
+
+const POLL = Symbol('xanjax.poll');
+type PolledResponse = SspResponse & { [POLL]?: Poll };
+
+/** One listener function for every held response (no closure per poll). */
+function onResponseClose(this: PolledResponse): void {
+  const poll = this[POLL];
+  if (poll) poll.events.gone(poll.session, poll);
+}
