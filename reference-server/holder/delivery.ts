@@ -3,7 +3,7 @@
 // changes (after batchDelayMs, or with every session woken by the same burst of appends),
 // when a newer poll supersedes it, or with an empty batch when its hold passes.
 import { SspError } from '../errors.ts';
-import type { EventLog, ReadResult } from '../event-log/types.ts';
+import type { Channel, EventLog, ReadResult, StoredEvent } from '../event-log/types.ts';
 import { digits, isPromise } from '../event-log/types.ts';
 import type { Limits } from '../limits.ts';
 import type { Signer } from '../signature.ts';
@@ -15,6 +15,7 @@ import { Poll } from './poll.ts';
 import type { PollEvents } from './poll.ts';
 import { signSession } from './session.ts';
 import type { Session } from './session.ts';
+import { EventsText, eventsJson } from './events-text.ts';
 import type { SessionEndings } from './session-endings.ts';
 import type { SessionTable } from './session-table.ts';
 import type { TerminationMemory } from './termination-memory.ts';
@@ -38,6 +39,8 @@ export class Delivery implements PollEvents {
   /** Sessions woken since the last flush (batchDelayMs 0): one setImmediate flushes them all. */
   #due: Session[] = [];
   readonly #flushDue = () => this.#flushAll();
+  /** Per topic channel: the events' text of its cursors at its current head. */
+  readonly #texts = new WeakMap<Channel, EventsText>();
 
   constructor(options: DeliveryOptions) {
     this.#o = options;
@@ -98,7 +101,7 @@ export class Delivery implements PollEvents {
     const { channel, base } = session;
     if (events.length > 0 || gap) {
       const position = (events.length > 0 ? events[events.length - 1].seq : (gap as { to: number }).to) - base;
-      return batchBody(this.#sign(session, position), events, gap && { from: gap.from - base, to: gap.to - base }, base);
+      return batchBody(this.#sign(session, position), this.#eventsText(session, events), gap && { from: gap.from - base, to: gap.to - base });
     }
     // §7: every remaining event first, then the termination at the end position.
     const ended = channel.ended;
@@ -113,7 +116,17 @@ export class Delivery implements PollEvents {
 
   /** Empty batch, same position, fresh signature (§6). */
   #emptyBatch(session: Session, poll: Poll): string {
-    return batchBody(this.#sign(session, poll.position), [], undefined, 0);
+    return batchBody(this.#sign(session, poll.position), '', undefined);
+  }
+
+  /** A topic's sessions share their events' text per cursor; a session's own channel has one reader. */
+  #eventsText(session: Session, events: readonly StoredEvent[]): string {
+    if (events.length === 0) return '';
+    const { channel, base } = session;
+    if (session.stream.definition.topic === undefined) return eventsJson(events, base);
+    let memo = this.#texts.get(channel);
+    if (memo === undefined) this.#texts.set(channel, (memo = new EventsText()));
+    return memo.of(events, base, channel.head);
   }
 
   #sign(session: Session, position: number): string {

@@ -1,7 +1,7 @@
-// Server message bodies (spec §6). Batches are concatenated from events serialized at
-// append time (data text stored once per channel); signatures are base64url plus '.', so they need no JSON escaping.
+// Server message bodies (spec §6). A batch's events are text serialized at append time (data
+// text stored once per channel, ./events-text.ts); signatures are base64url plus '.', so they
+// need no JSON escaping.
 import type { Advice, TerminationMessage } from '../../schemas/types.gen.ts';
-import type { StoredEvent } from '../event-log/types.ts';
 
 /** `extensions` is present when the open asked for extensions (SSP-EXT-2), possibly empty. */
 export function sessionBody(sig: string, stream: string, position: number, extensions?: readonly string[]): string {
@@ -9,19 +9,12 @@ export function sessionBody(sig: string, stream: string, position: number, exten
 }
 
 /**
- * A batch of events read from a channel; `base` turns channel seqs into the session's seqs
- * (a session on a shared channel numbers from its own open, SSP-OPEN-3). `gap` is in session
- * seqs already. Each event's data is the text serialized once at append.
+ * A batch of events read from a channel: `eventsText` is their text (./events-text.ts), with
+ * the session's seqs. `gap` is in session seqs already.
  */
-export function batchBody(sig: string, events: readonly StoredEvent[], gap: { from: number; to: number } | undefined, base: number): string {
-  let body = `{"ssp":1,"type":"batch","sig":"${sig}"`;
-  if (gap) body += `,"gap":{"from":${gap.from},"to":${gap.to}}`;
-  body += ',"events":[';
-  for (let i = 0; i < events.length; i++) {
-    const event = events[i];
-    body += `${i === 0 ? '' : ','}{"seq":${event.seq - base},"data":${event.data.json}}`;
-  }
-  return `${body}]}`;
+export function batchBody(sig: string, eventsText: string, gap: { from: number; to: number } | undefined): string {
+  const gapText = gap ? `,"gap":{"from":${gap.from},"to":${gap.to}}` : '';
+  return `{"ssp":1,"type":"batch","sig":"${sig}"${gapText},"events":[${eventsText}]}`;
 }
 
 /** Bytes of a batch body around its events, at most, for a signature of sigLength and seqs up to head. */
