@@ -23,5 +23,4 @@ describe('EventsText', () => {
     expect(parsed(memo.of(events(4, 5), 0, 5)).map((e) => e.data.n)).toEqual([4, 5]);
     expect(parsed(memo.of(events(3, 5), 0, 5))).toEqual(parsed(first));
   });
-
 });
