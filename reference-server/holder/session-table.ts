@@ -4,29 +4,20 @@
 // the same one. A session starts with its channel watched, its producer running and its idle
 // deadline set.
 import type { SessionRecord } from '../event-log/session-store.ts';
-import type { Channel, EventLog, MaybePromise } from '../event-log/types.ts';
+import type { Channel, MaybePromise } from '../event-log/types.ts';
 import { isPromise, sessionChannel, topicChannel } from '../event-log/types.ts';
 import { SspError } from '../errors.ts';
-import type { Limits } from '../limits.ts';
-import type { SessionKey, SignedState, Signer } from '../signature.ts';
+import type { SessionKey, SignedState } from '../signature.ts';
 import { startProducer } from '../streams/pump.ts';
-import type { RegisteredStream, StreamRegistry } from '../streams/registry.ts';
+import type { RegisteredStream } from '../streams/registry.ts';
 import { assertNotGuarded, forgotten } from './guards.ts';
 import { Session } from './session.ts';
 import type { SessionEvents } from './session.ts';
-import type { TimerWheel } from './timer-wheel.ts';
+import type { HolderOptions } from './sessions.ts';
 
-export interface TableOptions {
-  limits: Limits;
-  registry: StreamRegistry;
-  signer: Signer;
-  log: EventLog;
-  wheel: TimerWheel;
-  maxSessions: number;
-  maxSessionsPerClient: number;
-  /** retryAfterMs of too-many-sessions. */
-  retryAfterMs: number;
-  restartGuard: boolean;
+/** The holder's options the table reads, and what the holder gives it. */
+export interface TableOptions
+  extends Pick<HolderOptions, 'limits' | 'registry' | 'signer' | 'log' | 'wheel' | 'maxSessions' | 'maxSessionsPerClient' | 'retryAfterMs' | 'restartGuard'> {
   /** Longest wait asked of a poll (SSP-LIFETIME-7). */
   sessionRetryMs: number;
   /** What every session's channel, idle timer and delayed flush call. */
