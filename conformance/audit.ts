@@ -122,6 +122,11 @@ export class ResponseAudit implements AuditView {
     return requirement === 'SSP-CORS-6' ? this.findings(requirement).length : (this.#counts.get(requirement) ?? 0);
   }
 
+  /** A finding that the response alone does not show (the check context compared two answers to one request). */
+  report(finding: Finding): void {
+    this.#add(finding);
+  }
+
   #add(finding: Finding): void {
     this.#counts.set(finding.requirement, (this.#counts.get(finding.requirement) ?? 0) + 1);
     const list = this.#findings.get(finding.requirement) ?? [];

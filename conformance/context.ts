@@ -12,6 +12,7 @@ import { describeWireErrors, wireErrors } from './wire-check.ts';
 import { ResponseAudit } from './audit.ts';
 import type { ServerControl } from './server-process.ts';
 import { earlySlackMs, lateSlackMs, roundTripSamples } from './timing.ts';
+import { unknownExt } from './unknown-ext.ts';
 
 export interface ContextOptions {
   endpoint: URL;
@@ -145,8 +146,30 @@ export function createContext(options: ContextOptions): CheckContext {
     return { status: answer.status, headers: answer.headers, body: json.value as T, exchange: answer.exchange };
   }
 
+  const isBadRequest = (answer: Answer<unknown>) => answer.status === 400 && (answer.body as { code?: unknown } | null)?.code === 'bad-request';
+
+  /**
+   * open, poll and close carry ext members no server understands (issue 8 §3), which a server
+   * must process as if they were absent (SSP-EXT-1). A bad-request that the same message
+   * without them does not get is recorded for SSP-EXT-1/every-request, and the check goes on
+   * with the answer to the message without them, so that it still tests what it is for.
+   */
+  async function sendWithExt<T>(message: Record<string, unknown>, init: Omit<RawRequest, 'body'> = {}): Promise<Answer<T>> {
+    const answer = await send<T>({ ...message, ext: unknownExt }, init);
+    if (!isBadRequest(answer)) return answer;
+    const plain = await send<T>(message, init);
+    if (isBadRequest(plain)) return answer;
+    audit.report({
+      requirement: 'SSP-EXT-1',
+      problem: `${String(message.type)} with unknown ext members: 400 bad-request; the same ${String(message.type)} without them: ${plain.status}`,
+      check: options.checkId ?? '(no check)',
+      exchange: answer.exchange,
+    });
+    return plain;
+  }
+
   async function open(stream: string, params?: Record<string, unknown>): Promise<Answer<SessionMessage>> {
-    const answer = await send<ServerMessage>({ ssp: 1, type: 'open', stream, ...(params === undefined ? {} : { params }) });
+    const answer = await sendWithExt<ServerMessage>({ ssp: 1, type: 'open', stream, ...(params === undefined ? {} : { params }) });
     if (answer.status !== 200 || answer.body.type !== 'session') {
       fail(`open '${stream}': expected 200 session, got ${describeAnswer(answer.status, answer.body)}`);
     }
@@ -154,14 +177,14 @@ export function createContext(options: ContextOptions): CheckContext {
   }
 
   function poll(sig: string, hold?: number, init: Omit<RawRequest, 'body'> = {}): Promise<Answer<ServerMessage>> {
-    return send<ServerMessage>(
+    return sendWithExt<ServerMessage>(
       { ssp: 1, type: 'poll', sig, ...(hold === undefined ? {} : { hold }) },
       { timeoutMs: requestTimeoutMs(discovery.limits, scale, hold), ...init },
     );
   }
 
   function close(sig: string): Promise<Answer<ServerMessage>> {
-    return send<ServerMessage>({ ssp: 1, type: 'close', sig });
+    return sendWithExt<ServerMessage>({ ssp: 1, type: 'close', sig });
   }
 
   function sleep(ms: number): Promise<void> {

@@ -141,6 +141,14 @@ export interface SspServerOptions {
    * termination). `bearerToken(token)` builds one that wants `Authorization: Bearer token`.
    */
   authorize?: Authorize | undefined;
+  /**
+   * The origins whose pages may use the endpoint (spec §4.4, SSP-CORS-1): exact origins
+   * (`https://app.example.com`) or a predicate. Requests from any other origin get no CORS
+   * headers, and their POSTs get 403 `forbidden` before the message is read (SSP-AUTH-8).
+   * Set it whenever `authorize` accepts cookies: otherwise any site's page can open and read
+   * sessions with a signed-in user's cookies. Default: every origin.
+   */
+  allowedOrigins?: readonly string[] | ((origin: string) => boolean) | undefined;
 }
 
 export interface SspStats {
@@ -224,6 +232,8 @@ export function createSspHandler(options: SspServerOptions = {}): SspHandler {
     wheel,
     clientKey: options.clientKey ?? clientKeyFromSocket,
     authorize: options.authorize,
+    sessionWaitMs: Math.floor(limits.idleTimeoutMs / 2),
+    allowOrigin: originPolicy(options.allowedOrigins),
   });
   const demo = options.demo ? createDemo(path, topics.has(DEMO_TOPIC) ? publishHint(log.location) : undefined) : undefined;
   const clientModule = options.clientModule === false ? undefined : createClientModuleRoute(options.clientModule ?? CLIENT_MODULE_PATH);
@@ -273,6 +283,13 @@ function multiplexStreams(option: SspServerOptions['multiplex']): number {
   // Each stream adds at most ~37 bytes (16-character id, 16-digit position) to the signature.
   if (!Number.isInteger(maxStreams) || maxStreams < 2 || maxStreams > 32) throw new RangeError(`multiplex.maxStreams must be an integer from 2 to 32, got ${maxStreams}`);
   return maxStreams;
+}
+
+/** `allowedOrigins` as a predicate; undefined allows every origin. */
+function originPolicy(option: SspServerOptions['allowedOrigins']): ((origin: string) => boolean) | undefined {
+  if (option === undefined || typeof option === 'function') return option;
+  const allowed = new Set(option);
+  return (origin) => allowed.has(origin);
 }
 
 /** The path of an origin-form or absolute-form target (RFC 9112 §3.2.2: servers accept both). */

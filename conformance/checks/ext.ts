@@ -2,10 +2,9 @@
 // answer lists only extensions the open asked for and discovery offers (SSP-EXT-2).
 import { check } from '../check.ts';
 import type { Check, CheckContext } from '../check.ts';
+import { unknownExt } from '../unknown-ext.ts';
 import { expectBatch, expectTermination } from './answers.ts';
 
-/** Members no server understands, in the shapes an owner may use (nested, null, arrays). */
-const unknownExt = { 'org.xanjax.conformance.unknown': { nested: { list: [1, 'two', null] } }, 'urn:xanjax:conformance:flag': null };
 /** Extensions no server offers. */
 const unknownExtensions = ['org.xanjax.conformance.never-offered', 'xanjax-conformance-unknown'];
 

@@ -155,6 +155,16 @@ export const restartChecks: Check[] = [
       ctx.assert((body.retryAfterMs ?? -1) >= delayMs, `503 unavailable during shutdown carries retryAfterMs ${String(body.retryAfterMs)}, below the shutdown termination's delayMs ${delayMs}`);
     }
   }, needs),
+  check('SSP-LIFETIME-7', 'MUST NOT ask a poll to wait more than half of idleTimeoutMs: the shutdown advice, and any retryAfterMs after the restart', async (ctx: CheckContext) => {
+    const half = ctx.discovery.limits.idleTimeoutMs / 2;
+    const { termination } = await shutDownWhileHeld(ctx);
+    const { delayMs } = termination.advice;
+    ctx.assert(delayMs === undefined || delayMs <= half, `the shutdown termination answering a held poll advises delayMs ${String(delayMs)}, more than half of idleTimeoutMs (${half}): a client that waits as told finds its session expired`);
+    // After the restart the server may resume the session, or refuse it for a while (SSP-SIGNATURE-14).
+    const answer = await ctx.poll(termination.sig, 0);
+    const { retryAfterMs } = answer.body as { retryAfterMs?: number };
+    ctx.assert(retryAfterMs === undefined || retryAfterMs <= half, `a poll after the restart was answered ${answer.status} with retryAfterMs ${String(retryAfterMs)}, more than half of idleTimeoutMs (${half})`);
+  }, needs),
   check('SSP-SIGNATURE-11', 'MUST resume a resumable session after a restart (SIGKILL) with kept keys: every event exactly once', async (ctx: CheckContext) => {
     const count = 4;
     const session = await ctx.open('ssp.counter', { count, intervalMs: 200 });

@@ -1,7 +1,7 @@
 // The plain stream's scenarios (issue 9 §3): each a scripted server behaviour and what a
 // conforming client does about it, judged on the wire (the requests the scripted server
 // recorded) and on the client's event lines (spec §20.5). IDs are `<requirement>/<scenario>`.
-import type { RecordedRequest, Reply } from './scripted-server.ts';
+import type { RecordedRequest, Reply, ScriptState } from './scripted-server.ts';
 import { assertExactlyOnce, assertNewSessionAfterRestart, skipsThreeAndFour, early, error, latencySlack, liveCap, nth, onPoll, opens, polls, sentNoEarlierThan, seqs, timerSlack, waited, type Answer, type Scenario } from './scenario-kit.ts';
 
 export const coreScenarios: Scenario[] = [
@@ -66,6 +66,37 @@ export const coreScenarios: Scenario[] = [
       const before = run.lines.slice(0, gapAt).flatMap((line) => ('seq' in line ? [line.seq] : []));
       if (before.join() !== '1,2') fail(`events before the gap line: ${JSON.stringify(before)}, expected [1,2]`);
       if (seqs(run).join() !== '1,2,5,6,7,8') fail(`the client printed events ${JSON.stringify(seqs(run))}, expected [1,2,5,6,7,8] around the gap`);
+    },
+  },
+  {
+    id: 'SSP-CLIENT-15/overlapping-gap',
+    title: 'MUST report of a gap only the events after those it has: an overlapping gap in part, a replayed one not at all',
+    script: () => {
+      // After events 1-4: a gap 3-5 with events 6 and 7 (events 3 and 4 are not lost: the
+      // client has them), then the same answer once more (a replayed response, behind it).
+      const overlapping = (state: ScriptState, session: number): Reply => ({
+        status: 200,
+        body: { ssp: 1, type: 'batch', sig: state.sign(session, 7), gap: { from: 3, to: 5 }, events: [6, 7].map((seq) => ({ seq, data: { n: seq } })) },
+      });
+      let replayed = false;
+      return {
+        count: 8,
+        perBatch: 2,
+        answer: (request, state) => {
+          if (request.message?.type !== 'poll' || !request.sig) return undefined;
+          if (request.sig.position === 4) return overlapping(state, request.sig.session);
+          if (request.sig.position === 7 && !replayed) {
+            replayed = true;
+            return overlapping(state, request.sig.session);
+          }
+          return undefined;
+        },
+      };
+    },
+    judge(run, fail) {
+      const gaps = run.lines.flatMap((line) => ('gap' in line ? [line.gap] : []));
+      if (JSON.stringify(gaps) !== JSON.stringify([{ from: 5, to: 5 }])) fail(`the client printed gap lines ${JSON.stringify(gaps)}; expected exactly one, {from: 5, to: 5}: it had events 3 and 4, and the replayed gap is behind it`);
+      if (seqs(run).join() !== '1,2,3,4,6,7,8') fail(`the client printed events ${JSON.stringify(seqs(run))}, expected [1,2,3,4,6,7,8], each once`);
     },
   },
   {

@@ -29,6 +29,10 @@ export interface EndpointOptions {
   clientKey: ClientKey;
   /** §4.5: checks open, poll and close; absent means no credentials are required. */
   authorize?: Authorize | undefined;
+  /** Longest wait an answer to a poll or close may ask for: idleTimeoutMs / 2 (SSP-LIFETIME-7). */
+  sessionWaitMs: number;
+  /** SSP-CORS-1: whether the pages of an origin may use the endpoint; absent means every origin. */
+  allowOrigin?: ((origin: string) => boolean) | undefined;
 }
 
 /**
@@ -40,11 +44,14 @@ const DISCARD_MAX_BYTES = 65_536;
 export type Endpoint = (req: SspRequest, res: SspResponse) => Promise<void>;
 
 export function createEndpoint(options: EndpointOptions): Endpoint {
-  const { holder, mux, validator, discoveryBody, maxBodyBytes, bodyTimeoutMs, wheel, clientKey, authorize } = options;
+  const { holder, mux, validator, discoveryBody, maxBodyBytes, bodyTimeoutMs, wheel, clientKey, authorize, sessionWaitMs, allowOrigin } = options;
 
   return async function endpoint(req, res) {
-    const origin = req.headers.origin;
+    const requestOrigin = req.headers.origin;
+    // An origin the server does not allow gets no CORS headers: its pages read no answer.
+    const origin = requestOrigin === undefined || allowOrigin === undefined || allowOrigin(requestOrigin) ? requestOrigin : undefined;
     let extra: OutgoingHttpHeaders = {};
+    let type: string | undefined;
     try {
       // RFC 9112 §3.2: an HTTP/1.1 request without Host is a bad request.
       if (req.headers.host === undefined && req.httpVersion === '1.1') {
@@ -53,16 +60,21 @@ export function createEndpoint(options: EndpointOptions): Endpoint {
       }
       // SSP-TRANSPORT-15: HEAD gets GET's status and header fields; Node sends no body for HEAD.
       if (req.method === 'GET' || req.method === 'HEAD') return sendJson(res, origin, 200, discoveryBody);
-      if (req.method === 'OPTIONS') return sendPreflight(req, res);
+      if (req.method === 'OPTIONS') return sendPreflight(req, res, origin);
       if (req.method !== 'POST') {
         extra.allow = ALLOWED_METHODS;
         throw new SspError('method-not-allowed', `method ${req.method} is not allowed; use GET, HEAD, POST or OPTIONS`);
       }
+      // §6.4 step 2, SSP-AUTH-8: a browser sends a cross-site POST with text/plain without a
+      // preflight, cookies included; from an origin not allowed it is refused unread, so that a
+      // page of another site cannot open or close sessions in the name of a signed-in user.
+      if (origin !== requestOrigin) throw new SspError('forbidden', `pages of origin ${requestOrigin} may not use this endpoint`);
       checkMediaType(req);
       let text: string;
       text = await readBody(req, maxBodyBytes, bodyTimeoutMs, wheel);
       // `ext` members are ignored (SSP-EXT-1), except ext.multiplex where §23 applies.
       const message = parse(text, validator);
+      type = message.type;
       // §6.5: an extension changes a session only when the client asked for it and we offer it
       // (the server offers multiplex only without an authorize hook, see index.ts).
       const { ext, extensions } = message as { ext?: unknown; extensions?: unknown };
@@ -107,7 +119,14 @@ export function createEndpoint(options: EndpointOptions): Endpoint {
         console.error('xanjax: internal error:', error);
         error = new SspError('internal-error', 'unexpected server fault');
       }
-      const sspError = error as SspError;
+      let sspError = error as SspError;
+      // SSP-LIFETIME-7: whatever asks a poll or close to wait (a shutdown, the restart guard, a
+      // log that is unavailable, a session cap met by a re-creation), the wait leaves the
+      // session alive: at most half the idle lifetime.
+      const { retryAfterMs } = sspError.extras;
+      if ((type === 'poll' || type === 'close') && retryAfterMs !== undefined && retryAfterMs > sessionWaitMs) {
+        sspError = new SspError(sspError.code, sspError.message, { ...sspError.extras, retryAfterMs: sessionWaitMs });
+      }
       // HTTP/2: an unread body ends with its stream alone (RST_STREAM); the connection carries on.
       if (!req.complete && !isHttp2(res)) {
         const plain = req as IncomingMessage;

@@ -72,9 +72,9 @@ export function sendError(res: SspResponse, origin: string | undefined, error: S
   sendJson(res, origin, error.status, JSON.stringify(error.toMessage()), extra);
 }
 
-/** §1.1: preflight → 204 with the methods and headers a client may use. */
-export function sendPreflight(req: SspRequest, res: SspResponse): void {
-  const headers = baseHeaders(req.headers.origin);
+/** §1.1: preflight → 204 with the methods and headers a client may use (CORS headers only for an allowed origin). */
+export function sendPreflight(req: SspRequest, res: SspResponse, origin: string | undefined): void {
+  const headers = baseHeaders(origin);
   headers.allow = ALLOWED_METHODS;
   headers['access-control-allow-methods'] = ALLOWED_METHODS;
   const requested = req.headers['access-control-request-headers'];

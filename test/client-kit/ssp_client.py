@@ -33,7 +33,7 @@ BREAK_FLAGS = {
     "retry-not-retryable", "deliver-after-skip", "invalid-200-fatal", "no-jitter", "reopen-at-once",
     "short-deadline", "no-hold", "open-only-credentials", "deliver-after-close", "auth-retry",
     "ext-strict", "expired-fatal", "restart-silent", "mux-no-dedup", "mux-end-session", "mux-forget-changes",
-    "form-encoded", "no-ssp-member", "skip-silent", "sig-in-url", "watchdog-repoll",
+    "form-encoded", "no-ssp-member", "skip-silent", "sig-in-url", "watchdog-repoll", "gap-as-sent",
 }
 BREAKS = {sys.argv[i + 1] for i, arg in enumerate(sys.argv[:-1]) if arg == "--break"}
 # --single-stream: a legal client that does not implement multiplex (the kit reports its multiplex scenarios as not applicable).
@@ -253,10 +253,12 @@ class Client:
 
     def batch(self, body):
         gap = body.get("gap")
-        if gap and gap["to"] > self.last_seq:
+        # SSP-CLIENT-15: only the part of a gap after what the client has is lost (--break gap-as-sent reports it whole, behind or not).
+        if gap and (gap["to"] > self.last_seq or "gap-as-sent" in BREAKS):
             if "gap-silent" not in BREAKS:
-                out({"gap": {"from": max(gap["from"], self.last_seq + 1), "to": gap["to"]}})
-            self.last_seq = gap["to"]
+                lost = {"from": gap["from"], "to": gap["to"]} if "gap-as-sent" in BREAKS else {"from": max(gap["from"], self.last_seq + 1), "to": gap["to"]}
+                out({"gap": lost})
+            self.last_seq = max(self.last_seq, gap["to"])
         for event in body["events"]:
             if event["seq"] <= self.last_seq and "no-dedup" not in BREAKS:
                 continue

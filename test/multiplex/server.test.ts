@@ -227,4 +227,24 @@ it('a memory-log server restarted with the same key does not re-create a multipl
   const answer = await pollMux(b.url, opened.json.sig, 0, { restate: [{ id: 'c', stream: 'ssp.counter', params: { count: 3 } }] });
   expect(answer.status).toBe(503);
   expect(answer.json.code).toBe('unavailable');
+  // SSP-LIFETIME-7: at most half the idle lifetime (conformance idleTimeoutMs 2000), as for plain sessions.
+  expect(answer.json.retryAfterMs).toBeGreaterThan(0);
+  expect(answer.json.retryAfterMs).toBeLessThanOrEqual(b.handler.limits.idleTimeoutMs / 2);
+  expect(answer.headers['retry-after']).toBe(String(Math.ceil(answer.json.retryAfterMs / 1000)));
+});
+
+it('during shutdown a multiplexed poll is asked to wait no longer than half the idle lifetime, and no shorter than the resume advice (SSP-LIFETIME-7, SSP-TERMINATION-20)', async () => {
+  const a = await server();
+  const opened = await openMux(a.url, 'ssp.ticker', { intervalMs: 60000 }, { id: 't' });
+  const held = pollMux(a.url, opened.json.sig, 10_000);
+  for (let i = 0; i < 100 && a.handler.stats().heldPolls === 0; i++) await new Promise((resolve) => setTimeout(resolve, 5));
+  const closing = a.handler.close();
+  const shutdown = await held;
+  expect(shutdown.json).toMatchObject({ type: 'termination', reason: 'shutdown', advice: { action: 'resume' } });
+  await closing;
+  const during = await pollMux(a.url, shutdown.json.sig, 0);
+  expect(during.status).toBe(503);
+  expect(during.json.code).toBe('unavailable');
+  expect(during.json.retryAfterMs).toBeLessThanOrEqual(a.handler.limits.idleTimeoutMs / 2);
+  expect(during.json.retryAfterMs).toBeGreaterThanOrEqual(shutdown.json.advice.delayMs);
 });

@@ -13,6 +13,9 @@ const calls: Array<{ stream: string; params: Readonly<Record<string, unknown>> }
 function authorize(request: IncomingMessage, stream: string, params: Readonly<Record<string, unknown>>): AuthorizeOutcome {
   calls.push({ stream, params });
   const user = request.headers['x-user'];
+  // A hook whose own backend fails (or that returns what it may not) is a fault, not a denial.
+  if (user === 'broken-backend') throw new Error('identity service unreachable');
+  if (user === 'confused') return 'maybe' as unknown as AuthorizeOutcome;
   if (user !== 'alice' && user !== 'bob') return { deny: 'unauthorized', challenge: 'Bearer realm="test"', message: 'who are you?' };
   if (revoked.has(user)) return 'forbidden';
   if (user === 'bob' && stream === 'ssp.fail') return 'forbidden';
@@ -106,6 +109,17 @@ describe('at poll and close', () => {
     } finally {
       revoked.delete('alice');
     }
+  });
+
+  it('a hook that throws or returns no outcome is internal-error (500, retryable), and the session is unchanged', async () => {
+    const opened = await openAs('alice', 'ssp.counter', { count: 1 });
+    for (const user of ['broken-backend', 'confused']) {
+      for (const answer of [await openAs(user), await pollAs(user, opened.json.sig)]) {
+        expect(answer.status).toBe(500);
+        expect(answer.json).toMatchObject({ code: 'internal-error', retryable: true });
+      }
+    }
+    expect((await pollAs('alice', opened.json.sig, 1000)).json.events.map((e: { seq: number }) => e.seq)).toEqual([1]);
   });
 
   it('a signature that does not verify is invalid-signature before any credential check', async () => {

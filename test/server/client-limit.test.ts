@@ -75,6 +75,11 @@ it('counts a session re-created from a signature (§4) against the polling clien
     const refused = await poll(server.url, forgotten, 0);
     expect(refused.status).toBe(503);
     expect(refused.json.code).toBe('too-many-sessions');
+    // SSP-LIFETIME-7: the wait asked of a poll stays within half the idle lifetime (conformance
+    // idleTimeoutMs 2000), although opens are asked to wait retryAfterMs (default 2000).
+    expect(refused.json.retryAfterMs).toBe(server.handler.limits.idleTimeoutMs / 2);
+    expect(refused.headers['retry-after']).toBe('1');
+    expect((await openAs(server.url, {})).json.retryAfterMs).toBe(2000);
   } finally {
     await server.close();
   }

@@ -1,6 +1,6 @@
 // Broken variants for issue 8's edges: query strings, HEAD, Content-Type grammar, I-JSON,
 // integer forms, extensions, answers after termination and the ssp. reservation.
-import { jsonResponse, type ProxyRequest, type ProxyResponse, type Variant } from './proxy.ts';
+import { jsonResponse, withMessage, type ProxyRequest, type ProxyResponse, type Variant } from './proxy.ts';
 import { laterDiscovery, sigOf } from './rewrite.ts';
 
 const isPost = (req: ProxyRequest) => req.method === 'POST';
@@ -120,8 +120,11 @@ export const edgeVariants: Variant[] = [
     name: 'rejects-ext',
     violates: 'SSP-EXT-1: a message carrying an ext member the server does not understand is a bad request',
     breaks: ['SSP-EXT-1'],
-    // `multiplex` is the one ext member the server understands (it offers the extension).
-    create: () => ({ request: (req) => (isPost(req) && Object.keys((req.message?.ext ?? {}) as object).some((name) => name !== 'multiplex') ? badRequest('unknown member ext') : req) }),
+    // `multiplex` is the one ext member the server understands (it offers the extension). The
+    // server itself answers the bad-request (ext made a string), with its own CORS headers.
+    create: () => ({
+      request: (req) => (isPost(req) && Object.keys((req.message?.ext ?? {}) as object).some((name) => name !== 'multiplex') ? withMessage(req, { ...req.message, ext: 'not understood' }) : req),
+    }),
   },
   {
     name: 'no-session-extensions',

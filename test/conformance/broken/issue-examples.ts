@@ -268,10 +268,10 @@ export const issueExampleVariants: Variant[] = [
     create: ({ forward, issued, sessionOf, openOf }) => ({
       request: async (req) => {
         const message = req.message;
-        // Only a well-formed close is faked; anything else gets the server's own error. A
+        // Only a well-formed close (ext members aside) is faked; anything else gets the server's own error. A
         // multiplexed session's closed termination carries per-stream parts (SSP-MUX-12),
         // which the proxy cannot make up: those closes are left alone.
-        if (message?.type !== 'close' || message.ssp !== 1 || Object.keys(message).length !== 3) return req;
+        if (message?.type !== 'close' || message.ssp !== 1 || Object.keys(message).filter((name) => name !== 'ext').length !== 3) return req;
         const sig = String(message.sig);
         if (((openOf(sig)?.extensions ?? []) as unknown[]).includes('multiplex')) return req;
         // Validate like a close would (errors, remembered terminations pass through), but never close.

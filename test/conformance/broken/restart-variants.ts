@@ -4,7 +4,7 @@
 // do by itself. The others each break one promise of shutdown, restart or resume.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { jsonResponse, type BrokenServer, type ProxyRequest, type ProxyResponse, type Variant, type VariantHooks } from './proxy.ts';
-import { eventsOf, isBatch, isPoll, sigOf, type Message } from './rewrite.ts';
+import { edit, eventsOf, isBatch, isPoll, sigOf, type Message } from './rewrite.ts';
 
 export interface RestartVariant extends Variant {
   /** What SIGTERM does instead of the graceful shutdown. */
@@ -119,6 +119,29 @@ export function restartVariants(journal: string): RestartVariant[] {
         return {
           ...hooks,
           request: (req) => (shuttingDown && req.method === 'POST' ? jsonResponse(503, { ssp: 1, type: 'error', code: 'unavailable', message: 'shutting down', retryable: true, retryAfterMs: 1 }) : hooks.request!(req)),
+        };
+      },
+      onShutdown: (server) => {
+        shuttingDown = true;
+        return server.shutdown(1000);
+      },
+    },
+    {
+      name: 'long-shutdown-delay',
+      violates: 'SSP-LIFETIME-7: the shutdown termination advises delayMs 20000, more than half of the 15 s idleTimeoutMs restart-server runs with (opens during the shutdown are told to wait as long, so SSP-TERMINATION-20 still holds)',
+      breaks: ['SSP-LIFETIME-7'],
+      create: () => {
+        const hooks = journalHooks(journal, true);
+        const delayMs = 20_000;
+        return {
+          ...hooks,
+          // SSP-LIFETIME-7 binds answers to poll and close only: an open may be told to wait longer.
+          request: (req) => (shuttingDown && req.message?.type === 'open' ? jsonResponse(503, { ssp: 1, type: 'error', code: 'unavailable', message: 'shutting down', retryable: true, retryAfterMs: delayMs }) : hooks.request!(req)),
+          response: (res, req) => {
+            const advice = res.message?.advice as Message | undefined;
+            if (res.message?.type === 'termination' && res.message.reason === 'shutdown') res = edit(res, { advice: { ...advice, delayMs } });
+            return hooks.response!(res, req);
+          },
         };
       },
       onShutdown: (server) => {
