@@ -26,8 +26,8 @@ export interface DeliveryOptions {
   signer: Signer;
   log: EventLog;
   wheel: TimerWheel;
-  /** retryAfterMs of `unavailable` when an asynchronous log fails to read. */
-  retryAfterMs: number;
+  /** retryAfterMs of `unavailable` when an asynchronous log fails to read: answers to a poll wait at most idleTimeoutMs / 2 (SSP-LIFETIME-7). */
+  sessionRetryMs: number;
   table: SessionTable;
   held: HeldPolls;
   endings: SessionEndings;
@@ -187,6 +187,6 @@ export class Delivery implements PollEvents {
     if (session.held !== poll) return;
     this.#o.held.release(session, poll);
     console.error('xanjax: event log read failed:', error);
-    sendError(poll.res, poll.origin, new SspError('unavailable', 'the event log is not available', { retryAfterMs: this.#o.retryAfterMs }));
+    sendError(poll.res, poll.origin, new SspError('unavailable', 'the event log is not available', { retryAfterMs: this.#o.sessionRetryMs }));
   }
 }
