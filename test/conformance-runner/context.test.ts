@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { CheckFailure } from '../../conformance/check.ts';
 import { createAgent } from '../../conformance/agent.ts';
 import { createContext } from '../../conformance/context.ts';
+import { unknownExt } from '../../conformance/unknown-ext.ts';
 import { startFakeServer, testDiscovery, type FakeServer } from './fake-server.ts';
 
 let server: FakeServer;
@@ -24,7 +25,8 @@ describe('createContext', () => {
     const ctx = context({ 'X-Token': 'secret' });
     const answer = await ctx.open('ok', { count: 1 });
     expect(answer.body).toMatchObject({ type: 'session', stream: 'ok', position: 0 });
-    expect(server.received.at(-1)).toEqual({ ssp: 1, type: 'open', stream: 'ok', params: { count: 1 } });
+    // SSP-EXT-1: every message a check sends carries extension members no server understands.
+    expect(server.received.at(-1)).toEqual({ ssp: 1, type: 'open', stream: 'ok', params: { count: 1 }, ext: unknownExt });
     expect(ctx.evidence).toHaveLength(1);
     const [exchange] = ctx.evidence;
     expect(exchange.request).toMatchObject({ method: 'POST', headers: { 'content-type': 'application/json', 'x-token': 'secret' } });
@@ -37,8 +39,8 @@ describe('createContext', () => {
     await ctx.poll('fakesignature-0123456789', 0);
     await ctx.close('fakesignature-0123456789');
     expect(server.received.slice(-2)).toEqual([
-      { ssp: 1, type: 'poll', sig: 'fakesignature-0123456789', hold: 0 },
-      { ssp: 1, type: 'close', sig: 'fakesignature-0123456789' },
+      { ssp: 1, type: 'poll', sig: 'fakesignature-0123456789', hold: 0, ext: unknownExt },
+      { ssp: 1, type: 'close', sig: 'fakesignature-0123456789', ext: unknownExt },
     ]);
   });
 
