@@ -90,6 +90,27 @@ export function targets(report: BenchReport): Target[] {
   return list;
 }
 
+/** The targets' metrics split in two: what the SSP/1 wire costs bare's loop, and what the reference adds to that. */
+function wireCost(report: BenchReport): string[] {
+  const n = Math.max(...report.settings.ns);
+  const keys = ['burstCpu', 'overloadCpu', 'heap', 'burstP99', 'burstLast', 'overloadRate'];
+  const lines = [
+    `## What the SSP/1 wire costs, and what the reference adds (N = ${n.toLocaleString('en-US')})`,
+    '',
+    'bare-ssp is bare\'s loop doing only what every SSP/1 server must (a POSTed JSON message, one HMAC per answer, the required headers, each event wrapped with its seq): its ratio to bare is the protocol\'s cost in Node, the reference\'s ratio to it the implementation\'s.',
+    '',
+    '| metric | reference / bare | bare-ssp / bare (the wire) | reference / bare-ssp (the implementation) |',
+    '|---|---|---|---|',
+  ];
+  for (const key of keys) {
+    const m = metric(key);
+    const cells = [figure(report, 'reference', n, m).ratio, figure(report, 'bare-ssp', n, m).ratio, figureIn(report.runs, 'reference', n, m, 'bare-ssp').ratio];
+    lines.push(`| ${m.label} | ${cells.map(ratioText).join(' | ')} |`);
+  }
+  lines.push('');
+  return lines;
+}
+
 export function renderMarkdown(report: BenchReport): string {
   const lines: string[] = [];
   const m = report.machine;
@@ -143,6 +164,7 @@ export function renderMarkdown(report: BenchReport): string {
     lines.push('| target | measured | met |', '|---|---|---|');
     for (const t of targets(report)) lines.push(`| ${t.text} | ${t.measured} | ${t.met === undefined ? 'not measured' : t.met ? 'yes' : '**no**'} |`);
     lines.push('');
+    if (report.rows.includes('bare-ssp')) lines.push(...wireCost(report));
   }
   return `${lines.join('\n')}\n`;
 }

@@ -1,12 +1,12 @@
-// `npm run bench [-- options]`: the reference server against a bare node:http hold loop,
-// engine.io (polling), faye and nginx+nchan, interleaved, in one run. See docs/bench.md.
+// `npm run bench [-- options]`: the reference server against a bare node:http hold loop, the
+// same loop speaking the SSP/1 wire (bare-ssp), engine.io (polling), faye and nginx+nchan, interleaved, in one run. See docs/bench.md.
 //
 //   --quick            CI mode: N=100, one run, short phases, no capacity scenario, the file
 //                      and Redis logs as rows too (unless --log is given); exits 1 on any
 //                      lost or duplicated event (it asserts nothing about time)
 //   --n 1000,10000     session counts (default 1000,10000)
 //   --runs 3           interleaved runs; figures are medians, ratios to bare of the same run
-//   --peers a,b        subset of: bare, reference, engine.io, faye, nchan, nchan-multipart
+//   --peers a,b        subset of: bare, bare-ssp, reference, engine.io, faye, nchan, nchan-multipart
 //   --log SPEC         another reference-server row with that event log (repeatable): file,
 //                      file:DIR, redis (a redis-server the bench starts), redis://HOST:PORT
 //   --seconds 3        length of the sustained and overload phases

@@ -66,7 +66,7 @@ export class Delivery implements PollEvents {
 
   /** SSP-HOLD-10: a poll at the same or a later position supersedes the held one, which gets an empty batch at its own position. */
   #supersede(session: Session, poll: Poll, hold: number | undefined): void | Promise<void> {
-    session.latest = poll;
+    poll.turn = ++session.polls;
     if (session.held) this.answerEmpty(session, session.held);
     const body = this.#ready(session, poll);
     if (isPromise(body)) return body.then((text) => this.#afterRead(session, poll, text, hold));
@@ -78,7 +78,7 @@ export class Delivery implements PollEvents {
     // An asynchronous read gives way to what happened meanwhile: the session ended (its
     // termination went to the held poll, or is remembered) or a newer poll superseded this one.
     if (!this.#o.table.holds(session)) return poll.send(this.#o.memory.body(session.key.sessionId) ?? this.#emptyBatch(session, poll));
-    if (session.latest !== poll && body === undefined) return poll.send(this.#emptyBatch(session, poll));
+    if (session.polls !== poll.turn && body === undefined) return poll.send(this.#emptyBatch(session, poll));
     if (body !== undefined) return poll.send(body);
     const { maxHoldMs } = this.#o.limits;
     const effectiveHold = Math.min(hold ?? maxHoldMs, maxHoldMs);

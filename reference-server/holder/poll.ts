@@ -13,6 +13,8 @@ export interface PollEvents {
 
 export class Poll implements TimerTarget {
   timer: TimerHandle | undefined;
+  /** Which of its session's polls this is (Session.polls when it arrived). */
+  turn = 0;
 
   constructor(
     readonly session: Session,

@@ -18,8 +18,13 @@ export interface SessionEvents {
 
 export class Session implements ChannelWatcher, TimerTarget {
   held: Poll | undefined;
-  /** The newest poll received; an older one that finishes an asynchronous read later is superseded. */
-  latest: Poll | undefined;
+  /**
+   * Polls received (each poll notes its turn): an older one that finishes an asynchronous read
+   * later is superseded. A count, not the newest poll, so an answered poll is not kept alive
+   * (with its request and response) for a whole poll cycle, which made them outlive the young
+   * generation and cost the garbage collector.
+   */
+  polls = 0;
   lastActive = Date.now();
   /**
    * The MAC of the newest signature issued for the session, with what it encodes (the

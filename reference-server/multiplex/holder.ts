@@ -133,11 +133,11 @@ export class MuxHolder {
       reading?.channel.acknowledge(reading.base + position);
     }
     const poll = new MuxPoll(res, origin, positions);
-    session.latest = poll;
+    poll.turn = ++session.polls;
     // A poll that changed the session is answered at once, so the client learns the outcome (§23.3).
     if (await this.#answer(session, poll, changes !== undefined, changes)) return;
     // Superseded while the log answered: that newer poll is the one to hold.
-    if (session.latest !== poll) return this.#answerEmpty(session, poll);
+    if (session.polls !== poll.turn) return this.#answerEmpty(session, poll);
     const effectiveHold = Math.min(hold ?? this.#o.limits.maxHoldMs, this.#o.limits.maxHoldMs);
     if (effectiveHold === 0) return void (await this.#answer(session, poll, true));
     this.#hold(session, poll, effectiveHold);

@@ -9,6 +9,8 @@ import type { MuxState } from './signature.ts';
 
 export class MuxPoll {
   timer: TimerHandle | undefined;
+  /** Which of its session's polls this is (MuxSession.polls when it arrived). */
+  turn = 0;
   constructor(
     readonly res: SspResponse,
     readonly origin: string | undefined,
@@ -25,8 +27,8 @@ export class MuxSession implements ChannelWatcher {
   digestIds: string | undefined;
   digest = '';
   held: MuxPoll | undefined;
-  /** The newest poll received (an older one finishing an asynchronous read is not held). */
-  latest: MuxPoll | undefined;
+  /** Polls received, each noting its turn (an older one finishing an asynchronous read is not held); not the poll itself, which would outlive its answer. */
+  polls = 0;
   lastActive = Date.now();
   flushPending = false;
   idleTimer: TimerHandle | undefined;
