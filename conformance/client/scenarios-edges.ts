@@ -181,6 +181,34 @@ export const edgeScenarios: Scenario[] = [
     },
   },
   {
+    id: 'SSP-CLIENT-19/inverted-gap',
+    title: 'MUST treat a batch whose gap has from > to as an invalid answer: repeat the poll, report no loss',
+    // After events 1-2: a gap 5-3 and event 4 (it begins at gap.to + 1, so the inverted gap is
+    // the batch's only fault), signed at position 4; then the plain stream again.
+    script: () => {
+      let inverted = false;
+      return {
+        count: 6,
+        perBatch: 2,
+        answer: (request, state) => {
+          if (request.message?.type !== 'poll' || request.sig?.position !== 2 || inverted) return undefined;
+          inverted = true;
+          return { status: 200, body: { ssp: 1, type: 'batch', sig: state.sign(request.sig.session, 4), gap: { from: 5, to: 3 }, events: [{ seq: 4, data: { n: 4 } }] } };
+        },
+      };
+    },
+    timeoutMs: 20_000,
+    judge(run, fail) {
+      const gaps = run.lines.flatMap((line) => ('gap' in line ? [line.gap] : []));
+      if (gaps.length > 0) fail(`the client printed gap lines ${JSON.stringify(gaps)}; a gap with from > to is an invalid answer, not a loss`);
+      assertExactlyOnce(run, 6, fail);
+      const invalid = nth(polls(run), 2, 'polls', fail);
+      const retry = nth(polls(run), 3, 'polls', fail);
+      // How long it waits first is SSP-CLIENT-17's (the backoff scenarios judge it).
+      if (retry.message?.sig !== invalid.message?.sig) fail(`after the invalid answer the client polled at position ${retry.sig?.position}, expected the same poll again (position ${invalid.sig?.position}, same signature)`);
+    },
+  },
+  {
     id: 'SSP-CLIENT-19/not-ssp-404',
     title: 'MUST report an invalid answer with status 404 (a gateway\'s page) without repeating the request',
     script: () => ({ count: 4, perBatch: 2, answer: onPoll(2, { status: 404, body: { message: 'no route /ssp' } }) }),

@@ -34,6 +34,7 @@ BREAK_FLAGS = {
     "short-deadline", "no-hold", "open-only-credentials", "deliver-after-close", "auth-retry",
     "ext-strict", "expired-fatal", "restart-silent", "mux-no-dedup", "mux-end-session", "mux-forget-changes",
     "form-encoded", "no-ssp-member", "skip-silent", "sig-in-url", "watchdog-repoll", "gap-as-sent",
+    "inverted-gap-as-loss",
 }
 BREAKS = {sys.argv[i + 1] for i, arg in enumerate(sys.argv[:-1]) if arg == "--break"}
 # --single-stream: a legal client that does not implement multiplex (the kit reports its multiplex scenarios as not applicable).
@@ -133,7 +134,12 @@ def problem(request_type, status, body):
         if not isinstance(events, list) or not all(isinstance(e, dict) and is_int(e.get("seq"), 1) and "data" in e for e in events):
             return "invalid batch events"
         gap = body.get("gap")
-        return None if gap is None or (isinstance(gap, dict) and is_int(gap.get("from"), 1) and is_int(gap.get("to"), 1)) else "invalid gap"
+        if gap is None:
+            return None
+        if not (isinstance(gap, dict) and is_int(gap.get("from"), 1) and is_int(gap.get("to"), 1)):
+            return "invalid gap"
+        # An inverted gap is invalid, not a loss (--break inverted-gap-as-loss takes it and reports it).
+        return "gap from > to" if gap["from"] > gap["to"] and "inverted-gap-as-loss" not in BREAKS else None
     advice = body.get("advice")
     ok = isinstance(body.get("reason"), str) and is_int(body.get("last")) and isinstance(advice, dict) and isinstance(advice.get("action"), str)
     return None if ok else "invalid termination"
