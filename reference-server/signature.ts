@@ -12,8 +12,9 @@
 // skips verification for the signature it issued last for a session (sessionIdOf, then the
 // signature rebuilt from the session's prefix, position, expiry and kept MAC, compared in
 // constant time): a poll with it costs no HMAC at all.
-import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { SspError } from './errors.ts';
+import { HmacSha256 } from './hmac.ts';
 
 const VERSION = 1;
 /** spec §8: `^[A-Za-z0-9_.~-]{16,2048}$`. */
@@ -48,11 +49,11 @@ const ID_PREFIX_CHARS = 52;
 export type Secrets = string | Buffer | ReadonlyArray<string | Buffer>;
 
 export class Signer {
-  /** Every accepted secret, by key id. */
-  readonly #secrets = new Map<string, Buffer>();
+  /** Every accepted secret's MAC, by key id. */
+  readonly #secrets = new Map<string, HmacSha256>();
   /** The signing key: the first secret. */
   readonly #keyId: string;
-  readonly #secret: Buffer;
+  readonly #secret: HmacSha256;
 
   constructor(secrets: Secrets) {
     const list = Array.isArray(secrets) ? secrets : [secrets as string | Buffer];
@@ -61,7 +62,7 @@ export class Signer {
       const bytes = typeof secret === 'string' ? Buffer.from(secret, 'utf8') : secret;
       const id = keyId(bytes);
       if (this.#secrets.has(id)) throw new RangeError('the secrets must differ from each other');
-      this.#secrets.set(id, bytes);
+      this.#secrets.set(id, new HmacSha256(bytes));
     }
     [[this.#keyId, this.#secret]] = this.#secrets;
   }
@@ -91,7 +92,7 @@ export class Signer {
 
   sign(key: SessionKey, position: number, expiresAt: number): string {
     const payload = sessionPayload(key, position, expiresAt);
-    return `${payload}.${mac(this.#secret, payload)}`;
+    return `${payload}.${this.#secret.base64url(payload)}`;
   }
 
   /**
@@ -100,7 +101,7 @@ export class Signer {
    */
   signKeepingMac(key: SessionKey, position: number, expiresAt: number): [signature: string, mac: string] {
     const payload = sessionPayload(key, position, expiresAt);
-    const macText = mac(this.#secret, payload);
+    const macText = this.#secret.base64url(payload);
     return [`${payload}.${macText}`, macText];
   }
 
@@ -127,7 +128,7 @@ export class Signer {
    */
   seal(version: number, rest: string): string {
     const payload = Buffer.from(`[${version},${JSON.stringify(this.#keyId)},${rest}]`, 'utf8').toString('base64url');
-    return `${payload}.${mac(this.#secret, payload)}`;
+    return `${payload}.${this.#secret.base64url(payload)}`;
   }
 
   /** The verified payload array of any signature made by seal() or sign(), or invalid-signature. */
@@ -147,7 +148,7 @@ export class Signer {
     // Compare the MAC's text, not its decoded bytes: lenient base64 decoding would accept
     // a last character altered in its unused bits.
     const given = Buffer.from(signature.slice(dot + 1), 'latin1');
-    const expected = Buffer.from(mac(secret, payload), 'latin1');
+    const expected = Buffer.from(secret.base64url(payload), 'latin1');
     if (!timingSafeEqual(given, expected)) throw invalid('signature MAC does not verify');
     return fields;
   }
@@ -182,10 +183,6 @@ function sessionPayload(key: SessionKey, position: number, expiresAt: number): s
 /** Public and stable per secret; reveals nothing of it (SSP-SECURITY-3). */
 function keyId(secret: Buffer): string {
   return createHash('sha256').update('xanjax-key-id').update(secret).digest('base64url').slice(0, 8);
-}
-
-function mac(secret: Buffer, payload: string): string {
-  return createHmac('sha256', secret).update(payload).digest('base64url');
 }
 
 function decodePayload(payload: string): unknown {
