@@ -20,6 +20,7 @@ import { framingServerOptions, handleClientErrors } from './holder/framing.ts';
 import { writeHead } from './holder/http.ts';
 import type { SspRequest, SspResponse } from './holder/http.ts';
 import { SessionHolder } from './holder/sessions.ts';
+import { sessionWaitMs } from './holder/session-wait.ts';
 import { TimerWheel } from './holder/timer-wheel.ts';
 import { checkLimits, conformanceLimits, defaultLimits } from './limits.ts';
 import type { Limits } from './limits.ts';
@@ -232,7 +233,7 @@ export function createSspHandler(options: SspServerOptions = {}): SspHandler {
     wheel,
     clientKey: options.clientKey ?? clientKeyFromSocket,
     authorize: options.authorize,
-    sessionWaitMs: Math.floor(limits.idleTimeoutMs / 2),
+    sessionWaitMs: sessionWaitMs(limits),
     allowOrigin: originPolicy(options.allowedOrigins),
   });
   const demo = options.demo ? createDemo(path, topics.has(DEMO_TOPIC) ? publishHint(log.location) : undefined) : undefined;

@@ -26,7 +26,7 @@ export interface DeliveryOptions {
   signer: Signer;
   log: EventLog;
   wheel: TimerWheel;
-  /** retryAfterMs of `unavailable` when an asynchronous log fails to read: answers to a poll wait at most idleTimeoutMs / 2 (SSP-LIFETIME-7). */
+  /** retryAfterMs of `unavailable` when an asynchronous log fails to read: the held poll's answer does not pass the endpoint (SSP-LIFETIME-7, ./session-wait.ts). */
   sessionRetryMs: number;
   table: SessionTable;
   held: HeldPolls;

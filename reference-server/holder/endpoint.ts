@@ -14,6 +14,7 @@ import type { MuxHolder } from '../multiplex/holder.ts';
 import { isMuxSignature } from '../multiplex/signature.ts';
 import { EXTENSION as MULTIPLEX, readExt } from '../multiplex/wire.ts';
 import type { SessionHolder } from './sessions.ts';
+import { capRetryAfter } from './session-wait.ts';
 import { parseStrictJson } from './strict-json.ts';
 import type { TimerWheel } from './timer-wheel.ts';
 
@@ -29,7 +30,7 @@ export interface EndpointOptions {
   clientKey: ClientKey;
   /** §4.5: checks open, poll and close; absent means no credentials are required. */
   authorize?: Authorize | undefined;
-  /** Longest wait an answer to a poll or close may ask for: idleTimeoutMs / 2 (SSP-LIFETIME-7). */
+  /** Longest wait an answer to a poll or close may ask for (SSP-LIFETIME-7, ./session-wait.ts). */
   sessionWaitMs: number;
   /** SSP-CORS-1: whether the pages of an origin may use the endpoint; absent means every origin. */
   allowOrigin?: ((origin: string) => boolean) | undefined;
@@ -120,13 +121,8 @@ export function createEndpoint(options: EndpointOptions): Endpoint {
         error = new SspError('internal-error', 'unexpected server fault');
       }
       let sspError = error as SspError;
-      // SSP-LIFETIME-7: whatever asks a poll or close to wait (a shutdown, the restart guard, a
-      // log that is unavailable, a session cap met by a re-creation), the wait leaves the
-      // session alive: at most half the idle lifetime.
-      const { retryAfterMs } = sspError.extras;
-      if ((type === 'poll' || type === 'close') && retryAfterMs !== undefined && retryAfterMs > sessionWaitMs) {
-        sspError = new SspError(sspError.code, sspError.message, { ...sspError.extras, retryAfterMs: sessionWaitMs });
-      }
+      // SSP-LIFETIME-7: every error answer to a poll or close asks for a wait the session outlives.
+      if (type === 'poll' || type === 'close') sspError = capRetryAfter(sspError, sessionWaitMs);
       // HTTP/2: an unread body ends with its stream alone (RST_STREAM); the connection carries on.
       if (!req.complete && !isHttp2(res)) {
         const plain = req as IncomingMessage;

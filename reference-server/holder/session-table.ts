@@ -10,10 +10,12 @@ import { SspError } from '../errors.ts';
 import type { SessionKey, SignedState } from '../signature.ts';
 import { startProducer } from '../streams/pump.ts';
 import type { RegisteredStream } from '../streams/registry.ts';
+import { ClientCounts } from './client-counts.ts';
 import { assertNotGuarded, forgotten } from './guards.ts';
 import { Session } from './session.ts';
 import type { SessionEvents } from './session.ts';
 import type { HolderOptions } from './sessions.ts';
+import { capRetryAfter } from './session-wait.ts';
 
 /** The holder's options the table reads, and what the holder gives it. */
 export interface TableOptions
@@ -29,8 +31,7 @@ export interface TableOptions
 export class SessionTable {
   readonly #o: TableOptions;
   readonly #sessions = new Map<string, Session>();
-  /** Live sessions per client key; a key leaves the map with its last session. */
-  readonly #perClient = new Map<string, number>();
+  readonly #clients: ClientCounts;
   /** Re-creations of forgotten sessions under way (their channel is opening). */
   readonly #recreating = new Map<string, Promise<Session>>();
   /** Sessions counted against the limits whose channel is still opening. */
@@ -38,6 +39,7 @@ export class SessionTable {
 
   constructor(options: TableOptions) {
     this.#o = options;
+    this.#clients = new ClientCounts(options);
   }
 
   get size(): number {
@@ -46,7 +48,7 @@ export class SessionTable {
 
   /** Clients with at least one live session. */
   get clients(): number {
-    return this.#perClient.size;
+    return this.#clients.clients;
   }
 
   get(id: string): Session | undefined {
@@ -65,36 +67,29 @@ export class SessionTable {
   /** The session leaves the table and its client's count. */
   remove(session: Session): void {
     this.#sessions.delete(session.key.sessionId);
-    this.#unreserve(session.client);
+    this.#clients.release(session.client);
   }
 
   clear(): void {
     this.#sessions.clear();
-    this.#perClient.clear();
+    this.#clients.clear();
   }
 
   /** `record`: the stored record of a session continued after a restart or from another instance. */
   async start(key: SessionKey, stream: RegisteredStream, position: number, client: string, record?: SessionRecord): Promise<Session> {
-    const { maxSessions, maxSessionsPerClient, retryAfterMs, limits } = this.#o;
-    if (this.#sessions.size + this.#reserved >= maxSessions) {
-      throw new SspError('too-many-sessions', `session limit (${maxSessions}) reached`, { retryAfterMs });
-    }
-    // SSP-SECURITY-6: one client cannot take every session.
-    const clientSessions = this.#perClient.get(client) ?? 0;
-    if (clientSessions >= maxSessionsPerClient) {
-      throw new SspError('too-many-sessions', `session limit per client (${maxSessionsPerClient}) reached`, { retryAfterMs });
-    }
-    const maxConcurrent = stream.definition.maxConcurrent;
-    if (maxConcurrent !== undefined && stream.active >= maxConcurrent) {
-      throw new SspError('too-many-sessions', `stream '${stream.name}' runs at most ${maxConcurrent} sessions at once`, { retryAfterMs });
-    }
+    const { retryAfterMs, limits } = this.#o;
     // Counted before the channel opens (which may wait on a durable log), so concurrent opens
     // cannot pass the limits together.
-    this.#perClient.set(client, clientSessions + 1);
+    this.#clients.admit(client, this.#sessions.size + this.#reserved);
     this.#reserved++;
     let channel: Channel;
     let base: number;
     try {
+      // Checked after the overall and per-client limits, which answer first.
+      const maxConcurrent = stream.definition.maxConcurrent;
+      if (maxConcurrent !== undefined && stream.active >= maxConcurrent) {
+        throw new SspError('too-many-sessions', `stream '${stream.name}' runs at most ${maxConcurrent} sessions at once`, { retryAfterMs });
+      }
       const topic = stream.definition.topic;
       const opened =
         topic === undefined
@@ -112,7 +107,7 @@ export class SessionTable {
       // The server began shutting down while the channel opened.
       this.#o.assertRunning(this.#o.retryAfterMs);
     } catch (error) {
-      this.#unreserve(client);
+      this.#clients.release(client);
       throw error;
     } finally {
       this.#reserved--;
@@ -155,12 +150,6 @@ export class SessionTable {
     });
   }
 
-  #unreserve(client: string): void {
-    const clientSessions = (this.#perClient.get(client) ?? 1) - 1;
-    if (clientSessions > 0) this.#perClient.set(client, clientSessions);
-    else this.#perClient.delete(client);
-  }
-
   /**
    * §4: a verified signature of a forgotten session re-creates it if its stream is resumable,
    * or if a durable log holds its record (a restart, or a poll that landed on another instance).
@@ -188,11 +177,8 @@ export class SessionTable {
         if (!record && !stream.resumable) throw forgotten();
         return this.start(key, stream, state.position, client, record);
       })().catch((error: unknown) => {
-        // SSP-LIFETIME-7: a wait asked of a poll stays within half the idle lifetime.
-        if (error instanceof SspError && error.extras.retryAfterMs !== undefined) {
-          throw new SspError(error.code, error.message, { ...error.extras, retryAfterMs: Math.min(error.extras.retryAfterMs, sessionRetryMs) });
-        }
-        throw error;
+        // A wait asked of the poll (or close) that re-creates: no longer than the holder's own.
+        throw error instanceof SspError ? capRetryAfter(error, sessionRetryMs) : error;
       });
       this.#recreating.set(id, recreating);
       const done = () => this.#recreating.delete(id);

@@ -3,8 +3,8 @@
 // started and stopped through the pump. A session on a topic reads the topic's shared channel:
 // its seqs are the channel's minus `base`, the channel head when it opened (SSP-OPEN-3).
 // This is the front: checks, signatures and shutdown. The sessions and their admission are in
-// ./session-table.ts, the delivery path in ./delivery.ts and ./held-polls.ts, endings in
-// ./session-endings.ts and ./termination-memory.ts.
+// ./session-table.ts and ./client-counts.ts, the delivery path in ./delivery.ts and
+// ./held-polls.ts, endings in ./session-endings.ts and ./termination-memory.ts.
 import { randomBytes } from 'node:crypto';
 import type { Advice } from '../../schemas/types.gen.ts';
 import { SspError } from '../errors.ts';
@@ -23,6 +23,7 @@ import { signSession } from './session.ts';
 import type { Session, SessionEvents } from './session.ts';
 import { SessionEndings } from './session-endings.ts';
 import { SessionTable } from './session-table.ts';
+import { sessionWaitMs } from './session-wait.ts';
 import { TerminationMemory } from './termination-memory.ts';
 import type { TimerWheel } from './timer-wheel.ts';
 
@@ -71,7 +72,7 @@ export class SessionHolder {
   readonly #endings: SessionEndings;
   readonly #delivery: Delivery;
   #closing: Promise<void> | undefined;
-  /** retryAfterMs / delayMs in answers to poll and close: at most idleTimeoutMs / 2 (SSP-LIFETIME-7). */
+  /** retryAfterMs / delayMs in this holder's answers to poll and close (SSP-LIFETIME-7). */
   readonly #sessionRetryMs: number;
 
   constructor(options: HolderOptions) {
@@ -81,7 +82,7 @@ export class SessionHolder {
     // verified signature never names a forgotten session that this process terminated.
     const { terminationMemoryMs, idleTimeoutMs, maxHoldMs } = limits;
     this.#memory = new TerminationMemory(wheel, Math.max(terminationMemoryMs, idleTimeoutMs + maxHoldMs), log.sessions, 'a session');
-    const sessionRetryMs = Math.min(retryAfterMs, Math.floor(idleTimeoutMs / 2));
+    const sessionRetryMs = Math.min(retryAfterMs, sessionWaitMs(limits));
     this.#sessionRetryMs = sessionRetryMs;
     const events: SessionEvents = {
       wake: (session) => this.#delivery.wake(session),

@@ -12,6 +12,7 @@ import type { EventLog, ReadResult } from '../event-log/types.ts';
 import { isPromise } from '../event-log/types.ts';
 import { sendJson } from '../holder/http.ts';
 import type { SspResponse } from '../holder/http.ts';
+import { sessionWaitMs } from '../holder/session-wait.ts';
 import { TerminationMemory } from '../holder/termination-memory.ts';
 import type { TimerWheel } from '../holder/timer-wheel.ts';
 import type { Limits } from '../limits.ts';
@@ -160,7 +161,8 @@ export class MuxHolder {
       const poll = session.held;
       if (poll) {
         this.#release(session, poll);
-        const advice: Advice = { action: 'resume', delayMs: this.#o.shutdownResumeDelayMs };
+        // The shutdown answer does not pass the endpoint, which caps the other waits (SSP-LIFETIME-7).
+        const advice: Advice = { action: 'resume', delayMs: Math.min(this.#o.shutdownResumeDelayMs, sessionWaitMs(this.#o.limits)) };
         // The positions stay as they were: after the restart, the client resumes from them (§23.6).
         sendJson(poll.res, poll.origin, 200, this.#terminationBody(session, 'shutdown', advice, poll.positions, []), { connection: 'close' });
       }

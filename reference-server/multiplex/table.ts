@@ -1,18 +1,16 @@
 // The multiplexed sessions this process holds, within the session limits (overall and per
 // client, SSP-SECURITY-6): made at open, or re-made from the log's record or a restating
 // poll, where two polls racing to re-make one session get the same one.
-import { SspError } from '../errors.ts';
 import type { EventLog } from '../event-log/types.ts';
+import { ClientCounts } from '../holder/client-counts.ts';
+import type { AdmissionLimits } from '../holder/client-counts.ts';
 import type { TimerWheel } from '../holder/timer-wheel.ts';
 import { MuxSession } from './session.ts';
 
-export interface TableOptions {
+export interface TableOptions extends AdmissionLimits {
   log: EventLog;
   wheel: TimerWheel;
   idleTimeoutMs: number;
-  maxSessions: number;
-  maxSessionsPerClient: number;
-  retryAfterMs: number;
   /** What a session's channels, idle timer and delayed flush call. */
   wake(session: MuxSession): void;
   idle(session: MuxSession): void;
@@ -22,11 +20,12 @@ export interface TableOptions {
 export class SessionTable {
   readonly #o: TableOptions;
   readonly #sessions = new Map<string, MuxSession>();
-  readonly #perClient = new Map<string, number>();
+  readonly #clients: ClientCounts;
   readonly #remaking = new Map<string, Promise<MuxSession>>();
 
   constructor(options: TableOptions) {
     this.#o = options;
+    this.#clients = new ClientCounts(options);
   }
 
   get size(): number {
@@ -47,17 +46,11 @@ export class SessionTable {
   }
 
   start(id: string, client: string): MuxSession {
-    const { maxSessions, maxSessionsPerClient, retryAfterMs } = this.#o;
-    if (this.#sessions.size >= maxSessions) throw new SspError('too-many-sessions', `session limit (${maxSessions}) reached`, { retryAfterMs });
-    const clientSessions = this.#perClient.get(client) ?? 0;
-    if (clientSessions >= maxSessionsPerClient) {
-      throw new SspError('too-many-sessions', `session limit per client (${maxSessionsPerClient}) reached`, { retryAfterMs });
-    }
+    this.#clients.admit(client, this.#sessions.size);
     const session = new MuxSession(id, client, this.#o.wake);
     session.idleTarget = { onTimer: () => this.#o.idle(session) };
     session.flushTarget = { onTimer: () => this.#o.flush(session) };
     this.#sessions.set(id, session);
-    this.#perClient.set(client, clientSessions + 1);
     session.idleTimer = this.#o.wheel.schedule(Date.now() + this.#o.idleTimeoutMs, session.idleTarget);
     return session;
   }
@@ -88,9 +81,7 @@ export class SessionTable {
     if (!this.holds(session)) return;
     this.#sessions.delete(session.id);
     this.#o.wheel.cancel(session.idleTimer);
-    const left = (this.#perClient.get(session.client) ?? 1) - 1;
-    if (left > 0) this.#perClient.set(session.client, left);
-    else this.#perClient.delete(session.client);
+    this.#clients.release(session.client);
     for (const stream of session.channels.values()) stream.detach(this.#o.log);
   }
 }

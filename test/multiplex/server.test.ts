@@ -248,3 +248,21 @@ it('during shutdown a multiplexed poll is asked to wait no longer than half the 
   expect(during.json.retryAfterMs).toBeLessThanOrEqual(a.handler.limits.idleTimeoutMs / 2);
   expect(during.json.retryAfterMs).toBeGreaterThanOrEqual(shutdown.json.advice.delayMs);
 });
+
+it('multiplexed opens count against the session limits like plain ones (SSP-SECURITY-6), and a close gives the count back', async () => {
+  const s = await server({ maxSessions: 3, maxSessionsPerClient: 2, retryAfterMs: 1500, clientKey: (req) => String(req.headers['x-client']) });
+  const openAs = (client: string) =>
+    post(s.url, { ssp: 1, type: 'open', stream: 'ssp.ticker', params: { intervalMs: 60000 }, extensions: ['multiplex'] }, { 'content-type': 'application/json', 'x-client': client });
+  const first = await openAs('a');
+  expect(first.json.extensions).toEqual(['multiplex']);
+  expect((await openAs('a')).status).toBe(200);
+  const perClient = await openAs('a');
+  expect(perClient.status).toBe(503);
+  expect(perClient.json).toMatchObject({ code: 'too-many-sessions', retryAfterMs: 1500, message: 'session limit per client (2) reached' });
+  expect((await openAs('b')).status).toBe(200);
+  const total = await openAs('c');
+  expect(total.status).toBe(503);
+  expect(total.json).toMatchObject({ code: 'too-many-sessions', retryAfterMs: 1500, message: 'session limit (3) reached' });
+  expect((await post(s.url, { ssp: 1, type: 'close', sig: first.json.sig })).json.reason).toBe('closed');
+  expect((await openAs('a')).status).toBe(200);
+});

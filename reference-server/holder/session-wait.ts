@@ -1,0 +1,20 @@
+// SSP-LIFETIME-7: "A `retryAfterMs` or `advice.delayMs` that the server sends in an answer to
+// a `poll` or `close` MUST NOT exceed half of `limits.idleTimeoutMs`": whatever asks for the
+// wait (a shutdown, the restart guard, a log that is unavailable, a session limit met by a
+// re-creation), the session outlives it. The rule is written here only: the endpoint caps
+// every error it answers a poll or close with, and the holders the waits in the answers they
+// write themselves (a held poll's, the shutdown advice), which do not pass the endpoint.
+import { SspError } from '../errors.ts';
+import type { Limits } from '../limits.ts';
+
+/** The longest wait an answer to a poll or close may ask for. */
+export function sessionWaitMs(limits: Pick<Limits, 'idleTimeoutMs'>): number {
+  return Math.floor(limits.idleTimeoutMs / 2);
+}
+
+/** `error`, asking for a wait of at most `maxWaitMs` (sessionWaitMs or less). */
+export function capRetryAfter(error: SspError, maxWaitMs: number): SspError {
+  const { retryAfterMs } = error.extras;
+  if (retryAfterMs === undefined || retryAfterMs <= maxWaitMs) return error;
+  return new SspError(error.code, error.message, { ...error.extras, retryAfterMs: maxWaitMs });
+}
