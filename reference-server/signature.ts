@@ -161,10 +161,16 @@ export class Signer {
  */
 export function sessionIdOf(signature: string, version = VERSION): string | undefined {
   if (signature.length <= ID_PREFIX_CHARS + MAC_LENGTH) return undefined;
-  const head = Buffer.from(signature.slice(0, ID_PREFIX_CHARS), 'base64url').toString('latin1');
-  if (head.length !== ID_PREFIX_BYTES || !head.startsWith(`[${version},"`) || head[12] !== '"' || head[14] !== '"' || head[37] !== '"') return undefined;
-  return head.slice(15, 37);
+  // Decoded into a scratch buffer (no Buffer or string per poll but the id itself).
+  const head = scratch;
+  if (head.write(signature.slice(0, ID_PREFIX_CHARS), 0, ID_PREFIX_BYTES, 'base64url') !== ID_PREFIX_BYTES) return undefined;
+  const quote = 0x22;
+  if (head[0] !== 0x5b || head[1] !== 0x30 + version || head[2] !== 0x2c || head[3] !== quote || head[12] !== quote || head[14] !== quote || head[37] !== quote) return undefined;
+  return head.toString('latin1', 15, 37);
 }
+
+/** Where sessionIdOf decodes and sessionPayload encodes (one at a time: both are synchronous). */
+const scratch = Buffer.alloc(64);
 
 /** Equality of two strings in time that depends only on their lengths (a signature is a bearer secret). */
 export function sameSignature(a: string, b: string): boolean {
@@ -177,7 +183,8 @@ export function sameSignature(a: string, b: string): boolean {
 /** A session signature's payload: the session's encoded prefix, then `position,expiresAt]`. */
 function sessionPayload(key: SessionKey, position: number, expiresAt: number): string {
   // ASCII digits: latin1 is UTF-8 here, and the cheapest encoding to write.
-  return key.prefix64 + Buffer.from(`${position},${expiresAt}]`, 'latin1').toString('base64url');
+  const length = scratch.write(`${position},${expiresAt}]`, 0, 'latin1');
+  return key.prefix64 + scratch.toString('base64url', 0, length);
 }
 
 /** Public and stable per secret; reveals nothing of it (SSP-SECURITY-3). */

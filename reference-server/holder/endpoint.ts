@@ -51,7 +51,8 @@ export function createEndpoint(options: EndpointOptions): Endpoint {
     const requestOrigin = req.headers.origin;
     // An origin the server does not allow gets no CORS headers: its pages read no answer.
     const origin = requestOrigin === undefined || allowOrigin === undefined || allowOrigin(requestOrigin) ? requestOrigin : undefined;
-    let extra: OutgoingHttpHeaders = {};
+    // Header fields of an error answer (made only when one needs them).
+    let extra: OutgoingHttpHeaders | undefined;
     let type: string | undefined;
     try {
       // RFC 9112 §3.2: an HTTP/1.1 request without Host is a bad request.
@@ -63,7 +64,7 @@ export function createEndpoint(options: EndpointOptions): Endpoint {
       if (req.method === 'GET' || req.method === 'HEAD') return sendJson(res, origin, 200, discoveryBody);
       if (req.method === 'OPTIONS') return sendPreflight(req, res, origin);
       if (req.method !== 'POST') {
-        extra.allow = ALLOWED_METHODS;
+        extra = { allow: ALLOWED_METHODS };
         throw new SspError('method-not-allowed', `method ${req.method} is not allowed; use GET, HEAD, POST or OPTIONS`);
       }
       // §6.4 step 2, SSP-AUTH-8: a browser sends a cross-site POST with text/plain without a
@@ -93,7 +94,7 @@ export function createEndpoint(options: EndpointOptions): Endpoint {
           const denial = await decide(authorize, req as IncomingMessage, opening.stream.name, opening.params);
           if (denial) {
             const { error, headers } = denialError(denial);
-            Object.assign(extra, headers);
+            extra = { ...headers };
             throw error;
           }
         }
@@ -107,7 +108,7 @@ export function createEndpoint(options: EndpointOptions): Endpoint {
         if (denial?.deny === 'forbidden') return sendJson(res, origin, 200, holder.revoke(message.sig));
         if (denial) {
           const { error, headers } = denialError(denial);
-          Object.assign(extra, headers);
+          extra = { ...headers };
           throw error;
         }
       }
@@ -130,7 +131,7 @@ export function createEndpoint(options: EndpointOptions): Endpoint {
         // or a timeout, or for a large body, the connection closes, lingering, not reset.
         const readable = sspError.code !== 'payload-too-large' && sspError.code !== 'request-timeout';
         if (!(readable && (await discardBody(plain, DISCARD_MAX_BYTES, bodyTimeoutMs, wheel)))) {
-          extra.connection = 'close';
+          extra = { ...extra, connection: 'close' };
           lingerAfterResponse(plain.socket);
         }
       }
