@@ -1,7 +1,7 @@
 // Scenarios for the edges of the client loop (spec §16.2-16.5): late and replayed answers,
 // superseded polls, unexpected and unknown answers, retries and their randomness, repeated
 // advice, the answer deadline and the hold a client sends without discovery.
-import type { RecordedRequest, Reply } from './scripted-server.ts';
+import type { RecordedRequest, Reply, ScriptOptions } from './scripted-server.ts';
 import { scriptLimits } from './scripted-server.ts';
 import { assertExactlyOnce, assertNewSessionAfterRestart, restartLineAt, skipsThreeAndFour, early, error, errorLine, late, nth, onPoll, opens, polls, sentNoEarlierThan, seqs, timerSlack, waited, type Answer, type ClientRun, type Fail, type Scenario } from './scenario-kit.ts';
 
@@ -29,6 +29,46 @@ function terminateAt(session: number, position: number, body: Record<string, unk
 function lowSpread(values: number[], drop: number): number {
   const kept = [...values].sort((a, b) => a - b).slice(0, Math.max(1, values.length - drop));
   return kept.at(-1)! - kept[0]!;
+}
+
+/** A batch's gap and the seqs of its events (a batch SSP-CLIENT-19 makes invalid). */
+interface GapFault {
+  gap: { from: number; to: number };
+  events: number[];
+}
+
+/**
+ * A stream of 6 whose poll at position 2 (after events 1-2) is answered with each of `faults`
+ * in turn, each signed at its last event; the polls after them get the plain stream again.
+ */
+function invalidGapsAt2(faults: GapFault[]): () => ScriptOptions {
+  return () => {
+    let answered = 0;
+    return {
+      count: 6,
+      perBatch: 2,
+      answer: (request, state) => {
+        const fault = faults[answered];
+        if (request.message?.type !== 'poll' || request.sig?.position !== 2 || !fault) return undefined;
+        answered++;
+        const events = fault.events.map((seq) => ({ seq, data: { n: seq } }));
+        return { status: 200, body: { ssp: 1, type: 'batch', sig: state.sign(request.sig.session, fault.events.at(-1)!), gap: fault.gap, events } };
+      },
+    };
+  };
+}
+
+/** After each of `invalid` invalid batches the same poll again (same signature), no gap line, and 1-6 once. */
+function repeatedWithoutLoss(run: ClientRun, invalid: number, why: string, fail: Fail): void {
+  const gaps = run.lines.flatMap((line) => ('gap' in line ? [line.gap] : []));
+  if (gaps.length > 0) fail(`the client printed gap lines ${JSON.stringify(gaps)}; ${why}`);
+  assertExactlyOnce(run, 6, fail);
+  const first = nth(polls(run), 2, 'polls', fail);
+  // How long it waits before each is SSP-CLIENT-17's (the backoff scenarios judge it).
+  for (let n = 1; n <= invalid; n++) {
+    const retry = nth(polls(run), 2 + n, 'polls', fail);
+    if (retry.message?.sig !== first.message?.sig) fail(`after invalid answer ${n} the client polled at position ${retry.sig?.position}, expected the same poll again (position ${first.sig?.position}, same signature)`);
+  }
 }
 
 export const edgeScenarios: Scenario[] = [
@@ -183,30 +223,22 @@ export const edgeScenarios: Scenario[] = [
   {
     id: 'SSP-CLIENT-19/inverted-gap',
     title: 'MUST treat a batch whose gap has from > to as an invalid answer: repeat the poll, report no loss',
-    // After events 1-2: a gap 5-3 and event 4 (it begins at gap.to + 1, so the inverted gap is
-    // the batch's only fault), signed at position 4; then the plain stream again.
-    script: () => {
-      let inverted = false;
-      return {
-        count: 6,
-        perBatch: 2,
-        answer: (request, state) => {
-          if (request.message?.type !== 'poll' || request.sig?.position !== 2 || inverted) return undefined;
-          inverted = true;
-          return { status: 200, body: { ssp: 1, type: 'batch', sig: state.sign(request.sig.session, 4), gap: { from: 5, to: 3 }, events: [{ seq: 4, data: { n: 4 } }] } };
-        },
-      };
-    },
+    // A gap 5-3 and event 4: it begins at gap.to + 1, so the inverted gap is the batch's only fault.
+    script: invalidGapsAt2([{ gap: { from: 5, to: 3 }, events: [4] }]),
     timeoutMs: 20_000,
-    judge(run, fail) {
-      const gaps = run.lines.flatMap((line) => ('gap' in line ? [line.gap] : []));
-      if (gaps.length > 0) fail(`the client printed gap lines ${JSON.stringify(gaps)}; a gap with from > to is an invalid answer, not a loss`);
-      assertExactlyOnce(run, 6, fail);
-      const invalid = nth(polls(run), 2, 'polls', fail);
-      const retry = nth(polls(run), 3, 'polls', fail);
-      // How long it waits first is SSP-CLIENT-17's (the backoff scenarios judge it).
-      if (retry.message?.sig !== invalid.message?.sig) fail(`after the invalid answer the client polled at position ${retry.sig?.position}, expected the same poll again (position ${invalid.sig?.position}, same signature)`);
-    },
+    judge: (run, fail) => repeatedWithoutLoss(run, 1, 'a gap with from > to is an invalid answer, not a loss', fail),
+  },
+  {
+    id: 'SSP-CLIENT-19/gap-not-adjacent',
+    title: 'MUST treat a batch with gap whose first event is not gap.to + 1 as an invalid answer: repeat the poll, report no loss',
+    // Off both ways, so that a client checking one way only fails: gap 3-4 with event 4 (inside
+    // its gap), then gap 3-3 with event 5 (4 unannounced: an invalid batch, not an SSP-CLIENT-7 skip).
+    script: invalidGapsAt2([
+      { gap: { from: 3, to: 4 }, events: [4] },
+      { gap: { from: 3, to: 3 }, events: [5] },
+    ]),
+    timeoutMs: 20_000,
+    judge: (run, fail) => repeatedWithoutLoss(run, 2, 'a gap not followed by gap.to + 1 is an invalid answer, not a loss', fail),
   },
   {
     id: 'SSP-CLIENT-19/not-ssp-404',

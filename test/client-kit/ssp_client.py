@@ -34,7 +34,7 @@ BREAK_FLAGS = {
     "short-deadline", "no-hold", "open-only-credentials", "deliver-after-close", "auth-retry",
     "ext-strict", "expired-fatal", "restart-silent", "mux-no-dedup", "mux-end-session", "mux-forget-changes",
     "form-encoded", "no-ssp-member", "skip-silent", "sig-in-url", "watchdog-repoll", "gap-as-sent",
-    "inverted-gap-as-loss",
+    "inverted-gap-as-loss", "gap-not-adjacent-accepted",
 }
 BREAKS = {sys.argv[i + 1] for i, arg in enumerate(sys.argv[:-1]) if arg == "--break"}
 # --single-stream: a legal client that does not implement multiplex (the kit reports its multiplex scenarios as not applicable).
@@ -139,7 +139,12 @@ def problem(request_type, status, body):
         if not (isinstance(gap, dict) and is_int(gap.get("from"), 1) and is_int(gap.get("to"), 1)):
             return "invalid gap"
         # An inverted gap is invalid, not a loss (--break inverted-gap-as-loss takes it and reports it).
-        return "gap from > to" if gap["from"] > gap["to"] and "inverted-gap-as-loss" not in BREAKS else None
+        if gap["from"] > gap["to"] and "inverted-gap-as-loss" not in BREAKS:
+            return "gap from > to"
+        # So is a gap whose batch does not go on at gap.to + 1 (SSP-DELIVERY-14; --break gap-not-adjacent-accepted takes it as sent).
+        if events and events[0]["seq"] != gap["to"] + 1 and "gap-not-adjacent-accepted" not in BREAKS:
+            return f"batch with gap to {gap['to']} begins at seq {events[0]['seq']}"
+        return None
     advice = body.get("advice")
     ok = isinstance(body.get("reason"), str) and is_int(body.get("last")) and isinstance(advice, dict) and isinstance(advice.get("action"), str)
     return None if ok else "invalid termination"
