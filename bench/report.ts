@@ -93,7 +93,7 @@ export function targets(report: BenchReport): Target[] {
 /** The targets' metrics split in two: what the SSP/1 wire costs bare's loop, and what the reference adds to that. */
 function wireCost(report: BenchReport): string[] {
   const n = Math.max(...report.settings.ns);
-  const keys = ['burstCpu', 'overloadCpu', 'heap', 'burstP99', 'burstLast', 'overloadRate'];
+  const keys = ['burstCpu', 'overloadCpu', 'overloadCpuPerAnswer', 'overloadBatch', 'heap', 'burstP99', 'burstLast', 'overloadRate'];
   const lines = [
     `## What the SSP/1 wire costs, and what the reference adds (N = ${n.toLocaleString('en-US')})`,
     '',
@@ -172,7 +172,7 @@ export function renderMarkdown(report: BenchReport): string {
 /** Grouped bars: ratio to bare per metric (largest N), one bar per peer; the 1.0 line is bare. */
 export function renderSvg(report: BenchReport): string {
   const n = Math.max(...report.settings.ns);
-  const keys = ['burstCpu', 'overloadCpu', 'heap', 'burstP99', 'burstLast', 'overloadRate'];
+  const keys = ['burstCpu', 'overloadCpu', 'overloadCpuPerAnswer', 'overloadBatch', 'heap', 'burstP99', 'burstLast', 'overloadRate'];
   const metrics = keys.map(metric);
   const peers = report.rows.filter((p) => p !== 'bare');
   const colors = ['#2563eb', '#f59e0b', '#10b981', '#ef4444', '#8b5cf6', '#64748b', '#0ea5e9'];

@@ -1,9 +1,9 @@
-// `npm run bench -- --quick`: every peer that can run here, and the reference server with the
-// file and Redis logs, at a small N, in one run, and the multiplexing scenario at a small size
-// (20 sessions × 5 streams against 100 single-stream sessions). It asserts only what must hold
-// on any machine however loaded: every published event reached every session (every stream of
-// a multiplexed one) exactly once, for every peer and phase. Time is never judged here (see
-// docs/bench.md).
+// `npm run bench -- --quick`: every peer that can run here (bare-ssp included), and the
+// reference server with the file and Redis logs, at a small N, in one run, and the
+// multiplexing scenario at a small size (20 sessions × 5 streams against 100 single-stream
+// sessions). It asserts only what must hold on any machine however loaded: every published
+// event reached every session (every stream of a multiplexed one) exactly once, for every peer
+// and phase. Time is never judged here (see docs/bench.md).
 import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -23,7 +23,7 @@ it('delivers every event exactly once to every session of every peer (bench --qu
     type Row = { peer: string; n: number; sessions: number; lost: number; duplicated: number; holdAllMs: number; firstError?: string; burst: { deliveries: number } };
     const rows = report.runs.flat() as Row[];
     // The durable logs are rows of their own (Redis: a redis-server the bench starts itself).
-    expect(rows.map((r) => r.peer)).toEqual(expect.arrayContaining(['bare', 'reference', 'engine.io', 'faye', 'reference (file)', 'reference (redis)']));
+    expect(rows.map((r) => r.peer)).toEqual(expect.arrayContaining(['bare', 'bare-ssp', 'reference', 'engine.io', 'faye', 'reference (file)', 'reference (redis)']));
     const mux = report.mux.runs.flat() as Row[];
     expect(mux.map((r) => [r.peer, r.n, r.sessions])).toEqual([
       ['multiplexed', 100, 20],
