@@ -1,15 +1,17 @@
 // (f) The SSP/1 wire at bare's cost: bare's loop (one shared array of events, one body text
 // per cursor, held requests released on publish, one expiry sweep a second) doing only what
 // every SSP/1 server must do for this scenario, and nothing a full server does besides: read
-// and parse a POSTed JSON message, answer each poll with a fresh HMAC-SHA256 signature
-// (recognizing the one it issued last, so a poll costs no HMAC, as the reference does), send
-// the headers §4 requires (Cache-Control: no-store, Vary) and wrap each event as
-// `{"seq":n,"data":…}`. Its ratio to bare is the protocol's own cost in Node; the reference's
-// ratio to it is the implementation's. No validation, limits, errors, log or session lifetime.
-import { createHmac, randomBytes } from 'node:crypto';
+// and parse a POSTed JSON message, answer each poll with a fresh HMAC-SHA256 signature (the
+// reference's one-shot HMAC; the signature issued last is recognized without one, as the
+// reference does), send the headers §4 requires (Cache-Control: no-store, Vary) and wrap each
+// event as `{"seq":n,"data":…}`. Its ratio to bare is the protocol's own cost in Node; the
+// reference's ratio to it is the implementation's. No validation, limits, errors, log or
+// session lifetime.
+import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { HmacSha256 } from '../../reference-server/hmac.ts';
 import { keepIdleConnections } from '../keep-alive.ts';
 import type { Peer, PeerServer } from '../types.ts';
 import { reference } from './reference.ts';
@@ -31,14 +33,14 @@ interface Held {
 const JSON_TYPE = 'application/json; charset=utf-8';
 
 async function startServer({ holdMs, maxBatch }: { holdMs: number; maxBatch: number }): Promise<PeerServer> {
-  const secret = randomBytes(32);
+  const hmac = new HmacSha256(randomBytes(32));
   const sessions = new Map<string, Session>();
   const events: string[] = [];
   let held: Held[] = [];
   /** Events text per cursor (`base`, then position), for the current head only. */
   let texts = new Map<number, Map<number, string>>();
 
-  const mac = (payload: string) => createHmac('sha256', secret).update(payload).digest('base64url');
+  const mac = (payload: string) => hmac.base64url(payload);
   const sign = (session: Session, position: number) => {
     const payload = `${session.id}.${position}`;
     return (session.lastSig = `${payload}.${mac(payload)}`);
