@@ -76,7 +76,7 @@ function sigProblem(m: Json): string | undefined {
 }
 
 // §9: each event is {seq, data}; a gap has from <= to and the batch goes on at gap.to + 1
-// (SSP-DELIVERY-10). Non-consecutive seqs are not checked here: they are a skip (SSP-CLIENT-7).
+// (SSP-DELIVERY-14). Non-consecutive seqs are not checked here: they are a skip (SSP-CLIENT-7).
 function batchProblem(m: Json): string | undefined {
   if (!Array.isArray(m.events)) return 'batch "events" is not an array';
   for (const event of m.events as unknown[]) {
