@@ -108,6 +108,17 @@ function wireCost(report: BenchReport): string[] {
     lines.push(`| ${m.label} | ${cells.map(ratioText).join(' | ')} |`);
   }
   lines.push('');
+  const small = Math.min(...report.settings.ns);
+  if (small === n) return lines;
+  // Growth with N, the same figure for bare's own loop beside it: what the machine adds.
+  const peers = ['bare', 'bare-ssp', 'reference'];
+  lines.push(`| overload, N = ${n} / N = ${small} | ${peers.join(' | ')} |`, `|---|${peers.map(() => '---').join('|')}|`);
+  for (const key of ['overloadCpu', 'overloadCpuPerAnswer']) {
+    const m = metric(key);
+    const growth = peers.map((peer) => figure(report, peer, n, m).value / figure(report, peer, small, m).value);
+    lines.push(`| ${m.label} | ${growth.map(ratioText).join(' | ')} |`);
+  }
+  lines.push('');
   return lines;
 }
 
