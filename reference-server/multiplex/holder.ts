@@ -10,7 +10,7 @@ import { SspError } from '../errors.ts';
 import type { StreamRecord } from '../event-log/session-store.ts';
 import type { EventLog, ReadResult } from '../event-log/types.ts';
 import { isPromise } from '../event-log/types.ts';
-import { sendJson } from '../holder/http.ts';
+import { sendError, sendJson } from '../holder/http.ts';
 import type { SspResponse } from '../holder/http.ts';
 import { sessionWaitMs } from '../holder/session-wait.ts';
 import { TerminationMemory } from '../holder/termination-memory.ts';
@@ -29,7 +29,7 @@ import { MuxPoll } from './session.ts';
 import type { MuxSession } from './session.ts';
 import { follow, record } from './shared.ts';
 import { SessionTable } from './table.ts';
-import { assertUnexpired, digestOf, signMux, VERSION, verifyMux } from './signature.ts';
+import { assertUnexpired, signMux, VERSION, verifyMux } from './signature.ts';
 import type { MuxState } from './signature.ts';
 import { EXTENSION } from './wire.ts';
 import type { OpenExt, PollExt, StreamSpec, StreamTermination } from './wire.ts';
@@ -61,6 +61,8 @@ export class MuxHolder {
   readonly #ended: TerminationMemory;
   /** How long a session's record lives unused: every signature of it expires within that (§4). */
   readonly #recordMs: number;
+  /** retryAfterMs / delayMs in the answers this holder writes itself (SSP-LIFETIME-7). */
+  readonly #sessionRetryMs: number;
   #heldPolls = 0;
   #closing = false;
 
@@ -76,6 +78,7 @@ export class MuxHolder {
     });
     this.#ended = new TerminationMemory(options.wheel, Math.max(terminationMemoryMs, idleTimeoutMs + maxHoldMs), options.log.sessions, 'a multiplexed session');
     this.#recordMs = idleTimeoutMs + maxHoldMs;
+    this.#sessionRetryMs = Math.min(options.retryAfterMs, sessionWaitMs(options.limits));
     // Another instance got a poll of a session held here, or ended it. A multiplexed
     // session's poll supersedes the held one whatever its positions, on any instance (§23.3).
     options.log.sessions?.onRemote((id, what) => {
@@ -162,7 +165,7 @@ export class MuxHolder {
       if (poll) {
         this.#release(session, poll);
         // The shutdown answer does not pass the endpoint, which caps the other waits (SSP-LIFETIME-7).
-        const advice: Advice = { action: 'resume', delayMs: Math.min(this.#o.shutdownResumeDelayMs, sessionWaitMs(this.#o.limits)) };
+        const advice: Advice = { action: 'resume', delayMs: this.#shutdownDelayMs };
         // The positions stay as they were: after the restart, the client resumes from them (§23.6).
         sendJson(poll.res, poll.origin, 200, this.#terminationBody(session, 'shutdown', advice, poll.positions, []), { connection: 'close' });
       }
@@ -173,8 +176,15 @@ export class MuxHolder {
     this.#ended.clear();
   }
 
+  /** delayMs of shutdown advice; requests during shutdown wait at least as long (SSP-TERMINATION-20). */
+  get #shutdownDelayMs(): number {
+    return Math.min(this.#o.shutdownResumeDelayMs, sessionWaitMs(this.#o.limits));
+  }
+
   #assertRunning(): void {
-    if (this.#closing) throw new SspError('unavailable', 'server is shutting down', { retryAfterMs: this.#o.retryAfterMs });
+    if (this.#closing) {
+      throw new SspError('unavailable', 'server is shutting down', { retryAfterMs: Math.max(this.#sessionRetryMs, this.#shutdownDelayMs) });
+    }
   }
 
   /**
@@ -274,7 +284,7 @@ export class MuxHolder {
     this.#o.log.sessions?.holding(session.id, holdMs);
     poll.timer = this.#o.wheel.schedule(Date.now() + holdMs, {
       onTimer: () => {
-        if (session.held === poll) void this.#answer(session, poll, true);
+        if (session.held === poll) this.#answerHeld(session, poll, true);
       },
     });
     poll.res.once('close', () => {
@@ -301,7 +311,19 @@ export class MuxHolder {
 
   #flush(session: MuxSession): void {
     session.flushPending = false;
-    if (session.held) void this.#answer(session, session.held, false);
+    if (session.held) this.#answerHeld(session, session.held, false);
+  }
+
+  /** A held poll's answer (a wake, or its hold's end); when the log fails to read, `unavailable`: retryable, nothing lost. */
+  #answerHeld(session: MuxSession, poll: MuxPoll, force: boolean): void {
+    const answered = this.#answer(session, poll, force);
+    if (!isPromise(answered)) return;
+    answered.catch((error: unknown) => {
+      if (session.held !== poll) return;
+      this.#release(session, poll);
+      console.error('xanjax: event log read failed:', error);
+      sendError(poll.res, poll.origin, new SspError('unavailable', 'the event log is not available', { retryAfterMs: this.#sessionRetryMs }));
+    });
   }
 
   #checkIdle(session: MuxSession): void {
@@ -387,24 +409,12 @@ export class MuxHolder {
   }
 
   #sign(session: MuxSession, positions: ReadonlyMap<string, number>): string {
-    // A stream id names one stream for the session's whole life (§23.2), so the same ids
-    // mean the same digest: computed again only when the named streams change.
-    let ids = '';
-    for (const id of positions.keys()) if (session.channels.has(id)) ids += `${id},`;
-    if (ids !== session.digestIds) {
-      const specs: StreamSpec[] = [];
-      for (const id of positions.keys()) {
-        const stream = session.channels.get(id);
-        if (stream) specs.push(stream.spec);
-      }
-      session.digest = digestOf(specs);
-      session.digestIds = ids;
-    }
     const { idleTimeoutMs, maxHoldMs } = this.#o.limits;
     const expiresAt = Date.now() + idleTimeoutMs + maxHoldMs;
-    const sig = signMux(this.#o.signer, session.id, session.digest, positions, expiresAt);
+    const digest = session.digestFor(positions);
+    const sig = signMux(this.#o.signer, session.id, digest, positions, expiresAt);
     session.lastSig = sig;
-    session.lastState = { sessionId: session.id, digest: session.digest, positions: new Map(positions), expiresAt };
+    session.lastState = { sessionId: session.id, digest, positions: new Map(positions), expiresAt };
     return sig;
   }
 }

@@ -5,7 +5,9 @@ import type { ChannelWatcher } from '../event-log/types.ts';
 import type { SspResponse } from '../holder/http.ts';
 import type { TimerHandle, TimerTarget } from '../holder/timer-wheel.ts';
 import type { MuxStream } from './channel.ts';
+import { digestOf } from './signature.ts';
 import type { MuxState } from './signature.ts';
+import type { StreamSpec } from './wire.ts';
 
 export class MuxPoll {
   timer: TimerHandle | undefined;
@@ -24,8 +26,8 @@ export class MuxSession implements ChannelWatcher {
   lastSig: string | undefined;
   lastState: MuxState | undefined;
   /** The digest of the streams named last (ids joined), reused while they stay the same. */
-  digestIds: string | undefined;
-  digest = '';
+  #digestIds: string | undefined;
+  #digest = '';
   held: MuxPoll | undefined;
   /** Polls received, each noting its turn (an older one finishing an asynchronous read is not held); not the poll itself, which would outlive its answer. */
   polls = 0;
@@ -53,6 +55,26 @@ export class MuxSession implements ChannelWatcher {
     let n = 0;
     for (const channel of this.channels.values()) if (!channel.termination) n++;
     return n;
+  }
+
+  /**
+   * The digest of the streams `positions` names. A stream id names one stream for the
+   * session's whole life (§23.2), so the same ids mean the same digest: computed again only
+   * when the named streams change.
+   */
+  digestFor(positions: ReadonlyMap<string, number>): string {
+    let ids = '';
+    for (const id of positions.keys()) if (this.channels.has(id)) ids += `${id},`;
+    if (ids !== this.#digestIds) {
+      const specs: StreamSpec[] = [];
+      for (const id of positions.keys()) {
+        const stream = this.channels.get(id);
+        if (stream) specs.push(stream.spec);
+      }
+      this.#digest = digestOf(specs);
+      this.#digestIds = ids;
+    }
+    return this.#digest;
   }
 
   /** Runs `change` after the changes begun before it: two polls never open one stream twice. */

@@ -233,8 +233,8 @@ it('a memory-log server restarted with the same key does not re-create a multipl
   expect(answer.headers['retry-after']).toBe(String(Math.ceil(answer.json.retryAfterMs / 1000)));
 });
 
-it('during shutdown a multiplexed poll is asked to wait no longer than half the idle lifetime, and no shorter than the resume advice (SSP-LIFETIME-7, SSP-TERMINATION-20)', async () => {
-  const a = await server();
+it.each([undefined, 100])('during shutdown a multiplexed poll is asked to wait no longer than half the idle lifetime, and no shorter than the resume advice (SSP-LIFETIME-7, SSP-TERMINATION-20), retryAfterMs %s', async (retryAfterMs) => {
+  const a = await server(retryAfterMs === undefined ? {} : { retryAfterMs });
   const opened = await openMux(a.url, 'ssp.ticker', { intervalMs: 60000 }, { id: 't' });
   const held = pollMux(a.url, opened.json.sig, 10_000);
   for (let i = 0; i < 100 && a.handler.stats().heldPolls === 0; i++) await new Promise((resolve) => setTimeout(resolve, 5));

@@ -2,32 +2,9 @@
 // `unavailable` (retryable), and its retryAfterMs keeps the session alive (SSP-LIFETIME-7:
 // at most idleTimeoutMs / 2 in an answer to a poll), whatever the server's retryAfterMs.
 import { afterAll, expect, it } from 'vitest';
-import { MemoryEventLog } from '../../reference-server/event-log/memory.ts';
-import type { Channel, ChannelOptions, ReadLimits } from '../../reference-server/event-log/types.ts';
 import type { SspServer } from '../../reference-server/index.ts';
+import { FailingReadLog } from './failing-read-log.ts';
 import { open, poll, sleep, start } from './helpers.ts';
-
-/** The memory log with asynchronous reads, which fail once `failing` is set. */
-class FailingReadLog extends MemoryEventLog {
-  reads = 0;
-  failing = false;
-
-  override channel(name: string, options: ChannelOptions): any {
-    const channel = super.channel(name, options) as Channel;
-    return new Proxy(channel, {
-      get: (target, key) => {
-        if (key !== 'read') {
-          const value = Reflect.get(target, key, target);
-          return typeof value === 'function' ? value.bind(target) : value;
-        }
-        return (position: number, limits: ReadLimits) => {
-          this.reads++;
-          return this.failing ? Promise.reject(new Error('disk gone')) : Promise.resolve(target.read(position, limits));
-        };
-      },
-    });
-  }
-}
 
 const servers: SspServer[] = [];
 afterAll(async () => {
