@@ -244,7 +244,7 @@ export function createSspHandler(options: SspServerOptions = {}): SspHandler {
     const url = (req as SspRequest & { originalUrl?: string }).originalUrl ?? req.url ?? '/';
     const pathname = pathnameOf(url);
     if (pathname === path) {
-      void endpoint(req, res);
+      endpoint(req, res);
       return;
     }
     // The static routes use only what node:http and node:http2's compatibility API share.

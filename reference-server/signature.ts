@@ -111,7 +111,15 @@ export class Signer {
    * only the 43-character MAC of a session's newest signature, not the whole signature.
    */
   isIssued(signature: string, key: SessionKey, position: number, expiresAt: number, issuedMac: string): boolean {
-    return sameSignature(signature, `${sessionPayload(key, position, expiresAt)}.${issuedMac}`);
+    // Compared piece by piece: the expected signature is never built (one string less per poll).
+    const { prefix64 } = key;
+    const tail = payloadTail(position, expiresAt);
+    if (signature.length !== prefix64.length + tail.length + 1 + issuedMac.length) return false;
+    let difference = signature.charCodeAt(prefix64.length + tail.length) ^ 0x2e;
+    difference |= differenceAt(signature, 0, prefix64);
+    difference |= differenceAt(signature, prefix64.length, tail);
+    difference |= differenceAt(signature, prefix64.length + tail.length + 1, issuedMac);
+    return difference === 0;
   }
 
   /**
@@ -180,11 +188,23 @@ export function sameSignature(a: string, b: string): boolean {
   return difference === 0;
 }
 
+/** Non-zero when `part` differs from `text` at `offset`; time depends only on the lengths. */
+function differenceAt(text: string, offset: number, part: string): number {
+  let difference = 0;
+  for (let i = 0; i < part.length; i++) difference |= text.charCodeAt(offset + i) ^ part.charCodeAt(i);
+  return difference;
+}
+
 /** A session signature's payload: the session's encoded prefix, then `position,expiresAt]`. */
 function sessionPayload(key: SessionKey, position: number, expiresAt: number): string {
+  return key.prefix64 + payloadTail(position, expiresAt);
+}
+
+/** `position,expiresAt]` in base64url, which continues the prefix (padded to whole groups). */
+function payloadTail(position: number, expiresAt: number): string {
   // ASCII digits: latin1 is UTF-8 here, and the cheapest encoding to write.
   const length = scratch.write(`${position},${expiresAt}]`, 0, 'latin1');
-  return key.prefix64 + scratch.toString('base64url', 0, length);
+  return scratch.toString('base64url', 0, length);
 }
 
 /** Public and stable per secret; reveals nothing of it (SSP-SECURITY-3). */

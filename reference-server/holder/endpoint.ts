@@ -9,7 +9,8 @@ import type { ClientKey } from '../client-key.ts';
 import { SspError } from '../errors.ts';
 import { lingerAfterResponse } from './framing.ts';
 import { ALLOWED_METHODS, checkMediaType, discardBody, isHttp2, readBody, sendError, sendJson, sendPreflight } from './http.ts';
-import type { SspRequest, SspResponse } from './http.ts';
+import type { BodyTarget, SspRequest, SspResponse } from './http.ts';
+import { isPromise } from '../event-log/types.ts';
 import type { MuxHolder } from '../multiplex/holder.ts';
 import { isMuxSignature } from '../multiplex/signature.ts';
 import { EXTENSION as MULTIPLEX, readExt } from '../multiplex/wire.ts';
@@ -42,41 +43,50 @@ export interface EndpointOptions {
  */
 const DISCARD_MAX_BYTES = 65_536;
 
-export type Endpoint = (req: SspRequest, res: SspResponse) => Promise<void>;
+export type Endpoint = (req: SspRequest, res: SspResponse) => void;
 
 export function createEndpoint(options: EndpointOptions): Endpoint {
   const { holder, mux, validator, discoveryBody, maxBodyBytes, bodyTimeoutMs, wheel, clientKey, authorize, sessionWaitMs, allowOrigin } = options;
 
-  return async function endpoint(req, res) {
-    const requestOrigin = req.headers.origin;
-    // An origin the server does not allow gets no CORS headers: its pages read no answer.
-    const origin = requestOrigin === undefined || allowOrigin === undefined || allowOrigin(requestOrigin) ? requestOrigin : undefined;
+  /** One POST whose body is being read: it gets the body, then answers the message in it. */
+  class Exchange implements BodyTarget {
+    constructor(
+      readonly req: SspRequest,
+      readonly res: SspResponse,
+      readonly origin: string | undefined,
+    ) {}
+
+    /**
+     * A poll of a plain session (nearly every request) is answered here, without a promise
+     * when the log answers synchronously; any other message takes `answer`.
+     */
+    body(text: string): void {
+      const { req, res, origin } = this;
+      let message: ClientMessage | undefined;
+      try {
+        // `ext` members are ignored (SSP-EXT-1), except ext.multiplex where §23 applies.
+        message = parse(text, validator);
+        if (message.type === 'poll' && !authorize && !(mux && isMuxSignature(message.sig))) {
+          const polled = holder.poll(message.sig, message.hold, res, origin, clientKey(req));
+          if (isPromise(polled)) polled.catch((error: unknown) => fail(req, res, origin, error, undefined, 'poll'));
+          return;
+        }
+      } catch (thrown) {
+        return void fail(req, res, origin, thrown, undefined, message?.type);
+      }
+      void answer(req, res, origin, message);
+    }
+
+    bodyFailed(error: SspError): void {
+      void fail(this.req, this.res, this.origin, error, undefined, undefined);
+    }
+  }
+
+  /** Every message but a plain session's poll without credentials. */
+  async function answer(req: SspRequest, res: SspResponse, origin: string | undefined, message: ClientMessage): Promise<void> {
     // Header fields of an error answer (made only when one needs them).
     let extra: OutgoingHttpHeaders | undefined;
-    let type: string | undefined;
     try {
-      // RFC 9112 §3.2: an HTTP/1.1 request without Host is a bad request.
-      if (req.headers.host === undefined && req.httpVersion === '1.1') {
-        extra = { connection: 'close' };
-        throw new SspError('bad-request', 'HTTP/1.1 request without a Host header');
-      }
-      // SSP-TRANSPORT-15: HEAD gets GET's status and header fields; Node sends no body for HEAD.
-      if (req.method === 'GET' || req.method === 'HEAD') return sendJson(res, origin, 200, discoveryBody);
-      if (req.method === 'OPTIONS') return sendPreflight(req, res, origin);
-      if (req.method !== 'POST') {
-        extra = { allow: ALLOWED_METHODS };
-        throw new SspError('method-not-allowed', `method ${req.method} is not allowed; use GET, HEAD, POST or OPTIONS`);
-      }
-      // §6.4 step 2, SSP-AUTH-8: a browser sends a cross-site POST with text/plain without a
-      // preflight, cookies included; from an origin not allowed it is refused unread, so that a
-      // page of another site cannot open or close sessions in the name of a signed-in user.
-      if (origin !== requestOrigin) throw new SspError('forbidden', `pages of origin ${requestOrigin} may not use this endpoint`);
-      checkMediaType(req);
-      let text: string;
-      text = await readBody(req, maxBodyBytes, bodyTimeoutMs, wheel);
-      // `ext` members are ignored (SSP-EXT-1), except ext.multiplex where §23 applies.
-      const message = parse(text, validator);
-      type = message.type;
       // §6.5: an extension changes a session only when the client asked for it and we offer it
       // (the server offers multiplex only without an authorize hook, see index.ts).
       const { ext, extensions } = message as { ext?: unknown; extensions?: unknown };
@@ -116,26 +126,60 @@ export function createEndpoint(options: EndpointOptions): Endpoint {
       if (message.type === 'poll') return await holder.poll(message.sig, message.hold, res, origin, clientKey(req));
       return sendJson(res, origin, 200, await holder.close(message.sig));
     } catch (thrown) {
-      let error = thrown;
-      if (!(error instanceof SspError)) {
-        console.error('xanjax: internal error:', error);
-        error = new SspError('internal-error', 'unexpected server fault');
+      await fail(req, res, origin, thrown, extra, message.type);
+    }
+  }
+
+  /** Every failure becomes the spec's typed error; `type` is the message's, once it was read. */
+  async function fail(req: SspRequest, res: SspResponse, origin: string | undefined, thrown: unknown, extra: OutgoingHttpHeaders | undefined, type: string | undefined): Promise<void> {
+    let error = thrown;
+    if (!(error instanceof SspError)) {
+      console.error('xanjax: internal error:', error);
+      error = new SspError('internal-error', 'unexpected server fault');
+    }
+    let sspError = error as SspError;
+    // SSP-LIFETIME-7: every error answer to a poll or close asks for a wait the session outlives.
+    if (type === 'poll' || type === 'close') sspError = capRetryAfter(sspError, sessionWaitMs);
+    // HTTP/2: an unread body ends with its stream alone (RST_STREAM); the connection carries on.
+    if (!req.complete && !isHttp2(res)) {
+      const plain = req as IncomingMessage;
+      // The body is not (all) read. A small one is discarded first (405, 415); after a 413
+      // or a timeout, or for a large body, the connection closes, lingering, not reset.
+      const readable = sspError.code !== 'payload-too-large' && sspError.code !== 'request-timeout';
+      if (!(readable && (await discardBody(plain, DISCARD_MAX_BYTES, bodyTimeoutMs, wheel)))) {
+        extra = { ...extra, connection: 'close' };
+        lingerAfterResponse(plain.socket);
       }
-      let sspError = error as SspError;
-      // SSP-LIFETIME-7: every error answer to a poll or close asks for a wait the session outlives.
-      if (type === 'poll' || type === 'close') sspError = capRetryAfter(sspError, sessionWaitMs);
-      // HTTP/2: an unread body ends with its stream alone (RST_STREAM); the connection carries on.
-      if (!req.complete && !isHttp2(res)) {
-        const plain = req as IncomingMessage;
-        // The body is not (all) read. A small one is discarded first (405, 415); after a 413
-        // or a timeout, or for a large body, the connection closes, lingering, not reset.
-        const readable = sspError.code !== 'payload-too-large' && sspError.code !== 'request-timeout';
-        if (!(readable && (await discardBody(plain, DISCARD_MAX_BYTES, bodyTimeoutMs, wheel)))) {
-          extra = { ...extra, connection: 'close' };
-          lingerAfterResponse(plain.socket);
-        }
+    }
+    sendError(res, origin, sspError, extra);
+  }
+
+  return function endpoint(req, res) {
+    const requestOrigin = req.headers.origin;
+    // An origin the server does not allow gets no CORS headers: its pages read no answer.
+    const origin = requestOrigin === undefined || allowOrigin === undefined || allowOrigin(requestOrigin) ? requestOrigin : undefined;
+    let extra: OutgoingHttpHeaders | undefined;
+    try {
+      // RFC 9112 §3.2: an HTTP/1.1 request without Host is a bad request.
+      if (req.headers.host === undefined && req.httpVersion === '1.1') {
+        extra = { connection: 'close' };
+        throw new SspError('bad-request', 'HTTP/1.1 request without a Host header');
       }
-      sendError(res, origin, sspError, extra);
+      // SSP-TRANSPORT-15: HEAD gets GET's status and header fields; Node sends no body for HEAD.
+      if (req.method === 'GET' || req.method === 'HEAD') return sendJson(res, origin, 200, discoveryBody);
+      if (req.method === 'OPTIONS') return sendPreflight(req, res, origin);
+      if (req.method !== 'POST') {
+        extra = { allow: ALLOWED_METHODS };
+        throw new SspError('method-not-allowed', `method ${req.method} is not allowed; use GET, HEAD, POST or OPTIONS`);
+      }
+      // §6.4 step 2, SSP-AUTH-8: a browser sends a cross-site POST with text/plain without a
+      // preflight, cookies included; from an origin not allowed it is refused unread, so that a
+      // page of another site cannot open or close sessions in the name of a signed-in user.
+      if (origin !== requestOrigin) throw new SspError('forbidden', `pages of origin ${requestOrigin} may not use this endpoint`);
+      checkMediaType(req);
+      readBody(req, maxBodyBytes, bodyTimeoutMs, wheel, new Exchange(req, res, origin));
+    } catch (thrown) {
+      void fail(req, res, origin, thrown, extra, undefined);
     }
   };
 }
@@ -149,12 +193,18 @@ export function createEndpoint(options: EndpointOptions): Endpoint {
  * skips the general parse, scan and schema validation and yields the very object they would.
  * Any other text, however equivalent, takes the general path.
  */
-const COMMON_POLL = /^\{"ssp":1,"type":"poll","sig":"([A-Za-z0-9_.~-]*)"(?:,"hold":(0|[1-9][0-9]{0,14}))?\}$/;
+const COMMON_POLL = /^\{"ssp":1,"type":"poll","sig":"[A-Za-z0-9_.~-]*"(?:,"hold":(?:0|[1-9][0-9]{0,14}))?\}$/;
+const SIG_AT = '{"ssp":1,"type":"poll","sig":"'.length;
+const HOLD_AFTER_SIG = '","hold":'.length;
 
-/** Text → a schema-valid client message, or bad-request / unsupported-version. */
-function parse(text: string, validator: Validator): ClientMessage {
-  const poll = COMMON_POLL.exec(text);
-  if (poll) return poll[2] === undefined ? { ssp: 1, type: 'poll', sig: poll[1] } : { ssp: 1, type: 'poll', sig: poll[1], hold: Number(poll[2]) };
+/** Text → a schema-valid client message, or bad-request / unsupported-version (exported for its tests). */
+export function parse(text: string, validator: Validator): ClientMessage {
+  // Tested, not matched: the parts are where the pattern puts them (no match array per poll).
+  if (COMMON_POLL.test(text)) {
+    const sigEnd = text.indexOf('"', SIG_AT);
+    const sig = text.slice(SIG_AT, sigEnd);
+    return sigEnd + 2 === text.length ? { ssp: 1, type: 'poll', sig } : { ssp: 1, type: 'poll', sig, hold: Number(text.slice(sigEnd + HOLD_AFTER_SIG, -1)) };
+  }
   const value = parseStrictJson(text);
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw new SspError('bad-request', 'request body must be a JSON object (an SSP/1 client message)');

@@ -146,6 +146,12 @@ export function checkMediaType(req: SspRequest): void {
 // ignoreBOM keeps a byte order mark in the text, so that the syntax step refuses it (SSP-MESSAGE-9).
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
+/** Who gets a body once it is read: its text, or the error that ended the reading. */
+export interface BodyTarget {
+  body(text: string): void;
+  bodyFailed(error: SspError): void;
+}
+
 /** A body being read; its timer's target, reached from its request's listeners. */
 class BodyReader implements TimerTarget {
   readonly chunks: Buffer[] = [];
@@ -157,8 +163,7 @@ class BodyReader implements TimerTarget {
     readonly maxBytes: number,
     readonly timeoutMs: number,
     readonly wheel: TimerWheel,
-    readonly resolve: (text: string) => void,
-    readonly reject: (error: SspError) => void,
+    readonly target: BodyTarget,
   ) {}
 
   data(chunk: Buffer): void {
@@ -176,18 +181,19 @@ class BodyReader implements TimerTarget {
     (req as ReadingRequest)[READER] = undefined;
     req.off('data', onBodyData).off('end', onBodyEnd).off('error', onBodyAbort).off('close', onBodyAbort);
     this.wheel.cancel(this.timer);
-    if (!error) {
-      try {
-        // Most bodies arrive in one chunk: decode it without a copy.
-        this.resolve(utf8.decode(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, this.size)));
-      } catch {
-        this.reject(new SspError('bad-request', 'request body is not valid UTF-8'));
-      }
-      return;
+    if (error) {
+      chunks.length = 0;
+      req.resume();
+      return this.target.bodyFailed(error);
     }
-    chunks.length = 0;
-    req.resume();
-    this.reject(error);
+    let text: string;
+    try {
+      // Most bodies arrive in one chunk: decode it without a copy.
+      text = utf8.decode(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, this.size));
+    } catch {
+      return this.target.bodyFailed(new SspError('bad-request', 'request body is not valid UTF-8'));
+    }
+    this.target.body(text);
   }
 }
 
@@ -208,19 +214,18 @@ function onBodyAbort(this: ReadingRequest): void {
 const tooLarge = (maxBytes: number) => new SspError('payload-too-large', `request body is larger than limits.maxBodyBytes (${maxBytes} bytes)`);
 
 /**
- * Reads the body as UTF-8 text, at most maxBytes (§1: stop at the limit, never buffer the
- * rest) and within timeoutMs, so a slow or stalled client cannot hold a request forever.
- * On failure the rest of the body is discarded unread; answer with `Connection: close`.
+ * Reads the body as UTF-8 text for `target`, at most maxBytes (§1: stop at the limit, never
+ * buffer the rest) and within timeoutMs, so a slow or stalled client cannot hold a request
+ * forever. On failure the rest of the body is discarded unread; answer with `Connection: close`.
+ * No promise: the poll that nearly every request carries is answered from the body's `end`.
  */
-export function readBody(req: SspRequest, maxBytes: number, timeoutMs: number, wheel: TimerWheel): Promise<string> {
+export function readBody(req: SspRequest, maxBytes: number, timeoutMs: number, wheel: TimerWheel, target: BodyTarget): void {
   const declared = req.headers['content-length'];
-  if (declared !== undefined && Number(declared) > maxBytes) return Promise.reject(tooLarge(maxBytes));
-  return new Promise((resolve, reject) => {
-    const reader = new BodyReader(req, maxBytes, timeoutMs, wheel, resolve, reject);
-    (req as ReadingRequest)[READER] = reader;
-    reader.timer = wheel.schedule(Date.now() + timeoutMs, reader);
-    req.on('data', onBodyData).on('end', onBodyEnd).on('error', onBodyAbort).on('close', onBodyAbort);
-  });
+  if (declared !== undefined && Number(declared) > maxBytes) return target.bodyFailed(tooLarge(maxBytes));
+  const reader = new BodyReader(req, maxBytes, timeoutMs, wheel, target);
+  (req as ReadingRequest)[READER] = reader;
+  reader.timer = wheel.schedule(Date.now() + timeoutMs, reader);
+  req.on('data', onBodyData).on('end', onBodyEnd).on('error', onBodyAbort).on('close', onBodyAbort);
 }
 
 /**

@@ -83,7 +83,9 @@ it("the poll fast path recognizes only the exact signature issued, from the sess
   expect(sig).toBe(signer.sign(key, 3, 1_900_000_000_000));
   expect(sig.endsWith(`.${mac}`)).toBe(true);
   expect(signer.isIssued(sig, key, 3, 1_900_000_000_000, mac)).toBe(true);
-  for (const other of [flip(sig, 10), flip(sig, sig.length - 1), sig.slice(0, -1), `${sig}A`]) {
+  // Any one character changed (prefix, position and expiry, the '.', the MAC), or the length.
+  const others = [...Array.from({ length: sig.length }, (_, i) => flip(sig, i)), sig.slice(0, -1), `${sig}A`];
+  for (const other of others) {
     expect(signer.isIssued(other, key, 3, 1_900_000_000_000, mac)).toBe(false);
   }
   // Another position or expiry is another signature, even with the same MAC kept.
