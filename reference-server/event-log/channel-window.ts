@@ -16,6 +16,12 @@ export class ChannelWindow {
   #ended: StreamEnd | undefined;
   readonly #watchers = new Set<ChannelWatcher>();
   readonly #retain: number;
+  /**
+   * A shared channel's last read, answered again to the next reader at the same cursor and
+   * limits until the window changes: after a publish, a topic's N sessions read the same
+   * events, and N - 1 of them get this answer (readers do not change what a read returns).
+   */
+  #lastRead: { position: number; base: number; maxEvents: number; maxBytes: number; result: ReadResult } | undefined;
 
   constructor(
     readonly readers: ChannelReaders,
@@ -53,6 +59,7 @@ export class ChannelWindow {
       this.#start = 0;
     }
     this.#head = seq;
+    this.#lastRead = undefined;
     this.#events.push({ seq, data });
     // Retention (spec §9): the newest retainEvents stay; older ones are evicted, which the
     // next read reports as a gap. Acknowledged events are the oldest, so they go first.
@@ -64,6 +71,15 @@ export class ChannelWindow {
   }
 
   read(position: number, limits: ReadLimits): ReadResult {
+    const base = limits.base ?? 0;
+    const last = this.#lastRead;
+    if (last && last.position === position && last.base === base && last.maxEvents === limits.maxEvents && last.maxBytes === limits.maxBytes) return last.result;
+    const result = this.#read(position, base, limits);
+    if (this.readers === 'shared') this.#lastRead = { position, base, maxEvents: limits.maxEvents, maxBytes: limits.maxBytes, result };
+    return result;
+  }
+
+  #read(position: number, base: number, limits: ReadLimits): ReadResult {
     const events = this.#events;
     const oldest = this.oldest;
     let from = position + 1;
@@ -72,7 +88,6 @@ export class ChannelWindow {
       gap = { from, to: oldest - 1 };
       from = oldest;
     }
-    const base = limits.base ?? 0;
     const first = this.#start + (from - oldest);
     let end = first;
     let bytes = -1;
@@ -114,6 +129,7 @@ export class ChannelWindow {
 
   /** Frees the events and watchers. */
   clear(): void {
+    this.#lastRead = undefined;
     this.#events = [];
     this.#start = 0;
     this.#watchers.clear();
@@ -121,6 +137,7 @@ export class ChannelWindow {
 
   /** Evicts every event with seq < seq. */
   #dropBefore(seq: number): void {
+    this.#lastRead = undefined;
     const events = this.#events;
     if (this.#start < events.length) this.#start = Math.min(events.length, this.#start + Math.max(0, seq - events[this.#start].seq));
     if (this.#start >= COMPACT_AFTER && this.#start * 2 >= events.length) {

@@ -73,10 +73,10 @@ export interface ReadLimits {
 }
 
 export interface ReadResult {
-  /** Consecutive events starting at the first retained seq after the position. */
-  events: StoredEvent[];
+  /** Consecutive events starting at the first retained seq after the position (a result may be shared by readers: never changed). */
+  readonly events: readonly StoredEvent[];
   /** Set when events after the position were evicted: `{from: p+1, to: r-1}` (spec §9), in channel seqs. */
-  gap?: { from: number; to: number };
+  readonly gap?: { readonly from: number; readonly to: number };
 }
 
 /** Who reads a channel, which decides its retention. */

@@ -87,7 +87,7 @@ function collect<T>(values: Array<MaybePromise<T>>): MaybePromise<T[]> {
 interface Candidate {
   id: string;
   base: number;
-  events: StoredEvent[];
+  readonly events: readonly StoredEvent[];
   gap?: { from: number; to: number };
   taken: number;
 }

@@ -1,5 +1,6 @@
 // The in-memory event log on its own: channels, seqs, reads within limits at any cursor,
 // retention (single reader: acknowledgements; shared: retainEvents) and gaps.
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { MemoryEventLog } from '../../reference-server/event-log/memory.ts';
 import type { ChannelOptions, ReadLimits } from '../../reference-server/event-log/types.ts';
@@ -117,6 +118,40 @@ describe('MemoryEventLog', () => {
     expect(channel.readers).toBe(0);
     log.delete('session:a');
     expect(channel.read(0, unlimited).events).toEqual([]);
+  });
+
+  it("answers a shared channel's reader at the cursor of the last read with that read's result, and only while the window is unchanged", () => {
+    const op = fc.oneof(
+      fc.record({ append: fc.integer({ min: 1, max: 3 }) }),
+      fc.record({ position: fc.integer({ min: 0, max: 12 }), maxEvents: fc.integer({ min: 1, max: 4 }), maxBytes: fc.constantFrom(20, 1000), base: fc.constantFrom(0, 2) }),
+      fc.constant({ again: true }),
+    );
+    fc.assert(
+      fc.property(fc.array(op, { maxLength: 60 }), (ops) => {
+        const memoized = new MemoryEventLog().channel('topic:t', shared(5));
+        // The same channel, read each time at another cursor first, so it never answers from its memo.
+        const fresh = new MemoryEventLog().channel('topic:t', shared(5));
+        let last = { position: 0, maxEvents: 1, maxBytes: 1000, base: 0 };
+        for (const o of ops) {
+          if ('again' in o) {
+            // The previous read's cursor and limits once more, perhaps after appends.
+            fresh.read(last.position + 1000, last);
+            expect(memoized.read(last.position, last)).toEqual(fresh.read(last.position, last));
+            continue;
+          }
+          if ('append' in o) {
+            for (let i = 0; i < o.append; i++) {
+              memoized.append(data('x'.repeat(i)));
+              fresh.append(data('x'.repeat(i)));
+            }
+            continue;
+          }
+          last = o;
+          fresh.read(o.position + 1000, o);
+          expect(memoized.read(o.position, o)).toEqual(fresh.read(o.position, o));
+        }
+      }),
+    );
   });
 
   it('stores undefined as null', () => {
