@@ -10,6 +10,8 @@
 //   --log SPEC         another reference-server row with that event log (repeatable): file,
 //                      file:DIR, redis (a redis-server the bench starts), redis://HOST:PORT
 //   --seconds 3        length of the sustained and overload phases
+//   --broadcasts 5     broadcasts in the burst phase (more of them average out a collection
+//                      that falls inside or outside the phase on a noisy machine)
 //   --capacity 18000   sessions in the hold-capacity scenario (0: skip)
 //   --mux 1000x10      multiplexing scenario: that many sessions × streams each against as many
 //                      single-stream sessions as streams, on the reference server (0: skip;
@@ -36,6 +38,7 @@ const { values } = parseArgs({
     peers: { type: 'string' },
     log: { type: 'string', multiple: true, default: [] },
     seconds: { type: 'string' },
+    broadcasts: { type: 'string' },
     capacity: { type: 'string' },
     mux: { type: 'string' },
     out: { type: 'string', default: 'bench/results' },
@@ -55,13 +58,17 @@ const ns = (values.n ?? (quick ? '100' : '1000,10000')).split(',').map(Number);
 const runs = Number(values.runs ?? (quick ? 1 : 3));
 const capacityN = Number(values.capacity ?? (quick ? 0 : 18_000));
 const phases: Phases = {
-  broadcasts: quick ? 2 : 5,
+  broadcasts: Number(values.broadcasts ?? (quick ? 2 : 5)),
   sustainedDeliveriesPerS: quick ? 2_000 : 50_000,
   overloadDeliveriesPerS: quick ? 10_000 : 300_000,
   seconds: Number(values.seconds ?? (quick ? 1 : 3)),
   concurrency: 256,
   drainMs: quick ? 20_000 : 60_000,
 };
+if (!Number.isSafeInteger(phases.broadcasts) || phases.broadcasts < 1) {
+  console.error(`bench: --broadcasts takes a whole number of at least 1, not '${values.broadcasts}'`);
+  process.exit(2);
+}
 const muxShape = parseMux(values.mux ?? (quick ? '20x5' : '1000x10'));
 const HOLD_MS = 25_000;
 const MAX_BATCH = 100;
