@@ -182,10 +182,7 @@ const scratch = Buffer.alloc(64);
 
 /** Equality of two strings in time that depends only on their lengths (a signature is a bearer secret). */
 export function sameSignature(a: string, b: string): boolean {
-  if (a.length !== b.length) return false;
-  let difference = 0;
-  for (let i = 0; i < a.length; i++) difference |= a.charCodeAt(i) ^ b.charCodeAt(i);
-  return difference === 0;
+  return a.length === b.length && differenceAt(a, 0, b) === 0;
 }
 
 /** Non-zero when `part` differs from `text` at `offset`; time depends only on the lengths. */

@@ -2,13 +2,13 @@
 // channel has after the poll's position, or held; a held poll is answered when the channel
 // changes (after batchDelayMs, or with every session woken by the same burst of appends),
 // when a newer poll supersedes it, or with an empty batch when its hold passes.
-import { SspError } from '../errors.ts';
 import type { Channel, EventLog, ReadResult, StoredEvent } from '../event-log/types.ts';
 import { digits, isPromise } from '../event-log/types.ts';
 import type { Limits } from '../limits.ts';
 import type { Signer } from '../signature.ts';
 import type { HeldPolls } from './held-polls.ts';
 import { sendError } from './http.ts';
+import { readFailed } from './session-wait.ts';
 import type { SspResponse } from './http.ts';
 import { batchBody, batchEnvelopeBytes } from './messages.ts';
 import { Poll } from './poll.ts';
@@ -186,7 +186,6 @@ export class Delivery implements PollEvents {
   #readFailed(session: Session, poll: Poll, error: unknown): void {
     if (session.held !== poll) return;
     this.#o.held.release(session, poll);
-    console.error('xanjax: event log read failed:', error);
-    sendError(poll.res, poll.origin, new SspError('unavailable', 'the event log is not available', { retryAfterMs: this.#o.sessionRetryMs }));
+    sendError(poll.res, poll.origin, readFailed(error, this.#o.sessionRetryMs));
   }
 }

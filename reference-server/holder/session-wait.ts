@@ -18,3 +18,12 @@ export function capRetryAfter(error: SspError, maxWaitMs: number): SspError {
   if (retryAfterMs === undefined || retryAfterMs <= maxWaitMs) return error;
   return new SspError(error.code, error.message, { ...error.extras, retryAfterMs: maxWaitMs });
 }
+
+/**
+ * A held poll's asynchronous log read failed: logged, and answered `unavailable` (retryable,
+ * nothing lost) with `retryAfterMs` the session outlives. The answer does not pass the endpoint.
+ */
+export function readFailed(error: unknown, retryAfterMs: number): SspError {
+  console.error('xanjax: event log read failed:', error);
+  return new SspError('unavailable', 'the event log is not available', { retryAfterMs });
+}

@@ -12,7 +12,7 @@ import type { EventLog, ReadResult } from '../event-log/types.ts';
 import { isPromise } from '../event-log/types.ts';
 import { sendError, sendJson } from '../holder/http.ts';
 import type { SspResponse } from '../holder/http.ts';
-import { sessionWaitMs } from '../holder/session-wait.ts';
+import { readFailed, sessionWaitMs } from '../holder/session-wait.ts';
 import { TerminationMemory } from '../holder/termination-memory.ts';
 import type { TimerWheel } from '../holder/timer-wheel.ts';
 import type { Limits } from '../limits.ts';
@@ -321,8 +321,7 @@ export class MuxHolder {
     answered.catch((error: unknown) => {
       if (session.held !== poll) return;
       this.#release(session, poll);
-      console.error('xanjax: event log read failed:', error);
-      sendError(poll.res, poll.origin, new SspError('unavailable', 'the event log is not available', { retryAfterMs: this.#sessionRetryMs }));
+      sendError(poll.res, poll.origin, readFailed(error, this.#sessionRetryMs));
     });
   }
 
