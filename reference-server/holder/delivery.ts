@@ -110,7 +110,7 @@ export class Delivery implements PollEvents {
   }
 
   answerEmpty(session: Session, poll: Poll): void {
-    if (session.held === poll) this.#o.held.release(session, poll);
+    if (session.held === poll) this.#o.held.release(session);
     poll.send(this.#emptyBatch(session, poll));
   }
 
@@ -140,7 +140,7 @@ export class Delivery implements PollEvents {
 
   /** The held poll's client went away: nothing to answer. */
   gone(session: Session, poll: Poll): void {
-    if (session.held === poll) this.#o.held.release(session, poll);
+    if (session.held === poll) this.#o.held.release(session);
   }
 
   /** The channel changed: answer the held poll, after batchDelayMs to fill the batch (§6). */
@@ -178,14 +178,14 @@ export class Delivery implements PollEvents {
   #deliver(session: Session, poll: Poll, body: string | undefined): void {
     // #ready may have terminated the session, which answers the held poll itself.
     if (body === undefined || session.held !== poll) return;
-    this.#o.held.release(session, poll);
+    this.#o.held.release(session);
     poll.send(body);
   }
 
   /** An asynchronous log failed to read: the held poll gets `unavailable` (retryable), nothing is lost. */
   #readFailed(session: Session, poll: Poll, error: unknown): void {
     if (session.held !== poll) return;
-    this.#o.held.release(session, poll);
+    this.#o.held.release(session);
     sendError(poll.res, poll.origin, readFailed(error, this.#o.sessionRetryMs));
   }
 }

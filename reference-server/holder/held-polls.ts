@@ -1,18 +1,20 @@
-// Holding a poll and letting go of it (§5, §7): the hold timer, the close listener, the idle
-// clock (a held poll keeps its session alive; the clock restarts when the poll ends), and the
-// shared log's view of where the session is held.
+// Holding a poll and letting go of it (§5, §7): the close listener, the shared log's view of
+// where the session is held, and the session's one deadline. A held poll keeps its session
+// alive and the idle clock restarts when it ends (§7), so a session is due either at its held
+// poll's hold end or at its idle end, never both: one timer per session serves both. It is
+// moved lazily, like a cursor: a timer due no later than the new deadline stays, fires, and
+// is set again from the session's state then. A poll cycle (hold, then release) thus costs no
+// timer operation; a session's timer is set again about once per hold.
 import type { EventLog } from '../event-log/types.ts';
 import type { Limits } from '../limits.ts';
 import type { Poll } from './poll.ts';
 import type { Session } from './session.ts';
-import type { SessionTable } from './session-table.ts';
 import type { TimerWheel } from './timer-wheel.ts';
 
 export class HeldPolls {
   count = 0;
 
   constructor(
-    readonly table: SessionTable,
     readonly wheel: TimerWheel,
     readonly log: EventLog,
     readonly limits: Limits,
@@ -24,28 +26,37 @@ export class HeldPolls {
     if (poll.res.destroyed || !socket || socket.destroyed) return;
     session.held = poll;
     this.count++;
-    // §7: a held poll keeps its session alive, and the idle clock restarts when it ends, so a
-    // held session needs no idle deadline until release: one timer handle per held session, not two.
-    this.wheel.cancel(session.idleTimer);
-    session.idleTimer = undefined;
+    poll.holdUntil = Date.now() + holdMs;
     this.log.sessions?.holding(session.key.sessionId, holdMs);
-    poll.timer = this.wheel.schedule(Date.now() + holdMs, poll);
+    this.arm(session);
     // The client went away: nothing to answer, and the session's idle clock starts again.
     poll.watchClose();
   }
 
   /** Detaches the held poll (the caller answers it); a live session's idle clock starts again. */
-  release(session: Session, poll: Poll): void {
+  release(session: Session): void {
     session.held = undefined;
     session.lastActive = Date.now();
-    if (this.table.holds(session)) {
-      // One idle deadline per session: a shared log's idle check may have set one meanwhile.
-      this.wheel.cancel(session.idleTimer);
-      session.idleTimer = this.wheel.schedule(session.lastActive + this.limits.idleTimeoutMs, session);
-    }
+    this.arm(session);
     // The idle clock restarts when a request ends (§7), on whichever instance it was.
     this.log.sessions?.touchSession(session.key.sessionId, this.limits.idleTimeoutMs + this.limits.maxHoldMs);
     this.count--;
-    this.wheel.cancel(poll.timer);
+  }
+
+  /** When the session is due: its held poll's hold end, or else its idle end (epoch ms). */
+  due(session: Session): number {
+    return session.held ? session.held.holdUntil : session.lastActive + this.limits.idleTimeoutMs;
+  }
+
+  /** Sets the session's timer for its deadline, unless it already fires by then (see above). */
+  arm(session: Session): void {
+    if (!session.live) return;
+    const due = this.due(session);
+    const timer = session.timer;
+    if (timer !== undefined) {
+      if (this.wheel.firesBy(timer, due)) return;
+      this.wheel.cancel(timer);
+    }
+    session.timer = this.wheel.schedule(due, session);
   }
 }

@@ -1,18 +1,18 @@
-// One poll request (spec §5-§6), answered at once or held. A held poll is its own hold timer's
-// target, and every held response shares one `close` listener: no closures per poll.
+// One poll request (spec §5-§6), answered at once or held. Its hold ends on its session's
+// timer (./held-polls.ts), and every held response shares one `close` listener: no closures
+// per poll.
 import { sendJson } from './http.ts';
 import type { SspResponse } from './http.ts';
 import type { Session } from './session.ts';
-import type { TimerHandle, TimerTarget } from './timer-wheel.ts';
 
-/** What a held poll tells its holder: its hold passed, or its client went away. */
+/** What a held poll tells its holder: its client went away. */
 export interface PollEvents {
-  expired(session: Session, poll: Poll): void;
   gone(session: Session, poll: Poll): void;
 }
 
-export class Poll implements TimerTarget {
-  timer: TimerHandle | undefined;
+export class Poll {
+  /** Epoch ms the hold ends at, once held. */
+  holdUntil = 0;
   /** Which of its session's polls this is (Session.polls when it arrived). */
   turn = 0;
 
@@ -27,10 +27,6 @@ export class Poll implements TimerTarget {
 
   send(body: string): void {
     sendJson(this.res, this.origin, 200, body);
-  }
-
-  onTimer(): void {
-    this.events.expired(this.session, this);
   }
 
   /** The client went away while the poll was held: its `gone` event. */

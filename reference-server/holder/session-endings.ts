@@ -94,13 +94,10 @@ export class SessionEndings {
     return body;
   }
 
-  /** §7 idle lifetime: no held poll and no request for idleTimeoutMs → expired. */
+  /** §7 idle lifetime: a session without a held poll and no request for idleTimeoutMs → expired. */
   checkIdle(session: Session): void {
-    if (!this.#o.table.holds(session)) return;
-    const now = Date.now();
-    const { idleTimeoutMs } = this.#o.limits;
-    const due = session.held ? now + idleTimeoutMs : session.lastActive + idleTimeoutMs;
-    if (due > now) session.idleTimer = this.#o.wheel.schedule(due, session);
+    if (!this.#o.table.holds(session) || session.held) return;
+    if (session.lastActive + this.#o.limits.idleTimeoutMs > Date.now()) this.#o.held.arm(session);
     else if (this.#o.log.sessions) void this.#expireShared(session);
     else this.terminate(session, 'expired');
   }
@@ -125,7 +122,7 @@ export class SessionEndings {
     if (remembered !== undefined) return this.#drop(session, remembered);
     if (!active) return void this.terminate(session, 'expired');
     session.lastActive = Date.now();
-    session.idleTimer = this.#o.wheel.schedule(session.lastActive + this.#o.limits.idleTimeoutMs, session);
+    this.#o.held.arm(session);
   }
 
   /** Forgets a local session that ended elsewhere (its termination `body` is remembered there). */
@@ -139,19 +136,20 @@ export class SessionEndings {
   }
 
   /**
-   * What every ending shares: the session leaves the table, its client reservation, idle timer,
+   * What every ending shares: the session leaves the table, its client reservation, timer,
    * producer, producer lease and channel watch are freed, and a held poll is answered `body`.
    */
   #detach(session: Session, body: string): void {
     const id = session.key.sessionId;
     this.#o.table.remove(session);
-    this.#o.wheel.cancel(session.idleTimer);
+    this.#o.wheel.cancel(session.timer);
+    session.timer = undefined;
     session.producer?.stop();
     this.#o.log.sessions?.releaseProducer(id);
     session.channel.unwatch(session);
     const poll = session.held;
     if (poll) {
-      this.#o.held.release(session, poll);
+      this.#o.held.release(session);
       poll.send(body);
     }
   }

@@ -57,7 +57,7 @@ export class SessionTable {
 
   /** True while `session` is the one this process holds under its id. */
   holds(session: Session): boolean {
-    return this.#sessions.get(session.key.sessionId) === session;
+    return session.live;
   }
 
   values(): IterableIterator<Session> {
@@ -66,11 +66,13 @@ export class SessionTable {
 
   /** The session leaves the table and its client's count. */
   remove(session: Session): void {
+    session.live = false;
     this.#sessions.delete(session.key.sessionId);
     this.#clients.release(session.client);
   }
 
   clear(): void {
+    for (const session of this.#sessions.values()) session.live = false;
     this.#sessions.clear();
     this.#clients.clear();
   }
@@ -115,12 +117,15 @@ export class SessionTable {
     const session = new Session(key, stream, channel, base, client, this.#o.events);
     channel.watch(session);
     this.#sessions.set(key.sessionId, session);
+    session.live = true;
     if (stream.definition.produce) {
       // A shared log decides in Redis which instance runs the producer: wait for that first.
       const claimed = this.#startProducer(session, record !== undefined);
       if (isPromise(claimed)) await claimed;
     }
-    session.idleTimer = this.#o.wheel.schedule(Date.now() + limits.idleTimeoutMs, session);
+    // Its first deadline, the idle end, unless a poll was held meanwhile or the session ended
+    // (./held-polls.ts keeps the deadline from here on).
+    if (session.live) session.timer ??= this.#o.wheel.schedule(session.lastActive + limits.idleTimeoutMs, session);
     return session;
   }
 

@@ -9,15 +9,18 @@ import type { RegisteredStream } from '../streams/registry.ts';
 import type { Poll } from './poll.ts';
 import type { TimerHandle, TimerTarget } from './timer-wheel.ts';
 
-/** What a session tells its holder: its channel changed, its idle deadline passed, a delayed flush is due. */
+/** What a session tells its holder: its channel changed, its deadline passed, a delayed flush is due. */
 export interface SessionEvents {
   wake(session: Session): void;
-  idle(session: Session): void;
+  /** The session's one timer fired: its held poll's hold or its idle time may have passed (./held-polls.ts). */
+  due(session: Session): void;
   flush(session: Session): void;
 }
 
 export class Session implements ChannelWatcher, TimerTarget {
   held: Poll | undefined;
+  /** True while the session table holds this session under its id (a flag, not a lookup per poll). */
+  live = false;
   /**
    * Polls received (each poll notes its turn): an older one that finishes an asynchronous read
    * later is superseded. A count, not the newest poll, so an answered poll is not kept alive
@@ -34,7 +37,8 @@ export class Session implements ChannelWatcher, TimerTarget {
   lastPosition = 0;
   lastExpiresAt = 0;
   flushPending = false;
-  idleTimer: TimerHandle | undefined;
+  /** The session's one deadline on the wheel, for its held poll's hold or its idle time (./held-polls.ts). */
+  timer: TimerHandle | undefined;
   producer: RunningProducer | undefined;
   /** Made on first use, only where batchDelayMs > 0 schedules flushes on the wheel. */
   flushTarget: TimerTarget | undefined;
@@ -54,9 +58,10 @@ export class Session implements ChannelWatcher, TimerTarget {
     this.events.wake(this);
   }
 
-  /** The session is its own idle timer's target. */
+  /** The session is its own timer's target. */
   onTimer(): void {
-    this.events.idle(this);
+    this.timer = undefined;
+    this.events.due(this);
   }
 }
 

@@ -86,12 +86,12 @@ export class SessionHolder {
     this.#sessionRetryMs = sessionRetryMs;
     const events: SessionEvents = {
       wake: (session) => this.#delivery.wake(session),
-      idle: (session) => this.#endings.checkIdle(session),
+      due: (session) => this.#due(session),
       flush: (session) => this.#delivery.flush(session),
     };
     const assertRunning = (retryMs: number) => this.#assertRunning(retryMs);
     this.#sessions = new SessionTable({ ...options, sessionRetryMs, events, assertRunning });
-    this.#held = new HeldPolls(this.#sessions, wheel, log, limits);
+    this.#held = new HeldPolls(wheel, log, limits);
     const parts = { ...options, table: this.#sessions, held: this.#held, memory: this.#memory, sessionRetryMs };
     this.#endings = new SessionEndings(parts);
     this.#delivery = new Delivery({ ...parts, endings: this.#endings });
@@ -234,14 +234,14 @@ export class SessionHolder {
     for (const session of this.#sessions.values()) {
       const poll = session.held;
       if (poll) {
-        this.#held.release(session, poll);
+        this.#held.release(session);
         const advice: Advice = { action: 'resume', delayMs: this.#shutdownDelayMs };
         // SSP-TERMINATION-10/17: last is the held poll's position, where the client resumes.
         sendJson(poll.res, poll.origin, 200, terminationBody(this.#sign(session, poll.position), 'shutdown', poll.position, advice), {
           connection: 'close',
         });
       }
-      this.#o.wheel.cancel(session.idleTimer);
+      this.#o.wheel.cancel(session.timer);
       session.channel.unwatch(session);
       this.#o.log.sessions?.releaseProducer(session.key.sessionId);
       if (session.producer) {
@@ -258,6 +258,14 @@ export class SessionHolder {
     // Channels stay in a durable log (resumable sessions continue after a restart); the
     // memory log frees them here.
     await this.#o.log.close();
+  }
+
+  /** The session's timer fired: its held poll's hold passed (an empty batch), or maybe its idle time. */
+  #due(session: Session): void {
+    const poll = session.held;
+    if (!poll) return this.#endings.checkIdle(session);
+    if (Date.now() >= poll.holdUntil) this.#delivery.expired(session, poll);
+    else this.#held.arm(session);
   }
 
   /** SSP-TERMINATION-20: during shutdown, unavailable, for no less than the shutdown advice's delay. */

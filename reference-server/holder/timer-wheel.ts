@@ -32,7 +32,7 @@ export class TimerWheel {
 
   /** Calls target.onTimer() at or shortly after dueAt (epoch ms), never before. */
   schedule(dueAt: number, target: TimerTarget): TimerHandle {
-    const tick = Math.ceil((dueAt - this.#origin) / this.resolution);
+    const tick = this.#tickOf(dueAt);
     const handle: TimerHandle = { tick, target };
     let bucket = this.#buckets.get(tick);
     if (!bucket) {
@@ -43,6 +43,11 @@ export class TimerWheel {
     }
     bucket.add(handle);
     return handle;
+  }
+
+  /** True when `handle` fires no later than a deadline at dueAt would (a caller may then keep it). */
+  firesBy(handle: TimerHandle, dueAt: number): boolean {
+    return handle.tick <= this.#tickOf(dueAt);
   }
 
   cancel(handle: TimerHandle | undefined): void {
@@ -63,6 +68,10 @@ export class TimerWheel {
     this.#armedTick = Infinity;
     this.#buckets.clear();
     this.#ticks.length = 0;
+  }
+
+  #tickOf(dueAt: number): number {
+    return Math.ceil((dueAt - this.#origin) / this.resolution);
   }
 
   #arm(tick: number): void {
