@@ -224,8 +224,16 @@ export function readBody(req: SspRequest, maxBytes: number, timeoutMs: number, w
   if (declared !== undefined && Number(declared) > maxBytes) return target.bodyFailed(tooLarge(maxBytes));
   const reader = new BodyReader(req, maxBytes, timeoutMs, wheel, target);
   (req as ReadingRequest)[READER] = reader;
-  reader.timer = wheel.schedule(Date.now() + timeoutMs, reader);
   req.on('data', onBodyData).on('end', onBodyEnd).on('error', onBodyAbort).on('close', onBodyAbort);
+  // Nearly every body arrives with its headers, in the chunk the parser is reading now: the
+  // timer is set only for a body still incomplete once that chunk is parsed.
+  process.nextTick(startBodyTimer, reader);
+}
+
+function startBodyTimer(reader: BodyReader): void {
+  const { req } = reader;
+  if ((req as ReadingRequest)[READER] !== reader || req.complete) return;
+  reader.timer = reader.wheel.schedule(Date.now() + reader.timeoutMs, reader);
 }
 
 /**
