@@ -26,7 +26,7 @@ export class HeldPolls {
     if (poll.res.destroyed || !socket || socket.destroyed) return;
     session.held = poll;
     this.count++;
-    poll.holdUntil = Date.now() + holdMs;
+    poll.holdTick = this.wheel.tickOf(Date.now() + holdMs);
     this.log.sessions?.holding(session.key.sessionId, holdMs);
     this.arm(session);
     // The client went away: nothing to answer, and the session's idle clock starts again.
@@ -43,9 +43,9 @@ export class HeldPolls {
     this.count--;
   }
 
-  /** When the session is due: its held poll's hold end, or else its idle end (epoch ms). */
+  /** The wheel tick the session is due at: its held poll's hold end, or else its idle end. */
   due(session: Session): number {
-    return session.held ? session.held.holdUntil : session.lastActive + this.limits.idleTimeoutMs;
+    return session.held ? session.held.holdTick : this.wheel.tickOf(session.lastActive + this.limits.idleTimeoutMs);
   }
 
   /** Sets the session's timer for its deadline, unless it already fires by then (see above). */
@@ -54,9 +54,9 @@ export class HeldPolls {
     const due = this.due(session);
     const timer = session.timer;
     if (timer !== undefined) {
-      if (this.wheel.firesBy(timer, due)) return;
+      if (timer.tick <= due) return;
       this.wheel.cancel(timer);
     }
-    session.timer = this.wheel.schedule(due, session);
+    session.timer = this.wheel.scheduleTick(due, session);
   }
 }

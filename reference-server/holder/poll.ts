@@ -11,8 +11,8 @@ export interface PollEvents {
 }
 
 export class Poll {
-  /** Epoch ms the hold ends at, once held. */
-  holdUntil = 0;
+  /** The timer wheel's tick the hold ends at, once held (a small integer, not an epoch time's boxed number). */
+  holdTick = 0;
   /** Which of its session's polls this is (Session.polls when it arrived). */
   turn = 0;
 

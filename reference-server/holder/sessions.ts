@@ -6,7 +6,6 @@
 // ./session-table.ts and ./client-counts.ts, the delivery path in ./delivery.ts and
 // ./held-polls.ts, endings in ./session-endings.ts and ./termination-memory.ts.
 import { randomBytes } from 'node:crypto';
-import type { Socket } from 'node:net';
 import type { Advice } from '../../schemas/types.gen.ts';
 import { SspError } from '../errors.ts';
 import type { EventLog } from '../event-log/types.ts';
@@ -17,7 +16,7 @@ import type { RegisteredStream, StreamRegistry } from '../streams/registry.ts';
 import { Delivery } from './delivery.ts';
 import { assertNotGuarded, assertUnexpired } from './guards.ts';
 import { HeldPolls } from './held-polls.ts';
-import { isHttp2, sendJson } from './http.ts';
+import { sendJson } from './http.ts';
 import type { SspResponse } from './http.ts';
 import { sessionBody, terminationBody } from './messages.ts';
 import { signSession } from './session.ts';
@@ -61,9 +60,6 @@ export interface HolderStats {
   /** Clients with at least one live session. */
   clients: number;
 }
-
-const LAST_POLLED = Symbol('xanjax.lastPolled');
-type PollingSocket = Socket & { [LAST_POLLED]?: Session };
 
 /** Longest time a producer gets to release its resources at shutdown. */
 const SHUTDOWN_GRACE_MS = 2500;
@@ -178,7 +174,7 @@ export class SessionHolder {
   /** §5, §6: answers res now, or holds it until events, the end of the stream or the hold. */
   poll(sig: string, hold: number | undefined, res: SspResponse, origin: string | undefined, client: string): void | Promise<void> {
     this.#assertRunning(this.#sessionRetryMs);
-    const known = this.#issuedLast(sig, res);
+    const known = this.#issuedLast(sig);
     if (known) {
       if (known.lastExpiresAt <= Date.now()) throw new SspError('session-expired', 'signature has expired; open a new session');
       return this.#delivery.poll(known, known.lastPosition, sig.length, hold, res, origin);
@@ -197,19 +193,11 @@ export class SessionHolder {
    * The live session `sig` is the newest signature of, if any. That signature needs no HMAC:
    * it is the exact string issued (compared in constant time), and a live session has no
    * tombstone. (Not with a log shared by instances: another one may have ended the session.)
-   * An HTTP/1.1 connection carries one client's polls of a session one after another, so the
-   * session last polled on it is tried first, before decoding the id and looking it up; the
-   * connection keeps that reference until its next poll or its close.
    */
-  #issuedLast(sig: string, res: SspResponse): Session | undefined {
+  #issuedLast(sig: string): Session | undefined {
     if (this.#o.log.sessions?.shared) return undefined;
-    const socket = isHttp2(res) ? undefined : (res.socket as PollingSocket | null);
-    const last = socket?.[LAST_POLLED];
-    if (last !== undefined && this.#isIssued(last, sig)) return last;
     const named = this.#sessions.get(sessionIdOf(sig) ?? '');
-    if (named === undefined || !this.#isIssued(named, sig)) return undefined;
-    if (socket) socket[LAST_POLLED] = named;
-    return named;
+    return named !== undefined && this.#isIssued(named, sig) ? named : undefined;
   }
 
   #isIssued(session: Session, sig: string): boolean {
@@ -289,7 +277,7 @@ export class SessionHolder {
   #due(session: Session): void {
     const poll = session.held;
     if (!poll) return this.#endings.checkIdle(session);
-    if (Date.now() >= poll.holdUntil) this.#delivery.expired(session, poll);
+    if (this.#o.wheel.reached(poll.holdTick)) this.#delivery.expired(session, poll);
     else this.#held.arm(session);
   }
 

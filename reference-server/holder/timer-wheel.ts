@@ -32,7 +32,11 @@ export class TimerWheel {
 
   /** Calls target.onTimer() at or shortly after dueAt (epoch ms), never before. */
   schedule(dueAt: number, target: TimerTarget): TimerHandle {
-    const tick = this.#tickOf(dueAt);
+    return this.scheduleTick(this.tickOf(dueAt), target);
+  }
+
+  /** Calls target.onTimer() once `tick` is reached. */
+  scheduleTick(tick: number, target: TimerTarget): TimerHandle {
     const handle: TimerHandle = { tick, target };
     let bucket = this.#buckets.get(tick);
     if (!bucket) {
@@ -45,9 +49,14 @@ export class TimerWheel {
     return handle;
   }
 
-  /** True when `handle` fires no later than a deadline at dueAt would (a caller may then keep it). */
-  firesBy(handle: TimerHandle, dueAt: number): boolean {
-    return handle.tick <= this.#tickOf(dueAt);
+  /** The tick of a deadline at dueAt (epoch ms): the first one that starts no earlier. */
+  tickOf(dueAt: number): number {
+    return Math.ceil((dueAt - this.#origin) / this.resolution);
+  }
+
+  /** True once `tick` has started: a deadline in it has passed. */
+  reached(tick: number): boolean {
+    return Math.floor((Date.now() - this.#origin) / this.resolution) >= tick;
   }
 
   cancel(handle: TimerHandle | undefined): void {
@@ -68,10 +77,6 @@ export class TimerWheel {
     this.#armedTick = Infinity;
     this.#buckets.clear();
     this.#ticks.length = 0;
-  }
-
-  #tickOf(dueAt: number): number {
-    return Math.ceil((dueAt - this.#origin) / this.resolution);
   }
 
   #arm(tick: number): void {

@@ -32,7 +32,7 @@ it('a hold and its release move no timer while the deadline only gets later', as
   const { wheel, session, held, newPoll } = fixture();
   held.hold(session, newPoll(), 500);
   const armed = session.timer;
-  expect(held.due(session)).toBeGreaterThan(Date.now() + 400);
+  expect(held.due(session)).toBeGreaterThan(wheel.tickOf(Date.now() + 400));
   for (let cycle = 0; cycle < 20; cycle++) {
     held.release(session);
     await sleep(1);
@@ -49,7 +49,7 @@ it('a deadline earlier than the armed one moves the timer (one timer still)', ()
   held.hold(session, newPoll(), 100);
   expect(session.timer).not.toBe(idle);
   expect(wheel.size).toBe(1);
-  expect(wheel.firesBy(session.timer!, Date.now() + 100)).toBe(true);
+  expect(session.timer!.tick).toBeLessThanOrEqual(wheel.tickOf(Date.now() + 100));
   wheel.clear();
 });
 
