@@ -12,6 +12,19 @@ export function sessionWaitMs(limits: Pick<Limits, 'idleTimeoutMs'>): number {
   return Math.floor(limits.idleTimeoutMs / 2);
 }
 
+/** retryAfterMs of a holder's own answers to a poll or close: the server's, within the session's wait. */
+export function sessionRetryMs(retryAfterMs: number, limits: Pick<Limits, 'idleTimeoutMs'>): number {
+  return Math.min(retryAfterMs, sessionWaitMs(limits));
+}
+
+/**
+ * delayMs of the shutdown termination's resume advice, the same for plain and multiplexed
+ * sessions; requests during shutdown are asked to wait at least as long (SSP-TERMINATION-20).
+ */
+export function shutdownDelayMs(shutdownResumeDelayMs: number, sessionRetry: number): number {
+  return Math.min(shutdownResumeDelayMs, sessionRetry);
+}
+
 /** `error`, asking for a wait of at most `maxWaitMs` (sessionWaitMs or less). */
 export function capRetryAfter(error: SspError, maxWaitMs: number): SspError {
   const { retryAfterMs } = error.extras;

@@ -23,7 +23,7 @@ import { signSession } from './session.ts';
 import type { Session, SessionEvents } from './session.ts';
 import { SessionEndings } from './session-endings.ts';
 import { SessionTable } from './session-table.ts';
-import { sessionWaitMs } from './session-wait.ts';
+import { sessionRetryMs as sessionRetry, shutdownDelayMs } from './session-wait.ts';
 import { TerminationMemory } from './termination-memory.ts';
 import type { TimerWheel } from './timer-wheel.ts';
 
@@ -74,6 +74,8 @@ export class SessionHolder {
   #closing: Promise<void> | undefined;
   /** retryAfterMs / delayMs in this holder's answers to poll and close (SSP-LIFETIME-7). */
   readonly #sessionRetryMs: number;
+  /** delayMs of shutdown advice; requests during shutdown wait at least as long (SSP-TERMINATION-20). */
+  readonly #shutdownDelayMs: number;
 
   constructor(options: HolderOptions) {
     this.#o = options;
@@ -82,8 +84,9 @@ export class SessionHolder {
     // verified signature never names a forgotten session that this process terminated.
     const { terminationMemoryMs, idleTimeoutMs, maxHoldMs } = limits;
     this.#memory = new TerminationMemory(wheel, Math.max(terminationMemoryMs, idleTimeoutMs + maxHoldMs), log.sessions, 'a session');
-    const sessionRetryMs = Math.min(retryAfterMs, sessionWaitMs(limits));
+    const sessionRetryMs = sessionRetry(retryAfterMs, limits);
     this.#sessionRetryMs = sessionRetryMs;
+    this.#shutdownDelayMs = shutdownDelayMs(options.shutdownResumeDelayMs, this.#sessionRetryMs);
     const events: SessionEvents = {
       wake: (session) => this.#delivery.wake(session),
       due: (session) => this.#due(session),
@@ -103,11 +106,6 @@ export class SessionHolder {
       // SSP-HOLD-10/11 across instances: a poll elsewhere supersedes ours unless it is older.
       else if (session.held && (position ?? Infinity) >= session.held.position) this.#delivery.answerEmpty(session, session.held);
     });
-  }
-
-  /** delayMs of shutdown advice; requests during shutdown wait at least as long (SSP-TERMINATION-20). */
-  get #shutdownDelayMs(): number {
-    return Math.min(this.#o.shutdownResumeDelayMs, this.#sessionRetryMs);
   }
 
   stats(): HolderStats {

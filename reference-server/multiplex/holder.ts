@@ -12,7 +12,7 @@ import type { EventLog, ReadResult } from '../event-log/types.ts';
 import { isPromise } from '../event-log/types.ts';
 import { sendError, sendJson } from '../holder/http.ts';
 import type { SspResponse } from '../holder/http.ts';
-import { readFailed, sessionWaitMs } from '../holder/session-wait.ts';
+import { readFailed, sessionRetryMs, shutdownDelayMs } from '../holder/session-wait.ts';
 import { TerminationMemory } from '../holder/termination-memory.ts';
 import type { TimerWheel } from '../holder/timer-wheel.ts';
 import type { Limits } from '../limits.ts';
@@ -63,6 +63,8 @@ export class MuxHolder {
   readonly #recordMs: number;
   /** retryAfterMs / delayMs in the answers this holder writes itself (SSP-LIFETIME-7). */
   readonly #sessionRetryMs: number;
+  /** delayMs of shutdown advice; requests during shutdown wait at least as long (SSP-TERMINATION-20). */
+  readonly #shutdownDelayMs: number;
   #heldPolls = 0;
   #closing = false;
 
@@ -78,7 +80,8 @@ export class MuxHolder {
     });
     this.#ended = new TerminationMemory(options.wheel, Math.max(terminationMemoryMs, idleTimeoutMs + maxHoldMs), options.log.sessions, 'a multiplexed session');
     this.#recordMs = idleTimeoutMs + maxHoldMs;
-    this.#sessionRetryMs = Math.min(options.retryAfterMs, sessionWaitMs(options.limits));
+    this.#sessionRetryMs = sessionRetryMs(options.retryAfterMs, options.limits);
+    this.#shutdownDelayMs = shutdownDelayMs(options.shutdownResumeDelayMs, this.#sessionRetryMs);
     // Another instance got a poll of a session held here, or ended it. A multiplexed
     // session's poll supersedes the held one whatever its positions, on any instance (§23.3).
     options.log.sessions?.onRemote((id, what) => {
@@ -174,11 +177,6 @@ export class MuxHolder {
       this.#sessions.detach(session);
     }
     this.#ended.clear();
-  }
-
-  /** delayMs of shutdown advice; requests during shutdown wait at least as long (SSP-TERMINATION-20). */
-  get #shutdownDelayMs(): number {
-    return Math.min(this.#o.shutdownResumeDelayMs, sessionWaitMs(this.#o.limits));
   }
 
   #assertRunning(): void {

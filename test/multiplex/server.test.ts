@@ -237,10 +237,14 @@ it.each([undefined, 100])('during shutdown a multiplexed poll is asked to wait n
   const a = await server(retryAfterMs === undefined ? {} : { retryAfterMs });
   const opened = await openMux(a.url, 'ssp.ticker', { intervalMs: 60000 }, { id: 't' });
   const held = pollMux(a.url, opened.json.sig, 10_000);
-  for (let i = 0; i < 100 && a.handler.stats().heldPolls === 0; i++) await new Promise((resolve) => setTimeout(resolve, 5));
+  const plain = await post(a.url, { ssp: 1, type: 'open', stream: 'ssp.ticker', params: { intervalMs: 60000 } });
+  const plainHeld = post(a.url, { ssp: 1, type: 'poll', sig: plain.json.sig, hold: 10_000 });
+  for (let i = 0; i < 100 && a.handler.stats().heldPolls < 2; i++) await new Promise((resolve) => setTimeout(resolve, 5));
   const closing = a.handler.close();
   const shutdown = await held;
   expect(shutdown.json).toMatchObject({ type: 'termination', reason: 'shutdown', advice: { action: 'resume' } });
+  // One resume delay for plain and multiplexed sessions of one server.
+  expect((await plainHeld).json.advice).toEqual(shutdown.json.advice);
   await closing;
   const during = await pollMux(a.url, shutdown.json.sig, 0);
   expect(during.status).toBe(503);
