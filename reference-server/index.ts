@@ -221,7 +221,8 @@ export function createSspHandler(options: SspServerOptions = {}): SspHandler {
     shutdownResumeDelayMs: 1000,
   };
   const restartGuard = options.secret !== undefined && !options.keepsTerminations && log.sessions === undefined;
-  const holder = new SessionHolder({ ...shared, restartGuard, extensions: offeredExtensions });
+  const clientKey = options.clientKey ?? clientKeyFromSocket;
+  const holder = new SessionHolder({ ...shared, restartGuard, extensions: offeredExtensions, clientKey });
   const mux = maxStreams > 0 ? new MuxHolder({ ...shared, maxStreams, restartGuard }) : undefined;
   const endpoint = createEndpoint({
     holder,
@@ -231,7 +232,7 @@ export function createSspHandler(options: SspServerOptions = {}): SspHandler {
     maxBodyBytes: limits.maxBodyBytes,
     bodyTimeoutMs: options.bodyTimeoutMs ?? 10_000,
     wheel,
-    clientKey: options.clientKey ?? clientKeyFromSocket,
+    clientKey,
     authorize: options.authorize,
     sessionWaitMs: sessionWaitMs(limits),
     allowOrigin: originPolicy(options.allowedOrigins),

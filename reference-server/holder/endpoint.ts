@@ -67,7 +67,7 @@ export function createEndpoint(options: EndpointOptions): Endpoint {
         // `ext` members are ignored (SSP-EXT-1), except ext.multiplex where §23 applies.
         message = parse(text, validator);
         if (message.type === 'poll' && !authorize && !(mux && isMuxSignature(message.sig))) {
-          const polled = holder.poll(message.sig, message.hold, res, origin, clientKey(req));
+          const polled = holder.poll(message.sig, message.hold, req, res, origin);
           if (isPromise(polled)) polled.catch((error: unknown) => fail(req, res, origin, error, undefined, 'poll'));
           return;
         }
@@ -123,7 +123,7 @@ export function createEndpoint(options: EndpointOptions): Endpoint {
         }
       }
       // A poll may re-create a forgotten session (§8.4), which then counts against its client.
-      if (message.type === 'poll') return await holder.poll(message.sig, message.hold, res, origin, clientKey(req));
+      if (message.type === 'poll') return await holder.poll(message.sig, message.hold, req, res, origin);
       return sendJson(res, origin, 200, await holder.close(message.sig));
     } catch (thrown) {
       await fail(req, res, origin, thrown, extra, message.type);

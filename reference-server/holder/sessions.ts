@@ -8,6 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Advice } from '../../schemas/types.gen.ts';
 import { SspError } from '../errors.ts';
+import type { ClientKey } from '../client-key.ts';
 import type { EventLog } from '../event-log/types.ts';
 import type { Limits } from '../limits.ts';
 import { MAX_KEY_BYTES, sessionIdOf } from '../signature.ts';
@@ -17,7 +18,7 @@ import { Delivery } from './delivery.ts';
 import { assertNotGuarded, assertUnexpired } from './guards.ts';
 import { HeldPolls } from './held-polls.ts';
 import { sendJson } from './http.ts';
-import type { SspResponse } from './http.ts';
+import type { SspRequest, SspResponse } from './http.ts';
 import { sessionBody, terminationBody } from './messages.ts';
 import { signSession } from './session.ts';
 import type { Session, SessionEvents } from './session.ts';
@@ -51,6 +52,8 @@ export interface HolderOptions {
   restartGuard: boolean;
   /** Extensions this server offers (discovery `extensions`, SSP-EXT-2). */
   extensions: readonly string[];
+  /** Who a request comes from: asked only when a poll re-creates a session, which then counts against its client. */
+  clientKey: ClientKey;
 }
 
 export interface HolderStats {
@@ -170,7 +173,7 @@ export class SessionHolder {
   }
 
   /** §5, §6: answers res now, or holds it until events, the end of the stream or the hold. */
-  poll(sig: string, hold: number | undefined, res: SspResponse, origin: string | undefined, client: string): void | Promise<void> {
+  poll(sig: string, hold: number | undefined, req: SspRequest, res: SspResponse, origin: string | undefined): void | Promise<void> {
     this.#assertRunning(this.#sessionRetryMs);
     const known = this.#issuedLast(sig);
     if (known) {
@@ -181,9 +184,9 @@ export class SessionHolder {
     const ended = this.#memory.body(state.sessionId);
     if (ended !== undefined) return sendJson(res, origin, 200, ended);
     // A durable log remembers terminations across restarts and instances (spec §18.4).
-    if (!this.#o.log.sessions) return this.#pollVerified(state, sig.length, hold, res, origin, client);
+    if (!this.#o.log.sessions) return this.#pollVerified(state, sig.length, hold, req, res, origin);
     return this.#endings.rememberedElsewhere(state.sessionId).then((remembered) =>
-      remembered === undefined ? this.#pollVerified(state, sig.length, hold, res, origin, client) : sendJson(res, origin, 200, remembered),
+      remembered === undefined ? this.#pollVerified(state, sig.length, hold, req, res, origin) : sendJson(res, origin, 200, remembered),
     );
   }
 
@@ -203,11 +206,11 @@ export class SessionHolder {
     return live && lastMac !== undefined && this.#o.signer.isIssued(sig, key, lastPosition, lastExpiresAt, lastMac);
   }
 
-  #pollVerified(state: SignedState, sigLength: number, hold: number | undefined, res: SspResponse, origin: string | undefined, client: string): void | Promise<void> {
+  #pollVerified(state: SignedState, sigLength: number, hold: number | undefined, req: SspRequest, res: SspResponse, origin: string | undefined): void | Promise<void> {
     assertUnexpired(state);
     const session = this.#sessions.get(state.sessionId);
     if (session) return this.#delivery.poll(session, state.position, sigLength, hold, res, origin);
-    return this.#sessions.recreate(state, client).then(async (recreated) => {
+    return this.#sessions.recreate(state, this.#o.clientKey(req)).then(async (recreated) => {
       // Re-created at the signature's position: answered once its producer's first run is in.
       await recreated.producer?.ready;
       return this.#delivery.poll(recreated, state.position, sigLength, hold, res, origin);
