@@ -96,8 +96,9 @@ export class SessionEndings {
 
   /** §7 idle lifetime: a session without a held poll and no request for idleTimeoutMs → expired. */
   checkIdle(session: Session): void {
-    if (!this.#o.table.holds(session) || session.held) return;
-    if (session.lastActive + this.#o.limits.idleTimeoutMs > Date.now()) this.#o.held.arm(session);
+    if (!this.#o.table.holds(session)) return;
+    // A held poll keeps its session alive: its timer is for the hold.
+    if (session.held || session.lastActive + this.#o.limits.idleTimeoutMs > Date.now()) this.#o.held.arm(session);
     else if (this.#o.log.sessions) void this.#expireShared(session);
     else this.terminate(session, 'expired');
   }
