@@ -17,15 +17,14 @@ const limits = { ...defaultLimits, maxHoldMs: 1000, idleTimeoutMs: 2000 };
 
 function fixture() {
   const wheel = new TimerWheel(5);
-  const due: number[] = [];
-  const events: SessionEvents = { wake() {}, flush() {}, due: () => due.push(Date.now()) };
+  const events: SessionEvents = { wake() {}, flush() {}, due() {} };
   const session = new Session({ sessionId: 's' } as never, {} as never, {} as never, 0, 'client', events);
   session.live = true;
   session.timer = wheel.schedule(session.lastActive + limits.idleTimeoutMs, session);
   const held = new HeldPolls(wheel, {} as EventLog, limits);
   const res = { destroyed: false, socket: { destroyed: false }, on() {} } as unknown as SspResponse;
   const newPoll = () => new Poll(session, { gone() {} }, res, undefined, 0, 0);
-  return { wheel, session, held, newPoll, due };
+  return { wheel, session, held, newPoll };
 }
 
 it('a hold and its release move no timer while the deadline only gets later', async () => {
