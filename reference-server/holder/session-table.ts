@@ -11,6 +11,7 @@ import type { SessionKey, SignedState } from '../signature.ts';
 import { startProducer } from '../streams/pump.ts';
 import type { RegisteredStream } from '../streams/registry.ts';
 import { ClientCounts } from './client-counts.ts';
+import type { HeldPolls } from './held-polls.ts';
 import { assertNotGuarded, forgotten } from './guards.ts';
 import { Session } from './session.ts';
 import type { SessionEvents } from './session.ts';
@@ -19,11 +20,13 @@ import { capRetryAfter } from './session-wait.ts';
 
 /** The holder's options the table reads, and what the holder gives it. */
 export interface TableOptions
-  extends Pick<HolderOptions, 'limits' | 'registry' | 'signer' | 'log' | 'wheel' | 'maxSessions' | 'maxSessionsPerClient' | 'retryAfterMs' | 'restartGuard'> {
+  extends Pick<HolderOptions, 'limits' | 'registry' | 'signer' | 'log' | 'maxSessions' | 'maxSessionsPerClient' | 'retryAfterMs' | 'restartGuard'> {
   /** Longest wait asked of a poll (SSP-LIFETIME-7). */
   sessionRetryMs: number;
   /** What every session's channel, idle timer and delayed flush call. */
   events: SessionEvents;
+  /** Keeps each session's one deadline (./held-polls.ts). */
+  held: HeldPolls;
   /** Throws `unavailable` once the server is shutting down (it may begin while a channel opens). */
   assertRunning(retryAfterMs: number): void;
 }
@@ -123,9 +126,8 @@ export class SessionTable {
       const claimed = this.#startProducer(session, record !== undefined);
       if (isPromise(claimed)) await claimed;
     }
-    // Its first deadline, the idle end, unless a poll was held meanwhile or the session ended
-    // (./held-polls.ts keeps the deadline from here on).
-    if (session.live) session.timer ??= this.#o.wheel.schedule(session.lastActive + limits.idleTimeoutMs, session);
+    // Its first deadline: the idle end, or the end of a poll held meanwhile.
+    this.#o.held.arm(session);
     return session;
   }
 

@@ -96,8 +96,8 @@ export class SessionHolder {
       flush: (session) => this.#delivery.flush(session),
     };
     const assertRunning = (retryMs: number) => this.#assertRunning(retryMs);
-    this.#sessions = new SessionTable({ ...options, sessionRetryMs, events, assertRunning });
     this.#held = new HeldPolls(wheel, log, limits);
+    this.#sessions = new SessionTable({ ...options, sessionRetryMs, events, assertRunning, held: this.#held });
     const parts = { ...options, table: this.#sessions, held: this.#held, memory: this.#memory, sessionRetryMs };
     this.#endings = new SessionEndings(parts);
     this.#delivery = new Delivery({ ...parts, endings: this.#endings });
@@ -198,12 +198,8 @@ export class SessionHolder {
   #issuedLast(sig: string): Session | undefined {
     if (this.#o.log.sessions?.shared) return undefined;
     const named = this.#sessions.get(sessionIdOf(sig) ?? '');
-    return named !== undefined && this.#isIssued(named, sig) ? named : undefined;
-  }
-
-  #isIssued(session: Session, sig: string): boolean {
-    const { live, lastMac, key, lastPosition, lastExpiresAt } = session;
-    return live && lastMac !== undefined && this.#o.signer.isIssued(sig, key, lastPosition, lastExpiresAt, lastMac);
+    if (named?.lastMac === undefined) return undefined;
+    return this.#o.signer.isIssued(sig, named.key, named.lastPosition, named.lastExpiresAt, named.lastMac) ? named : undefined;
   }
 
   #pollVerified(state: SignedState, sigLength: number, hold: number | undefined, req: SspRequest, res: SspResponse, origin: string | undefined): void | Promise<void> {
