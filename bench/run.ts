@@ -12,6 +12,9 @@
 //   --seconds 3        length of the sustained and overload phases
 //   --broadcasts 5     broadcasts in the burst phase (more of them average out a collection
 //                      that falls inside or outside the phase on a noisy machine)
+//   --paired 10        paired broadcasts: every peer holds the largest N at once and the
+//                      broadcasts take turns among them for that many rounds; the broadcast
+//                      targets are judged by these per-round ratios (0: skip)
 //   --capacity 18000   sessions in the hold-capacity scenario (0: skip)
 //   --mux 1000x10      multiplexing scenario: that many sessions × streams each against as many
 //                      single-stream sessions as streams, on the reference server (0: skip;
@@ -27,6 +30,8 @@ import { peers } from './peers/index.ts';
 import { renderMarkdown, renderSvg } from './report.ts';
 import type { BenchReport, Row } from './report.ts';
 import type { MuxShape } from './report-mux.ts';
+import { pairedBroadcasts } from './paired.ts';
+import type { PairedReport } from './paired.ts';
 import { capacity, measure } from './scenario.ts';
 import type { Capacity, Measurement, Phases } from './scenario.ts';
 
@@ -40,6 +45,7 @@ const { values } = parseArgs({
     seconds: { type: 'string' },
     broadcasts: { type: 'string' },
     capacity: { type: 'string' },
+    paired: { type: 'string' },
     mux: { type: 'string' },
     out: { type: 'string', default: 'bench/results' },
     help: { type: 'boolean', short: 'h', default: false },
@@ -57,6 +63,7 @@ const quick = values.quick ?? false;
 const ns = (values.n ?? (quick ? '100' : '1000,10000')).split(',').map(Number);
 const runs = Number(values.runs ?? (quick ? 1 : 3));
 const capacityN = Number(values.capacity ?? (quick ? 0 : 18_000));
+const pairedRounds = Number(values.paired ?? (quick ? 2 : 10));
 const phases: Phases = {
   broadcasts: Number(values.broadcasts ?? (quick ? 2 : 5)),
   sustainedDeliveriesPerS: quick ? 2_000 : 50_000,
@@ -67,6 +74,10 @@ const phases: Phases = {
 };
 if (!Number.isSafeInteger(phases.broadcasts) || phases.broadcasts < 1) {
   console.error(`bench: --broadcasts takes a whole number of at least 1, not '${values.broadcasts}'`);
+  process.exit(2);
+}
+if (!Number.isSafeInteger(pairedRounds) || pairedRounds < 0) {
+  console.error(`bench: --paired takes a whole number of rounds (0 skips them), not '${values.paired}'`);
   process.exit(2);
 }
 const muxShape = parseMux(values.mux ?? (quick ? '20x5' : '1000x10'));
@@ -108,6 +119,7 @@ function commit(): string {
 
 const measurements: Measurement[][] = [];
 const muxRuns: Measurement[][] = [];
+let paired: PairedReport | undefined;
 const runMux = muxShape !== undefined && rows.some((r) => r.peer === 'reference');
 const started = Date.now();
 for (let run = 0; run < runs; run++) {
@@ -137,6 +149,18 @@ for (let run = 0; run < runs; run++) {
   }
 }
 
+if (pairedRounds > 0) {
+  const n = Math.max(...ns);
+  try {
+    paired = await pairedBroadcasts(rows, n, pairedRounds, { holdMs: HOLD_MS, maxBatch: MAX_BATCH }, phases.concurrency, phases.drainMs, progress);
+  } catch (error) {
+    progress(`paired N=${n}: failed: ${(error as Error).message}`);
+    if (tty) process.stderr.write('\n');
+    process.exitCode = 1;
+  }
+  await write([], measurements);
+}
+
 const capacities: Capacity[] = [];
 if (capacityN > 0) {
   for (const row of rows.filter((r) => r.peer === 'bare' || r.peer === 'reference')) {
@@ -158,7 +182,8 @@ console.log(renderMarkdown(report));
 console.error(`bench: wrote ${join(values.out, 'bench.md')}, bench.json and bench.svg`);
 
 // Quick mode drains completely at its small N, so anything undelivered counts as lost there.
-const bad = [...measurements.flat(), ...muxRuns.flat(), ...capacities].filter(
+const pairedChecks = (paired?.peers ?? []).map((p) => ({ ...p, n: Math.max(...ns), holdAllMs: 0 }));
+const bad = [...measurements.flat(), ...muxRuns.flat(), ...capacities, ...pairedChecks].filter(
   (m) => m.lost > 0 || m.duplicated > 0 || m.holdAllMs < 0 || (quick && 'undelivered' in m && m.undelivered > 0),
 );
 if (bad.length > 0) {
@@ -180,10 +205,11 @@ async function write(capacity: Capacity[], runsSoFar: Measurement[][]): Promise<
     openFilesLimit: execFileSync('/bin/sh', ['-c', 'ulimit -Hn'], { encoding: 'utf8' }).trim(),
   },
   quick,
-  settings: { ns, runs, phases, holdMs: HOLD_MS, maxBatch: MAX_BATCH, capacity: capacityN },
+  settings: { ns, runs, phases, holdMs: HOLD_MS, maxBatch: MAX_BATCH, capacity: capacityN, paired: pairedRounds },
   rows: rows.map((r) => r.label),
   runs: runsSoFar,
   ...(runMux && { mux: { ...muxShape, runs: muxRuns } }),
+  ...(paired && { paired }),
   capacity,
   durationS: Math.round((Date.now() - started) / 1000),
   };

@@ -78,7 +78,7 @@ const monotonicMicros = () => Number(process.hrtime.bigint() / 1000n);
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-async function until(check: () => Promise<boolean>, timeoutMs: number, pauseMs = 25): Promise<boolean> {
+export async function until(check: () => Promise<boolean>, timeoutMs: number, pauseMs = 25): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (await check()) return true;
@@ -87,7 +87,8 @@ async function until(check: () => Promise<boolean>, timeoutMs: number, pauseMs =
   return false;
 }
 
-class Run {
+/** One peer's server process and load generator process, and the phases run through them. */
+export class Run {
   server!: Child;
   load!: Child;
   last = 0;

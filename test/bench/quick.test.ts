@@ -3,7 +3,8 @@
 // multiplexing scenario at a small size (20 sessions × 5 streams against 100 single-stream
 // sessions). It asserts only what must hold on any machine however loaded: every published
 // event reached every session (every stream of a multiplexed one) exactly once, for every peer
-// and phase. Time is never judged here (see docs/bench.md).
+// and phase, and in the paired broadcasts (every peer held at once, broadcasts taking turns).
+// Time is never judged here (see docs/bench.md).
 import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -38,7 +39,15 @@ it('delivers every event exactly once to every session of every peer (bench --qu
       });
       expect(row.burst.deliveries).toBeGreaterThan(0);
     }
+    // Paired broadcasts: every peer held at once, two rounds of one broadcast each.
+    const paired = report.paired as { n: number; rounds: number; peers: { peer: string; cpuMicrosPerDelivery: number[]; lost: number; duplicated: number; errors: number }[] };
+    expect({ n: paired.n, rounds: paired.rounds }).toEqual({ n: 100, rounds: 2 });
+    expect(paired.peers.map((p) => p.peer)).toEqual(rows.filter((r) => r.n === 100).map((r) => r.peer));
+    for (const p of paired.peers) {
+      expect({ peer: p.peer, lost: p.lost, duplicated: p.duplicated, errors: p.errors, rounds: p.cpuMicrosPerDelivery.length }).toEqual({ peer: p.peer, lost: 0, duplicated: 0, errors: 0, rounds: 2 });
+    }
     const markdown = await readFile(join(out, 'bench.md'), 'utf8');
+    expect(markdown).toContain('## Paired broadcasts: N = 100, 2 rounds');
     expect(markdown).toContain('lost / duplicated events');
     expect(markdown).toContain('## Multiplexing: 20 sessions × 5 streams vs 100 single-stream sessions');
     expect(await readFile(join(out, 'bench.svg'), 'utf8')).toMatch(/^<svg/);
