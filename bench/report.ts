@@ -4,8 +4,8 @@ import { figureIn, format, METRICS, metric, ratioText } from './metrics.ts';
 import type { Metric } from './metrics.ts';
 import { MUX_PANEL_HEIGHT, muxSvgPanel, renderMuxMarkdown } from './report-mux.ts';
 import type { MuxReport } from './report-mux.ts';
-import { pairedFigure, renderPairedMarkdown } from './paired.ts';
-import type { PairedKey, PairedReport } from './paired.ts';
+import { renderPairedMarkdown } from './paired.ts';
+import type { PairedReport } from './paired.ts';
 import type { Capacity, Measurement, Phases } from './scenario.ts';
 
 export interface Row {
@@ -59,31 +59,11 @@ export function targets(report: BenchReport): Target[] {
       met: Number.isFinite(r.ratio) ? r.ratio <= limit && engineOk : undefined,
     });
   };
-  // With paired rounds, the broadcast is judged by them: round by round, the peers are
-  // measured within seconds of each other (bench/paired.ts).
-  const { paired } = report;
-  const pairedAtMost = (text: string, key: PairedKey, limit: number, belowEngine: boolean) => {
-    if (!paired) return false;
-    const r = pairedFigure(paired, 'reference', key, 'bare');
-    const e = pairedFigure(paired, 'engine.io', key, 'bare');
-    const vsEngine = pairedFigure(paired, 'reference', key, 'engine.io');
-    const engineOk = !belowEngine || !Number.isFinite(vsEngine.ratio) || vsEngine.ratio < 1;
-    list.push({
-      text: `${text} (${paired.rounds} paired rounds)`,
-      measured: `${ratioText(r.ratio)} bare${belowEngine ? `; engine.io ${ratioText(e.ratio)}; reference / engine.io ${ratioText(vsEngine.ratio)} per round` : ''}`,
-      met: Number.isFinite(r.ratio) ? r.ratio <= limit && engineOk : undefined,
-    });
-    return true;
-  };
-  if (!pairedAtMost('server CPU per delivery, broadcast: <= 1.15x bare and below engine.io', 'cpuMicrosPerDelivery', 1.15, true)) {
-    ratioAtMost('server CPU per delivery, broadcast: <= 1.15x bare and below engine.io', 'burstCpu', 1.15, true);
-  }
+  ratioAtMost('server CPU per delivery, broadcast: <= 1.15x bare and below engine.io', 'burstCpu', 1.15, true);
   ratioAtMost('server CPU per delivery, overload: <= 1.15x bare and below engine.io', 'overloadCpu', 1.15, true);
   ratioAtMost('heap per held session: <= 1.3x bare', 'heap', 1.3, false);
-  if (!pairedAtMost('broadcast p99: <= 1.15x bare', 'p99', 1.15, false)) ratioAtMost('broadcast p99: <= 1.15x bare', 'burstP99', 1.15, false);
-  if (!pairedAtMost('broadcast, last session has it: <= 1.15x bare', 'lastMs', 1.15, false)) {
-    ratioAtMost('broadcast, last session has it: <= 1.15x bare', 'burstLast', 1.15, false);
-  }
+  ratioAtMost('broadcast p99: <= 1.15x bare', 'burstP99', 1.15, false);
+  ratioAtMost('broadcast, last session has it: <= 1.15x bare', 'burstLast', 1.15, false);
   const rate = ref('overloadRate');
   const engineRate = eio('overloadRate');
   list.push({
@@ -107,7 +87,7 @@ export function targets(report: BenchReport): Target[] {
       met: cap ? cap.heldAfterCycle >= cap.n && cap.delivered >= cap.n && cap.lost === 0 : false,
     });
   }
-  const all = [...report.runs.flat(), ...report.capacity, ...(paired?.peers ?? [])];
+  const all = [...report.runs.flat(), ...report.capacity, ...(report.paired?.peers ?? [])];
   const lost = all.reduce((s, m) => s + m.lost, 0);
   const duplicated = all.reduce((s, m) => s + m.duplicated, 0);
   list.push({ text: 'zero lost, zero duplicated events everywhere', measured: `lost ${lost}, duplicated ${duplicated}`, met: lost === 0 && duplicated === 0 });

@@ -14,15 +14,17 @@ const report: PairedReport = {
   peers: [peer('bare', [10, 40, 20]), peer('reference', [9, 36, 18]), peer('engine.io', [10, 40, 16])],
 };
 
-it('takes the median of per-round ratios, with their range', () => {
-  expect(pairedFigure(report, 'reference', 'cpuMicrosPerDelivery', 'bare')).toEqual({ value: 18, ratio: 0.9, low: 0.9, high: 0.9 });
+it('takes the median of per-round ratios, with their range, and the ratio of the totals', () => {
+  expect(pairedFigure(report, 'reference', 'cpuMicrosPerDelivery', 'bare')).toEqual({ value: 18, ratio: 0.9, low: 0.9, high: 0.9, totalRatio: 0.9 });
   const vsEngine = pairedFigure(report, 'reference', 'cpuMicrosPerDelivery', 'engine.io');
   expect(vsEngine.ratio).toBeCloseTo(0.9);
   expect([vsEngine.low, vsEngine.high]).toEqual([0.9, 1.125]);
+  // The totals keep the slow round's weight: 63 / 66.
+  expect(vsEngine.totalRatio).toBeCloseTo(63 / 66);
 });
 
 it('renders one row per peer, with the ratio to engine.io when it ran', () => {
   const lines = renderPairedMarkdown(report);
   expect(lines[0]).toBe('## Paired broadcasts: N = 1,000, 3 rounds');
-  expect(lines.find((l) => l.startsWith('| reference |'))).toBe('| reference | 18.00 µs | 0.90x [0.90-0.90] | 0.90x [0.90-0.90] | 0.90x [0.90-0.90] | 0.90x [0.90-1.13] | 0 / 0 |');
+  expect(lines.find((l) => l.startsWith('| reference |'))).toBe('| reference | 18.00 µs | 0.90x [0.90-0.90] | 0.90x | 0.90x [0.90-0.90] | 0.90x [0.90-0.90] | 0.90x [0.90-1.13] | 0.95x | 0 / 0 |');
 });
