@@ -184,6 +184,24 @@ describe('bad input gets the typed error and the server stays healthy', () => {
     );
     expect(chunked).toMatch(/^HTTP\/1\.1 413/);
     expect(chunked).toContain('payload-too-large');
+    // Chunked and complete in the one packet with its headers: buffered whole before it is read.
+    const whole = await rawRequest(
+      `POST /ssp HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n` +
+        `${(20_000).toString(16)}\r\n${'x'.repeat(20_000)}\r\n0\r\n\r\n`,
+    );
+    expect(whole).toMatch(/^HTTP\/1\.1 413/);
+    expect(whole).toContain('payload-too-large');
+  });
+
+  it('reads a body that arrives in pieces after its headers, and one that comes whole with them', async () => {
+    const body = JSON.stringify({ ssp: 1, type: 'open', stream: 'ssp.counter', params: { count: 1 } });
+    const head = `POST /ssp HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n`;
+    const whole = await rawRequest(head + body);
+    expect(whole).toMatch(/^HTTP\/1\.1 200/);
+    expect(whole).toContain('"type":"session"');
+    const pieces = await rawRequest([head, body.slice(0, 10), body.slice(10, 30), body.slice(30)], 50);
+    expect(pieces).toMatch(/^HTTP\/1\.1 200/);
+    expect(pieces).toContain('"type":"session"');
   });
 
   it('answers a body that never arrives within the body timeout with 408 request-timeout', async () => {
@@ -216,7 +234,8 @@ it('answers other paths with 404, and calls next() when mounted as middleware', 
 });
 
 /** Writes raw bytes and returns what the server answered before closing (bounded by 5 s). */
-function rawRequest(text: string): Promise<string> {
+/** Sends `text` (or its parts, `gapMs` apart) on a new connection; resolves with the whole answer. */
+function rawRequest(text: string | string[], gapMs = 0): Promise<string> {
   const { port } = new URL(url);
   return new Promise((resolve, reject) => {
     const socket = connect(Number(port), '127.0.0.1');
@@ -227,7 +246,9 @@ function rawRequest(text: string): Promise<string> {
     }, 5000);
     socket.on('data', (chunk) => {
       answer += chunk.toString('latin1');
-      if (answer.includes('\r\n\r\n') && /"}\s*$/.test(answer)) {
+      const headEnd = answer.indexOf('\r\n\r\n');
+      const length = /content-length: (\d+)/i.exec(answer.slice(0, headEnd));
+      if (headEnd >= 0 && length && answer.length - headEnd - 4 >= Number(length[1])) {
         clearTimeout(timer);
         socket.destroy();
         resolve(answer);
@@ -242,6 +263,7 @@ function rawRequest(text: string): Promise<string> {
       clearTimeout(timer);
       resolve(answer);
     });
-    socket.write(text);
+    const parts = typeof text === 'string' ? [text] : text;
+    parts.forEach((part, i) => setTimeout(() => socket.writable && socket.write(part), i * gapMs));
   });
 }
