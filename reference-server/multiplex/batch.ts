@@ -5,7 +5,10 @@
 // and Redis logs): `gather` reads, `assemble` decides.
 import type { MaybePromise, ReadResult, StoredEvent } from '../event-log/types.ts';
 import { eventWireBytes, isPromise } from '../event-log/types.ts';
+import type { Advice } from '../../schemas/types.gen.ts';
+import type { Changes } from './changes.ts';
 import type { MuxStream } from './channel.ts';
+import { EXTENSION } from './wire.ts';
 import type { StreamPart, StreamTermination } from './wire.ts';
 
 export interface Limits {
@@ -165,3 +168,15 @@ export function partJson(part: StreamPart): string {
 }
 
 export type { StreamTermination };
+
+/** A batch: no events of its own, the streams' parts, and what became of the poll's changes when it asked for some (§23.3). */
+export function batchBody(sig: string, parts: readonly string[], changes?: Changes): string {
+  let mux = `{"streams":[${parts.join(',')}]`;
+  if (changes) mux += `,"added":${JSON.stringify(changes.added)},"refused":${JSON.stringify(changes.refused)}`;
+  return `{"ssp":1,"type":"batch","sig":"${sig}","events":[],"ext":{"${EXTENSION}":${mux}}}}`;
+}
+
+/** The session's termination (§23.4), with the parts of the streams it ends. */
+export function terminationBody(sig: string, reason: string, advice: Advice, parts: readonly string[]): string {
+  return `{"ssp":1,"type":"termination","sig":"${sig}","reason":"${reason}","last":0,"advice":${JSON.stringify(advice)},"ext":{"${EXTENSION}":{"streams":[${parts.join(',')}]}}}`;
+}

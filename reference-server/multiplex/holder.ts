@@ -19,7 +19,7 @@ import type { Limits } from '../limits.ts';
 import { sameSignature, sessionIdOf } from '../signature.ts';
 import type { Signer } from '../signature.ts';
 import type { StreamRegistry } from '../streams/registry.ts';
-import { assemble, gather, partJson } from './batch.ts';
+import { assemble, batchBody, gather, partJson, terminationBody } from './batch.ts';
 import { add, change, restate as restateStreams, restated, restateNeeded } from './changes.ts';
 import type { Changes } from './changes.ts';
 import type { MuxStream } from './channel.ts';
@@ -29,7 +29,7 @@ import { MuxPoll } from './session.ts';
 import type { MuxSession } from './session.ts';
 import { follow, record } from './shared.ts';
 import { SessionTable } from './table.ts';
-import { assertUnexpired, signMux, VERSION, verifyMux } from './signature.ts';
+import { assertUnexpired, VERSION, verifyMux } from './signature.ts';
 import type { MuxState } from './signature.ts';
 import { EXTENSION } from './wire.ts';
 import type { OpenExt, PollExt, StreamSpec, StreamTermination } from './wire.ts';
@@ -170,7 +170,7 @@ export class MuxHolder {
         // The shutdown answer does not pass the endpoint, which caps the other waits (SSP-LIFETIME-7).
         const advice: Advice = { action: 'resume', delayMs: this.#shutdownDelayMs };
         // The positions stay as they were: after the restart, the client resumes from them (§23.6).
-        sendJson(poll.res, poll.origin, 200, this.#terminationBody(session, 'shutdown', advice, poll.positions, []), { connection: 'close' });
+        sendJson(poll.res, poll.origin, 200, terminationBody(this.#sign(session, poll.positions), 'shutdown', advice, []), { connection: 'close' });
       }
       // A durable log keeps the streams' channels and the record for the restart (or another
       // instance); the memory log is closed by the SSP/1 holder's shutdown after this.
@@ -248,10 +248,7 @@ export class MuxHolder {
     if (parts.length === 0 && !force) return false;
     const deliver = () => {
       if (session.held === poll) this.#release(session, poll);
-      let mux = `{"streams":[${parts.join(',')}]`;
-      if (changes) mux += `,"added":${JSON.stringify(changes.added)},"refused":${JSON.stringify(changes.refused)}`;
-      const body = `{"ssp":1,"type":"batch","sig":"${this.#sign(session, positions)}","events":[],"ext":{"${EXTENSION}":${mux}}}}`;
-      sendJson(poll.res, poll.origin, 200, body);
+      sendJson(poll.res, poll.origin, 200, batchBody(this.#sign(session, positions), parts, changes));
       return true;
     };
     if (ended.length === 0) return deliver();
@@ -269,8 +266,7 @@ export class MuxHolder {
   /** Nothing at the poll's own positions, a fresh signature (§10: a superseded poll). */
   #answerEmpty(session: MuxSession, poll: MuxPoll): void {
     if (session.held === poll) this.#release(session, poll);
-    const body = `{"ssp":1,"type":"batch","sig":"${this.#sign(session, poll.positions)}","events":[],"ext":{"${EXTENSION}":{"streams":[]}}}`;
-    sendJson(poll.res, poll.origin, 200, body);
+    sendJson(poll.res, poll.origin, 200, batchBody(this.#sign(session, poll.positions), []));
   }
 
   #hold(session: MuxSession, poll: MuxPoll, holdMs: number): void {
@@ -280,14 +276,9 @@ export class MuxHolder {
     this.#heldPolls++;
     // Another instance that gets the session's next poll tells this one (onRemote).
     this.#o.log.sessions?.holding(session.id, holdMs);
-    poll.timer = this.#o.wheel.schedule(Date.now() + holdMs, {
-      onTimer: () => {
-        if (session.held === poll) this.#answerHeld(session, poll, true);
-      },
-    });
-    poll.res.once('close', () => {
-      if (session.held === poll) this.#release(session, poll);
-    });
+    // The hold passes: answered with what there is. The client goes away: nothing to answer.
+    poll.timer = this.#o.wheel.schedule(Date.now() + holdMs, { onTimer: () => session.held === poll && this.#answerHeld(session, poll, true) });
+    poll.res.once('close', () => session.held === poll && this.#release(session, poll));
   }
 
   #release(session: MuxSession, poll: MuxPoll): void {
@@ -387,7 +378,7 @@ export class MuxHolder {
       stream.end(termination, this.#o.log);
       ended.push(partJson({ id: stream.id, events: [], termination }));
     }
-    const body = this.#terminationBody(session, reason, advise(reason), new Map(), ended);
+    const body = terminationBody(this.#sign(session, new Map()), reason, advise(reason), ended);
     const poll = session.held;
     if (poll) {
       this.#release(session, poll);
@@ -400,18 +391,8 @@ export class MuxHolder {
     return body;
   }
 
-  #terminationBody(session: MuxSession, reason: string, advice: Advice, positions: ReadonlyMap<string, number>, parts: string[]): string {
-    const sig = this.#sign(session, positions);
-    return `{"ssp":1,"type":"termination","sig":"${sig}","reason":"${reason}","last":0,"advice":${JSON.stringify(advice)},"ext":{"${EXTENSION}":{"streams":[${parts.join(',')}]}}}`;
-  }
-
   #sign(session: MuxSession, positions: ReadonlyMap<string, number>): string {
     const { idleTimeoutMs, maxHoldMs } = this.#o.limits;
-    const expiresAt = Date.now() + idleTimeoutMs + maxHoldMs;
-    const digest = session.digestFor(positions);
-    const sig = signMux(this.#o.signer, session.id, digest, positions, expiresAt);
-    session.lastSig = sig;
-    session.lastState = { sessionId: session.id, digest, positions: new Map(positions), expiresAt };
-    return sig;
+    return session.sign(this.#o.signer, positions, Date.now() + idleTimeoutMs + maxHoldMs);
   }
 }

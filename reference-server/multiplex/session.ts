@@ -5,7 +5,8 @@ import type { ChannelWatcher } from '../event-log/types.ts';
 import type { SspResponse } from '../holder/http.ts';
 import type { TimerHandle, TimerTarget } from '../holder/timer-wheel.ts';
 import type { MuxStream } from './channel.ts';
-import { digestOf } from './signature.ts';
+import type { Signer } from '../signature.ts';
+import { digestOf, signMux } from './signature.ts';
 import type { MuxState } from './signature.ts';
 import type { StreamSpec } from './wire.ts';
 
@@ -75,6 +76,14 @@ export class MuxSession implements ChannelWatcher {
       this.#digestIds = ids;
     }
     return this.#digest;
+  }
+
+  /** A fresh signature naming `positions`, kept as the newest issued with what it encodes. */
+  sign(signer: Signer, positions: ReadonlyMap<string, number>, expiresAt: number): string {
+    const digest = this.digestFor(positions);
+    this.lastSig = signMux(signer, this.id, digest, positions, expiresAt);
+    this.lastState = { sessionId: this.id, digest, positions: new Map(positions), expiresAt };
+    return this.lastSig;
   }
 
   /** Runs `change` after the changes begun before it: two polls never open one stream twice. */
