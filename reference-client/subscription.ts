@@ -7,9 +7,12 @@ import { readLimits } from './discovery.ts';
 import type { KnownLimits } from './discovery.ts';
 import { SspAbortedError, SspAuthError, SspError, SspGapError, SspProtocolError, SspServerError, SspTerminationError } from './errors.ts';
 import { EventQueue } from './event-queue.ts';
-import { defaultRetryOptions, retryDelayMs } from './retry.ts';
-import type { RetryOptions } from './retry.ts';
+import { Listeners } from './listeners.ts';
+import type { Listener } from './listeners.ts';
+import { retryDelayMs } from './retry.ts';
 import { sleep } from './sleep.ts';
+import { requestSettings, subscriptionSettings } from './subscription-settings.ts';
+import type { Settings } from './subscription-settings.ts';
 import { send } from './transport.ts';
 import type { Answer, FetchLike, RequestSettings } from './transport.ts';
 import type {
@@ -21,12 +24,7 @@ import type {
 
 export type * from './subscription-types.ts';
 
-type Listener<K extends keyof SubscriptionEventMap> = (value: SubscriptionEventMap[K]) => void;
 type Outcome = { termination: TerminationMessage } | { error: SspError };
-type Settings = {
-  [K in Exclude<keyof SubscribeOptions, 'holdMs' | 'signal' | 'retry' | 'headers' | 'credentials' | 'renewCredentials' | 'multiplex'>]-?: Exclude<SubscribeOptions[K], undefined>;
-} & { holdMs?: number | undefined; retry: RetryOptions; renewCredentials: SubscribeOptions['renewCredentials'] };
-
 const actions = new Set(['none', 'resume', 'reopen']);
 // Sent as `hold` when the server's maximum is unknown (SSP-CLIENT-27): the §5 recommended maximum.
 const defaultHoldMs = 25_000;
@@ -52,7 +50,7 @@ export class Subscription implements AsyncIterable<SspEvent> {
   #failingSince = 0;
   /** r of SSP-CLIENT-24: consecutive resume/reopen/new sessions without an accepted event. */
   #restarts = 0;
-  #listeners = new Map<keyof SubscriptionEventMap, Set<(value: never) => void>>();
+  #listeners = new Listeners<SubscriptionEventMap>();
   #abort = new AbortController();
   #queue: EventQueue<SubscriptionItem> | undefined;
   #delivered = false;
@@ -67,24 +65,8 @@ export class Subscription implements AsyncIterable<SspEvent> {
     this.stream = stream;
     this.params = params;
     this.#fetch = fetch;
-    this.#options = {
-      holdMs: options.holdMs,
-      retry: { ...defaultRetryOptions, ...options.retry },
-      // SSP-CLIENT-9: after an empty batch, no poll earlier than 1 s after the answered one was sent.
-      minPollIntervalMs: options.minPollIntervalMs ?? 1_000,
-      requestTimeoutMs: options.requestTimeoutMs ?? 10_000,
-      closeTimeoutMs: options.closeTimeoutMs ?? 5_000,
-      highWaterMark: options.highWaterMark ?? 100,
-      gaps: options.gaps ?? 'fail',
-      discovery: options.discovery ?? true,
-      random: options.random ?? Math.random,
-      renewCredentials: options.renewCredentials,
-    };
-    const headers = options.headers;
-    this.#request = {
-      headers: () => (typeof headers === 'function' ? headers() : { ...headers }),
-      init: options.credentials === undefined ? {} : { credentials: options.credentials },
-    };
+    this.#options = subscriptionSettings(options);
+    this.#request = requestSettings(options);
     this.termination = new Promise((resolve, reject) => {
       this.#settle = (outcome) => ('error' in outcome ? reject(outcome.error) : resolve(outcome.termination));
     });
@@ -111,11 +93,8 @@ export class Subscription implements AsyncIterable<SspEvent> {
   }
 
   /** Calls `listener` for each notification of `type`; returns a function that removes it. */
-  on<K extends keyof SubscriptionEventMap>(type: K, listener: Listener<K>): () => void {
-    let set = this.#listeners.get(type);
-    if (!set) this.#listeners.set(type, (set = new Set()));
-    set.add(listener as (value: never) => void);
-    return () => set.delete(listener as (value: never) => void);
+  on<K extends keyof SubscriptionEventMap>(type: K, listener: Listener<SubscriptionEventMap[K]>): () => void {
+    return this.#listeners.on(type, listener);
   }
 
   /**
@@ -410,16 +389,7 @@ export class Subscription implements AsyncIterable<SspEvent> {
   }
 
   #emit<K extends keyof SubscriptionEventMap>(type: K, value: SubscriptionEventMap[K]): void {
-    for (const listener of this.#listeners.get(type) ?? []) {
-      try {
-        (listener as Listener<K>)(value);
-      } catch (error) {
-        // Like EventTarget: a throwing listener is reported, and neither stops the others nor the stream.
-        queueMicrotask(() => {
-          throw error;
-        });
-      }
-    }
+    this.#listeners.emit(type, value);
   }
 }
 
