@@ -1,7 +1,7 @@
 // (f) The SSP/1 wire at bare's cost: bare's loop (one shared array of events, one body text
 // per cursor, held requests released on publish, one expiry sweep a second) doing only what
 // every SSP/1 server must do for this scenario, and nothing a full server does besides: read
-// and parse a POSTed JSON message (taken whole from the request's buffer, as the reference does), answer each poll with a fresh HMAC-SHA256 signature (the
+// and parse a POSTed JSON message, answer each poll with a fresh HMAC-SHA256 signature (the
 // reference's one-shot HMAC; the signature issued last is recognized without one, as the
 // reference does), send the headers §4 requires (Cache-Control: no-store, Vary) and wrap each
 // event as `{"seq":n,"data":…}`. Its ratio to bare is the protocol's own cost in Node; the
@@ -101,15 +101,11 @@ async function startServer({ holdMs, maxBatch }: { holdMs: number; maxBatch: num
     held.push({ res, session, position, since: Date.now() });
   };
 
-  // A body that came whole with its headers (nearly every poll) is in the request's buffer once
-  // the packet is parsed, the next tick: one read, no listeners (the reference does the same).
-  const readWhole = (req: IncomingMessage, res: ServerResponse) => {
-    if (req.readableLength >= Number(req.headers['content-length'])) return onMessage(res, ((req.read() as Buffer | null) ?? '').toString());
+  const server = http.createServer((req: IncomingMessage, res: ServerResponse) => {
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => onMessage(res, Buffer.concat(chunks).toString('utf8')));
-  };
-  const server = http.createServer((req: IncomingMessage, res: ServerResponse) => process.nextTick(readWhole, req, res));
+    req.on('end', () => onMessage(res, (chunks.length === 1 ? chunks[0] : Buffer.concat(chunks)).toString('utf8')));
+  });
   // One sweep a second ends expired holds with an empty batch.
   const sweep = setInterval(() => {
     const due = Date.now() - holdMs;

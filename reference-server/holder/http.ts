@@ -152,13 +152,11 @@ export interface BodyTarget {
   bodyFailed(error: SspError): void;
 }
 
-/** A body being read; its timer's target, reached from its request's listeners once it has them. */
+/** A body being read; its timer's target, reached from its request's listeners. */
 class BodyReader implements TimerTarget {
   readonly chunks: Buffer[] = [];
   size = 0;
   timer: TimerHandle | undefined;
-  /** Reading as the body comes: listeners on the request, and a timer. */
-  listening = false;
 
   constructor(
     readonly req: SspRequest,
@@ -180,12 +178,9 @@ class BodyReader implements TimerTarget {
 
   finish(error?: SspError): void {
     const { req, chunks } = this;
-    if (this.listening) {
-      this.listening = false;
-      (req as ReadingRequest)[READER] = undefined;
-      req.off('data', onBodyData).off('end', onBodyEnd).off('error', onBodyAbort).off('close', onBodyAbort);
-      this.wheel.cancel(this.timer);
-    }
+    (req as ReadingRequest)[READER] = undefined;
+    req.off('data', onBodyData).off('end', onBodyEnd).off('error', onBodyAbort).off('close', onBodyAbort);
+    this.wheel.cancel(this.timer);
     if (error) {
       chunks.length = 0;
       req.resume();
@@ -213,10 +208,8 @@ function onBodyEnd(this: ReadingRequest): void {
   this[READER]?.finish();
 }
 function onBodyAbort(this: ReadingRequest): void {
-  this[READER]?.finish(aborted());
+  this[READER]?.finish(new SspError('bad-request', 'request body ended before it was complete'));
 }
-
-const aborted = () => new SspError('bad-request', 'request body ended before it was complete');
 
 const tooLarge = (maxBytes: number) => new SspError('payload-too-large', `request body is larger than limits.maxBodyBytes (${maxBytes} bytes)`);
 
@@ -224,34 +217,22 @@ const tooLarge = (maxBytes: number) => new SspError('payload-too-large', `reques
  * Reads the body as UTF-8 text for `target`, at most maxBytes (§1: stop at the limit, never
  * buffer the rest) and within timeoutMs, so a slow or stalled client cannot hold a request
  * forever. On failure the rest of the body is discarded unread; answer with `Connection: close`.
- * No promise: the poll that nearly every request carries is answered from the body's arrival.
+ * No promise: the poll that nearly every request carries is answered from the body's `end`.
  */
 export function readBody(req: SspRequest, maxBytes: number, timeoutMs: number, wheel: TimerWheel, target: BodyTarget): void {
   const declared = req.headers['content-length'];
   if (declared !== undefined && Number(declared) > maxBytes) return target.bodyFailed(tooLarge(maxBytes));
-  // Nearly every body arrives with its headers, in the chunk the parser is reading now: once
-  // that chunk is parsed (the next tick), it waits whole in the request's buffer.
-  process.nextTick(startReading, new BodyReader(req, maxBytes, timeoutMs, wheel, target));
+  const reader = new BodyReader(req, maxBytes, timeoutMs, wheel, target);
+  (req as ReadingRequest)[READER] = reader;
+  req.on('data', onBodyData).on('end', onBodyEnd).on('error', onBodyAbort).on('close', onBodyAbort);
+  // Nearly every body arrives with its headers, in the chunk the parser is reading now: the
+  // timer is set only for a body still incomplete once that chunk is parsed.
+  process.nextTick(startBodyTimer, reader);
 }
 
-function startReading(reader: BodyReader): void {
+function startBodyTimer(reader: BodyReader): void {
   const { req } = reader;
-  // The whole body is buffered (the parser may not have marked the message complete yet, but
-  // all its declared bytes are in): taken in one read, with no listener and no timer.
-  const declared = req.headers['content-length'];
-  if ((req.complete || (declared !== undefined && req.readableLength >= Number(declared))) && !req.destroyed) {
-    if (req.readableLength > reader.maxBytes) return reader.finish(tooLarge(reader.maxBytes));
-    const body = req.read() as Buffer | null;
-    if (body !== null) {
-      reader.chunks.push(body);
-      reader.size = body.length;
-    }
-    return reader.finish();
-  }
-  if (req.destroyed) return reader.finish(aborted());
-  (req as ReadingRequest)[READER] = reader;
-  reader.listening = true;
-  req.on('data', onBodyData).on('end', onBodyEnd).on('error', onBodyAbort).on('close', onBodyAbort);
+  if ((req as ReadingRequest)[READER] !== reader || req.complete) return;
   reader.timer = reader.wheel.schedule(Date.now() + reader.timeoutMs, reader);
 }
 
