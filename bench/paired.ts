@@ -39,14 +39,15 @@ export interface PairedReport {
  */
 export const PAIRED_HOLD_MS = 600_000;
 
-export async function pairedBroadcasts(rows: Row[], n: number, rounds: number, options: PeerOptions, concurrency: number, drainMs: number, progress: Progress): Promise<PairedReport> {
+export async function pairedBroadcasts(rows: Row[], n: number, rounds: number, maxBatch: number, concurrency: number, drainMs: number, progress: Progress): Promise<PairedReport> {
   const runs: { row: Row; run: Run; result: PairedPeer }[] = [];
   try {
     for (const row of rows) {
       const label = `paired N=${n} ${row.label}`;
       const run = new Run();
       runs.push({ row, run, result: { peer: row.label, cpuMicrosPerDelivery: [], p99: [], lastMs: [], lost: 0, duplicated: 0, errors: 0 } });
-      await run.start(row.peer, label, { ...options, holdMs: PAIRED_HOLD_MS, ...(row.log !== undefined && { log: row.log }) }, progress);
+      const options: PeerOptions = { holdMs: PAIRED_HOLD_MS, maxBatch, ...(row.log !== undefined && { log: row.log }) };
+      await run.start(row.peer, label, options, progress);
       await run.open(n, concurrency, label, progress);
     }
     for (let round = 0; round < rounds; round++) {

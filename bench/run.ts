@@ -152,7 +152,7 @@ for (let run = 0; run < runs; run++) {
 if (pairedRounds > 0) {
   const n = Math.max(...ns);
   try {
-    paired = await pairedBroadcasts(rows, n, pairedRounds, { holdMs: HOLD_MS, maxBatch: MAX_BATCH }, phases.concurrency, phases.drainMs, progress);
+    paired = await pairedBroadcasts(rows, n, pairedRounds, MAX_BATCH, phases.concurrency, phases.drainMs, progress);
   } catch (error) {
     progress(`paired N=${n}: failed: ${(error as Error).message}`);
     if (tty) process.stderr.write('\n');

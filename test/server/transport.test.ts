@@ -184,7 +184,7 @@ describe('bad input gets the typed error and the server stays healthy', () => {
     );
     expect(chunked).toMatch(/^HTTP\/1\.1 413/);
     expect(chunked).toContain('payload-too-large');
-    // Chunked and complete in the one packet with its headers: buffered whole before it is read.
+    // Chunked and complete in the one packet with its headers: refused at the limit all the same.
     const whole = await rawRequest(
       `POST /ssp HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n` +
         `${(20_000).toString(16)}\r\n${'x'.repeat(20_000)}\r\n0\r\n\r\n`,
@@ -233,8 +233,7 @@ it('answers other paths with 404, and calls next() when mounted as middleware', 
   expect(nextCalled).toBe(true);
 });
 
-/** Writes raw bytes and returns what the server answered before closing (bounded by 5 s). */
-/** Sends `text` (or its parts, `gapMs` apart) on a new connection; resolves with the whole answer. */
+/** Sends `text` (or its parts, `gapMs` apart) on a new connection; resolves with the whole answer (bounded by 5 s). */
 function rawRequest(text: string | string[], gapMs = 0): Promise<string> {
   const { port } = new URL(url);
   return new Promise((resolve, reject) => {
