@@ -1,6 +1,6 @@
-// Scenarios for the `multiplex` extension (spec §23.7, SSP-MUX-16/17): the scripted server
-// offers it, and the client is asked to follow several streams (SSP_STREAMS, §20.5). A
-// client that does not implement the extension — it says so with an `unsupported` line, or
+// Scenarios for the `multiplex` extension (spec §23.7: SSP-MUX-16/17, and SSP-CLIENT-7/16 for
+// each stream): the scripted server offers it, and the client is asked to follow several
+// streams (SSP_STREAMS, §20.5). A client that does not implement the extension — it says so with an `unsupported` line, or
 // asks for it in no `open` — gets "not applicable" with the reason, never a failure.
 import type { OutputLine, StreamSpec } from './contract.ts';
 import { multiplexScript } from './scripted-multiplex.ts';
@@ -79,6 +79,41 @@ export const multiplexScenarios: Scenario[] = [
     },
   },
   {
+    id: 'SSP-CLIENT-7/multiplex-skip',
+    title: 'MUST report events of one stream skipped without a gap as a protocol error of that stream',
+    streams: streams('a', 'b'),
+    script: skipsInStreamA,
+    timeoutMs: 20_000,
+    notApplicable,
+    judge(run, fail) {
+      const errors = run.lines.filter((line): line is Extract<OutputLine, { error: unknown }> => 'error' in line);
+      const ofA = errors.find((line) => line.stream === 'a');
+      if (!ofA) fail(`stream a skipped events 3 and 4 without a gap, but the client printed no error line for it: ${JSON.stringify(errors)}`);
+      if (ofA!.error.kind !== 'protocol') fail(`stream a's error line has kind ${JSON.stringify(ofA!.error.kind)}, expected "protocol"`);
+      if (errors.some((line) => line.stream !== 'a')) fail(`the skip in stream a was reported for another stream too: ${JSON.stringify(errors)}`);
+      stream(run, 'b', [1, 2, 3, 4, 5, 6], 'complete', fail);
+    },
+  },
+  {
+    id: 'SSP-CLIENT-16/multiplex-after-skip',
+    title: 'MUST NOT deliver any event of a stream after reporting events of it skipped without a gap; the other streams go on',
+    streams: streams('a', 'b'),
+    script: skipsInStreamA,
+    timeoutMs: 20_000,
+    notApplicable,
+    judge(run, fail) {
+      const lines = ofStream(run, 'a');
+      const errorAt = lines.findIndex((line) => 'error' in line);
+      if (errorAt < 0) fail(`stream a skipped events 3 and 4 without a gap, but the client printed no error line for it (SSP-CLIENT-7): ${JSON.stringify(lines)}`);
+      const after = seqsOf(lines.slice(errorAt + 1));
+      if (after.length > 0 || seqsOf(lines).some((seq) => seq > 2)) fail(`after the skip the client delivered events ${JSON.stringify(seqsOf(lines).filter((seq) => seq > 2))} of stream a`);
+      // The stream's close (SSP-CLIENT-14) in a multiplexed session: its removal, while b goes on.
+      const wireIds = wireIdsOf(run, 'a');
+      if (!polls(run).some((poll) => removesOf(poll).some((id) => wireIds.includes(id)))) fail('the client never removed stream a from the session after its skip (ext.multiplex.remove): the server goes on reading it for nothing');
+      stream(run, 'b', [1, 2, 3, 4, 5, 6], 'complete', fail);
+    },
+  },
+  {
     id: 'SSP-MUX-17/lost-change',
     title: 'MUST send the same stream additions again with the next poll when the answer to the poll that carried them is lost',
     streams: streams('a', 'b', 'c'),
@@ -107,6 +142,30 @@ export const multiplexScenarios: Scenario[] = [
     },
   },
 ];
+
+/** Stream a goes from event 2 to event 5 without a gap; stream b plays on beside it. */
+function skipsInStreamA() {
+  return multiplexScript({ lanes: { a: { count: 8, perBatch: 2, skipTo: { at: 2, to: 4 } }, b: { count: 6, perBatch: 1 } } });
+}
+
+/** The ids the client gave on the wire to the stream of `lane` (its own choice, in its open or additions). */
+function wireIdsOf(run: ClientRun, lane: string): string[] {
+  const ids: string[] = [];
+  for (const request of run.requests) {
+    const { message } = request;
+    const mux = (message?.ext as { multiplex?: { id?: unknown; add?: Array<{ id?: unknown; params?: { lane?: unknown } }> } } | undefined)?.multiplex;
+    const opened = message?.type === 'open' && (message.params as { lane?: unknown } | undefined)?.lane === lane ? mux?.id : undefined;
+    if (typeof opened === 'string') ids.push(opened);
+    for (const spec of Array.isArray(mux?.add) ? mux.add : []) if (spec.params?.lane === lane && typeof spec.id === 'string') ids.push(spec.id);
+  }
+  return ids;
+}
+
+/** The stream ids a poll removes (ext.multiplex.remove). */
+function removesOf(poll: ClientRun['requests'][number]): string[] {
+  const remove = (poll.message?.ext as { multiplex?: { remove?: unknown } } | undefined)?.multiplex?.remove;
+  return Array.isArray(remove) ? remove.filter((id): id is string => typeof id === 'string') : [];
+}
 
 /** The stream ids a poll adds (ext.multiplex.add), or undefined. */
 function addsOf(poll: ClientRun['requests'][number] | undefined): string[] | undefined {

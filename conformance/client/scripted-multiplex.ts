@@ -2,7 +2,8 @@
 // scenarios: discovery offers it, an `open` asking for it gets a multiplexed session, and
 // each stream (a "lane", named by its params) plays a plain stream of its own — `count`
 // events, `perBatch` to a part — with the faults a scenario scripts: a gap, an early end,
-// re-delivered events, a lost answer. Signatures name each live stream with its position.
+// events skipped without a gap, re-delivered events, a lost answer. Signatures name each
+// live stream with its position.
 import { scriptLimits, streamName, type RecordedRequest, type Reply, type ScriptOptions, type ScriptState } from './scripted-server.ts';
 
 const EXTENSION = 'multiplex';
@@ -12,6 +13,8 @@ export interface Lane {
   perBatch: number;
   /** At this position the part announces the gap {from, to} (from = position + 1) and goes on after it. */
   gapTo?: { at: number; to: number };
+  /** At this position the part goes on after `to` without announcing a gap (a faulty server, SSP-CLIENT-7). */
+  skipTo?: { at: number; to: number };
   /** At this position the stream ends with this reason (advice none) instead of going on. */
   endAt?: { at: number; reason: string };
 }
@@ -80,6 +83,10 @@ export function multiplexScript(script: MultiplexScript): ScriptOptions {
     if (lane.gapTo && position === lane.gapTo.at) {
       const last = Math.min(lane.count, lane.gapTo.to + lane.perBatch);
       return { part: { id, gap: { from: position + 1, to: lane.gapTo.to }, events: events(lane.gapTo.to + 1, last) }, position: last };
+    }
+    if (lane.skipTo && position === lane.skipTo.at) {
+      const last = Math.min(lane.count, lane.skipTo.to + lane.perBatch);
+      return { part: { id, events: events(lane.skipTo.to + 1, last) }, position: last };
     }
     const last = Math.min(lane.count, position + lane.perBatch);
     const again = script.duplicates && position > 0 ? events(position, position) : [];

@@ -52,6 +52,17 @@ export const brokenClients: readonly BrokenClient[] = [
   },
   { flag: 'mux-no-dedup', violates: 'SSP-MUX-16: delivers a stream\'s re-delivered events again', fails: ['SSP-MUX-16/exactly-once'] },
   { flag: 'mux-end-session', violates: 'SSP-MUX-16: a stream\'s error termination ends every stream', fails: ['SSP-MUX-16/stream-end'] },
+  {
+    flag: 'mux-skip-silent',
+    violates: 'SSP-CLIENT-7: in a multiplexed session, delivers a stream\'s events after a skip without reporting it',
+    fails: ['SSP-CLIENT-16/multiplex-after-skip', 'SSP-CLIENT-7/multiplex-skip'],
+  },
+  { flag: 'mux-deliver-after-skip', violates: 'SSP-CLIENT-16: in a multiplexed session, reports a stream\'s skip, then goes on delivering its events', fails: ['SSP-CLIENT-16/multiplex-after-skip'] },
+  {
+    flag: 'mux-skip-keeps-stream',
+    violates: 'SSP-CLIENT-16: in a multiplexed session, ends a stream\'s delivery after its skip but never removes the stream (its close, SSP-CLIENT-14)',
+    fails: ['SSP-CLIENT-16/multiplex-after-skip'],
+  },
   { flag: 'mux-forget-changes', violates: 'SSP-MUX-17: does not send again the additions whose answer was lost', fails: ['SSP-MUX-17/lost-change'] },
   { flag: 'deliver-after-close', violates: 'SSP-CLIENT-30: after sending close, still polls and delivers what arrives', fails: ['SSP-CLIENT-14/close-on-stop', 'SSP-CLIENT-30/close-while-held'] },
 ];

@@ -33,6 +33,7 @@ BREAK_FLAGS = {
     "retry-not-retryable", "deliver-after-skip", "invalid-200-fatal", "no-jitter", "reopen-at-once",
     "short-deadline", "no-hold", "open-only-credentials", "deliver-after-close", "auth-retry",
     "ext-strict", "expired-fatal", "restart-silent", "mux-no-dedup", "mux-end-session", "mux-forget-changes",
+    "mux-skip-silent", "mux-deliver-after-skip", "mux-skip-keeps-stream",
     "form-encoded", "no-ssp-member", "skip-silent", "sig-in-url", "watchdog-repoll", "gap-as-sent",
     "inverted-gap-as-loss", "gap-not-adjacent-accepted",
 }

@@ -1,11 +1,16 @@
 """Several streams in one multiplexed session (spec section 23), for ssp_client.py when the kit
 asks for several streams (SSP_STREAMS): the first stream is the open's own, the others are
 added with the first poll; each stream keeps its own seq, dedup and gap state (SSP-MUX-16),
-and additions whose answer was lost go out again with the next poll (SSP-MUX-17).
+a stream whose events skip without a gap ends with a protocol error and is removed from the
+session (SSP-CLIENT-7/16 per stream), and changes whose answer was lost go out again with the
+next poll (SSP-MUX-17).
 
 Deliberately broken variants: --break mux-no-dedup (delivers re-delivered events again) |
 mux-end-session (a stream that ends otherwise than complete ends them all) | mux-forget-changes
-(additions whose answer was lost are not sent again).
+(additions whose answer was lost are not sent again) | mux-skip-silent (delivers a stream's
+events after a skip without reporting it) | mux-deliver-after-skip (reports the skip, then goes
+on delivering the stream's events) | mux-skip-keeps-stream (reports the skip and delivers nothing
+more of the stream, but never removes it from the session).
 """
 import random
 import time
@@ -18,6 +23,7 @@ class Stream:
         self.spec = {"id": spec["id"], "stream": spec["stream"], "params": spec.get("params") or {}}
         self.last_seq = 0
         self.ended = False
+        self.skipped = False
 
 
 def run_multiplex(streams, post, out, breaks, hold_ms, transport_error):
@@ -31,6 +37,8 @@ def run_multiplex(streams, post, out, breaks, hold_ms, transport_error):
         return 0
     sig = body["sig"]
     pending = [lane.spec for lane in lanes.values() if lane.spec["id"] != first["id"]]
+    # Streams ended here (a skip): removed with the next poll, again until an answer arrives.
+    removing = []
     failures = 0
 
     def say(lane, line):
@@ -43,7 +51,7 @@ def run_multiplex(streams, post, out, breaks, hold_ms, transport_error):
     try:
         while not all(lane.ended for lane in lanes.values()):
             sent = time.monotonic()
-            changes = {"add": pending} if pending else {}
+            changes = {**({"add": pending} if pending else {}), **({"remove": removing} if removing else {})}
             message = {"ssp": 1, "type": "poll", "sig": sig, "hold": hold_ms, **({"ext": {EXTENSION: changes}} if changes else {})}
             if "mux-forget-changes" in breaks:
                 pending = []
@@ -57,6 +65,7 @@ def run_multiplex(streams, post, out, breaks, hold_ms, transport_error):
                 continue
             failures = 0
             sig = body["sig"]
+            removing = []
             mux = (body.get("ext") or {}).get(EXTENSION) or {}
             settled = set(mux.get("added") or []) | {refusal["id"] for refusal in mux.get("refused") or []}
             pending = [spec for spec in pending if spec["id"] not in settled]
@@ -81,9 +90,20 @@ def run_multiplex(streams, post, out, breaks, hold_ms, transport_error):
                 for event in part["events"]:
                     if event["seq"] <= lane.last_seq and "mux-no-dedup" not in breaks:
                         continue
+                    if event["seq"] > lane.last_seq + 1 and not lane.skipped and "mux-skip-silent" not in breaks:
+                        # SSP-CLIENT-7: events lost without a gap signal; SSP-CLIENT-16: nothing more of this stream.
+                        say(lane, {"error": {"kind": "protocol", "message": f"events {lane.last_seq + 1}-{event['seq'] - 1} skipped without a gap"}})
+                        lane.skipped = True
+                        if "mux-deliver-after-skip" not in breaks:
+                            lane.ended = True
+                            if "mux-skip-keeps-stream" not in breaks:
+                                removing.append(lane.spec["id"])
+                            break
                     say(lane, {"seq": event["seq"], "data": event["data"]})
                     lane.last_seq = event["seq"]
                     fresh += 1
+                if lane.ended:
+                    continue
                 if part.get("termination"):
                     end(lane, part["termination"])
                     if "mux-end-session" in breaks and part["termination"]["reason"] != "complete":
