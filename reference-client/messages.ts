@@ -18,6 +18,7 @@ const members: Record<string, Set<string>> = {
   error: new Set(['ssp', 'type', 'code', 'message', 'retryable', 'retryAfterMs', 'details', 'versions', 'ext']),
   event: new Set(['seq', 'data']), // an event is not a message: its extension data goes in the batch's `ext`
   gap: new Set(['from', 'to']),
+  part: new Set(['id', 'gap', 'events', 'termination']),
   advice: new Set(['action', 'delayMs']),
   'termination error': new Set(['message', 'code']),
 };
@@ -75,23 +76,47 @@ function sigProblem(m: Json): string | undefined {
   return typeof m.sig === 'string' && signaturePattern.test(m.sig) ? undefined : `${m.type} "sig" is not a valid signature`;
 }
 
+function batchProblem(m: Json): string | undefined {
+  return eventsProblem('batch', m.events, m.gap);
+}
+
 // §9: each event is {seq, data}; a gap has from <= to and the batch goes on at gap.to + 1
 // (SSP-DELIVERY-14). Non-consecutive seqs are not checked here: they are a skip (SSP-CLIENT-7).
-function batchProblem(m: Json): string | undefined {
-  if (!Array.isArray(m.events)) return 'batch "events" is not an array';
-  for (const event of m.events as unknown[]) {
-    if (!isObject(event) || !isCount(event.seq, 1) || !('data' in event)) return 'batch event lacks an integer "seq" >= 1 or "data"';
+// `what` names the batch, or a stream's part of one (§23.4: each part follows §9).
+function eventsProblem(what: string, events: unknown, gap: unknown): string | undefined {
+  if (!Array.isArray(events)) return `${what} "events" is not an array`;
+  for (const event of events as unknown[]) {
+    if (!isObject(event) || !isCount(event.seq, 1) || !('data' in event)) return `${what} event lacks an integer "seq" >= 1 or "data"`;
     const extra = extraMember('event', event);
     if (extra !== undefined) return extra;
   }
-  if (m.gap === undefined) return undefined;
-  const gap = m.gap;
-  if (!isObject(gap) || !isCount(gap.from, 1) || !isCount(gap.to, 1)) return 'batch "gap" is not {from, to}';
+  if (gap === undefined) return undefined;
+  if (!isObject(gap) || !isCount(gap.from, 1) || !isCount(gap.to, 1)) return `${what} "gap" is not {from, to}`;
   const extra = extraMember('gap', gap);
   if (extra !== undefined) return extra;
-  if (gap.from > gap.to) return `batch "gap" has from ${gap.from} > to ${gap.to}`;
-  const first = (m.events as Json[])[0];
-  if (first && first.seq !== gap.to + 1) return `batch with gap to ${gap.to} begins at seq ${String(first.seq)}, not ${gap.to + 1}`;
+  if (gap.from > gap.to) return `${what} "gap" has from ${gap.from} > to ${gap.to}`;
+  const first = (events as Json[])[0];
+  if (first && first.seq !== gap.to + 1) return `${what} with gap to ${gap.to} begins at seq ${String(first.seq)}, not ${gap.to + 1}`;
+  return undefined;
+}
+
+/**
+ * The stream parts of a multiplexed answer (`ext.multiplex.streams`, §23.4): each names its
+ * stream and follows §9 as a batch does, so an invalid one makes the whole answer invalid
+ * (SSP-CLIENT-19) before any stream takes its part.
+ */
+export function multiplexPartsProblem(message: ServerMessage): string | undefined {
+  const parts = (message.ext as { multiplex?: { streams?: unknown } } | undefined)?.multiplex?.streams;
+  if (parts === undefined) return undefined;
+  if (!Array.isArray(parts)) return 'ext.multiplex.streams is not an array';
+  for (const part of parts as unknown[]) {
+    if (!isObject(part) || !isName(part.id)) return 'a part of ext.multiplex.streams has no stream "id"';
+    const extra = extraMember('part', part);
+    if (extra !== undefined) return extra;
+    const problem = eventsProblem(`stream ${part.id}'s part`, part.events, part.gap);
+    if (problem !== undefined) return problem;
+    if (part.termination !== undefined && (!isObject(part.termination) || terminationProblem(part.termination) !== undefined)) return `stream ${part.id}'s termination is invalid`;
+  }
   return undefined;
 }
 

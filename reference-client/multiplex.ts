@@ -9,7 +9,8 @@
 // session ends. A server that does not accept the extension gets plain sessions, one each.
 import type { ClientMessage, ServerMessage } from '../schemas/types.gen.ts';
 import errorCodes from '../schemas/error-codes.json' with { type: 'json' };
-import { SspError, SspServerError } from './errors.ts';
+import { SspError, SspProtocolError, SspServerError } from './errors.ts';
+import { multiplexPartsProblem } from './messages.ts';
 import { defaultRetryOptions, retryDelayMs } from './retry.ts';
 import { sleep } from './sleep.ts';
 import { send } from './transport.ts';
@@ -239,6 +240,9 @@ class Hub {
       try {
         const onSend = () => (sentAt = Date.now());
         answer = await send(this.fetch, this.endpoint, message, { signal: AbortSignal.any([signal, superseded.signal]), timeoutMs: 45_000, settings: this.#settings, onSend });
+        // SSP-CLIENT-19: an invalid part makes the answer a failed request, before its signature is taken.
+        const problem = multiplexPartsProblem(answer);
+        if (problem !== undefined) throw new SspProtocolError(`HTTP 200: ${problem}`, 200, true);
         attempt = 0;
         restate = false;
       } catch (error) {

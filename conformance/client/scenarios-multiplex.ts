@@ -114,6 +114,34 @@ export const multiplexScenarios: Scenario[] = [
     },
   },
   {
+    id: 'SSP-CLIENT-19/multiplex-invalid-gap',
+    title: 'MUST treat an answer whose part has an invalid gap (from > to, or not followed by gap.to + 1) as a failed request: repeat the poll, report no loss',
+    streams: streams('a', 'b'),
+    // Stream a at position 2: a gap 5-3 with event 4, then a gap 3-3 with event 5 (4 unannounced).
+    script: () =>
+      multiplexScript({
+        lanes: {
+          a: { count: 6, perBatch: 2, invalidGaps: { at: 2, faults: [{ gap: { from: 5, to: 3 }, events: [4] }, { gap: { from: 3, to: 3 }, events: [5] }] } },
+          b: { count: 4, perBatch: 1 },
+        },
+      }),
+    timeoutMs: 20_000,
+    notApplicable,
+    judge(run, fail) {
+      const reported = run.lines.filter((line) => 'gap' in line || 'error' in line);
+      if (reported.length > 0) fail(`the client reported ${JSON.stringify(reported)}; an invalid gap makes the answer invalid: no loss, no error, the poll again`);
+      stream(run, 'a', [1, 2, 3, 4, 5, 6], 'complete', fail);
+      stream(run, 'b', [1, 2, 3, 4], 'complete', fail);
+      const all = polls(run);
+      const invalid = all.filter((poll) => wireIdsOf(run, 'a').some((id) => poll.sig?.streams?.[id] === 2));
+      const first = invalid[0];
+      if (!first || invalid.length < 3) fail(`the client polled ${invalid.length} time(s) with stream a at position 2; expected the poll answered invalidly, then the same poll twice more`);
+      for (const retry of all.slice(all.indexOf(first!) + 1, all.indexOf(first!) + 3)) {
+        if (retry.message?.sig !== first!.message?.sig) fail(`after an invalid answer the client polled with stream positions ${JSON.stringify(retry.sig?.streams)}, expected the same poll again (${JSON.stringify(first!.sig?.streams)}, same signature)`);
+      }
+    },
+  },
+  {
     id: 'SSP-MUX-17/lost-change',
     title: 'MUST send the same stream additions again with the next poll when the answer to the poll that carried them is lost',
     streams: streams('a', 'b', 'c'),

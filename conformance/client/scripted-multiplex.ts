@@ -2,8 +2,8 @@
 // scenarios: discovery offers it, an `open` asking for it gets a multiplexed session, and
 // each stream (a "lane", named by its params) plays a plain stream of its own — `count`
 // events, `perBatch` to a part — with the faults a scenario scripts: a gap, an early end,
-// events skipped without a gap, re-delivered events, a lost answer. Signatures name each
-// live stream with its position.
+// events skipped without a gap, invalid gaps, re-delivered events, a lost answer. Signatures
+// name each live stream with its position.
 import { scriptLimits, streamName, type RecordedRequest, type Reply, type ScriptOptions, type ScriptState } from './scripted-server.ts';
 
 const EXTENSION = 'multiplex';
@@ -15,6 +15,11 @@ export interface Lane {
   gapTo?: { at: number; to: number };
   /** At this position the part goes on after `to` without announcing a gap (a faulty server, SSP-CLIENT-7). */
   skipTo?: { at: number; to: number };
+  /**
+   * At this position the part is invalid (SSP-CLIENT-19): each poll there gets the next of these
+   * gaps and events instead of the stream's own, until they run out.
+   */
+  invalidGaps?: { at: number; faults: Array<{ gap: { from: number; to: number }; events: number[] }> };
   /** At this position the stream ends with this reason (advice none) instead of going on. */
   endAt?: { at: number; reason: string };
 }
@@ -45,6 +50,8 @@ export function multiplexScript(script: MultiplexScript): ScriptOptions {
   const held = new Map<number, (reply: Reply) => void>();
   let opened = 0;
   let pollNumber = 0;
+  /** Invalid parts served so far, per lane. */
+  const invalidServed = new Map<Lane, number>();
 
   const refusal = (spec: Spec, specs: Map<string, Spec>) => {
     const known = specs.get(spec.id);
@@ -83,6 +90,12 @@ export function multiplexScript(script: MultiplexScript): ScriptOptions {
     if (lane.gapTo && position === lane.gapTo.at) {
       const last = Math.min(lane.count, lane.gapTo.to + lane.perBatch);
       return { part: { id, gap: { from: position + 1, to: lane.gapTo.to }, events: events(lane.gapTo.to + 1, last) }, position: last };
+    }
+    const invalid = lane.invalidGaps && position === lane.invalidGaps.at ? lane.invalidGaps.faults[invalidServed.get(lane) ?? 0] : undefined;
+    if (invalid) {
+      invalidServed.set(lane, (invalidServed.get(lane) ?? 0) + 1);
+      // Signed past its events, as if valid: a client that takes it moves on from there.
+      return { part: { id, gap: invalid.gap, events: events(invalid.events[0]!, invalid.events.at(-1)!) }, position: invalid.events.at(-1)! };
     }
     if (lane.skipTo && position === lane.skipTo.at) {
       const last = Math.min(lane.count, lane.skipTo.to + lane.perBatch);

@@ -20,6 +20,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 
+from ssp_batch import events_problem, is_int
 from ssp_multiplex import run_multiplex
 
 ENDPOINT = os.environ["SSP_ENDPOINT"]
@@ -33,7 +34,7 @@ BREAK_FLAGS = {
     "retry-not-retryable", "deliver-after-skip", "invalid-200-fatal", "no-jitter", "reopen-at-once",
     "short-deadline", "no-hold", "open-only-credentials", "deliver-after-close", "auth-retry",
     "ext-strict", "expired-fatal", "restart-silent", "mux-no-dedup", "mux-end-session", "mux-forget-changes",
-    "mux-skip-silent", "mux-deliver-after-skip", "mux-skip-keeps-stream",
+    "mux-skip-silent", "mux-deliver-after-skip", "mux-skip-keeps-stream", "mux-invalid-gap-accepted",
     "form-encoded", "no-ssp-member", "skip-silent", "sig-in-url", "watchdog-repoll", "gap-as-sent",
     "inverted-gap-as-loss", "gap-not-adjacent-accepted",
 }
@@ -112,10 +113,6 @@ def post(message, timeout):
         return status, headers, None
 
 
-def is_int(value, least=0):
-    return isinstance(value, int) and not isinstance(value, bool) and value >= least
-
-
 def problem(request_type, status, body):
     """Why an answer is invalid (SSP-CLIENT-19), or None."""
     if not isinstance(body, dict) or body.get("ssp") != 1:
@@ -131,21 +128,8 @@ def problem(request_type, status, body):
     if kind == "session":
         return None if is_int(body.get("position")) else "invalid session"
     if kind == "batch":
-        events = body.get("events")
-        if not isinstance(events, list) or not all(isinstance(e, dict) and is_int(e.get("seq"), 1) and "data" in e for e in events):
-            return "invalid batch events"
-        gap = body.get("gap")
-        if gap is None:
-            return None
-        if not (isinstance(gap, dict) and is_int(gap.get("from"), 1) and is_int(gap.get("to"), 1)):
-            return "invalid gap"
-        # An inverted gap is invalid, not a loss (--break inverted-gap-as-loss takes it and reports it).
-        if gap["from"] > gap["to"] and "inverted-gap-as-loss" not in BREAKS:
-            return "gap from > to"
-        # So is a gap whose batch does not go on at gap.to + 1 (SSP-DELIVERY-14; --break gap-not-adjacent-accepted takes it as sent).
-        if events and events[0]["seq"] != gap["to"] + 1 and "gap-not-adjacent-accepted" not in BREAKS:
-            return f"batch with gap to {gap['to']} begins at seq {events[0]['seq']}"
-        return None
+        # --break inverted-gap-as-loss takes an inverted gap and reports it; gap-not-adjacent-accepted takes the batch as sent.
+        return events_problem(body.get("events"), body.get("gap"), "inverted-gap-as-loss" in BREAKS, "gap-not-adjacent-accepted" in BREAKS)
     advice = body.get("advice")
     ok = isinstance(body.get("reason"), str) and is_int(body.get("last")) and isinstance(advice, dict) and isinstance(advice.get("action"), str)
     return None if ok else "invalid termination"

@@ -2,7 +2,8 @@
 asks for several streams (SSP_STREAMS): the first stream is the open's own, the others are
 added with the first poll; each stream keeps its own seq, dedup and gap state (SSP-MUX-16),
 a stream whose events skip without a gap ends with a protocol error and is removed from the
-session (SSP-CLIENT-7/16 per stream), and changes whose answer was lost go out again with the
+session (SSP-CLIENT-7/16 per stream), an answer with an invalid part is a failed request
+(SSP-CLIENT-19), and changes whose answer was lost go out again with the
 next poll (SSP-MUX-17).
 
 Deliberately broken variants: --break mux-no-dedup (delivers re-delivered events again) |
@@ -10,10 +11,13 @@ mux-end-session (a stream that ends otherwise than complete ends them all) | mux
 (additions whose answer was lost are not sent again) | mux-skip-silent (delivers a stream's
 events after a skip without reporting it) | mux-deliver-after-skip (reports the skip, then goes
 on delivering the stream's events) | mux-skip-keeps-stream (reports the skip and delivers nothing
-more of the stream, but never removes it from the session).
+more of the stream, but never removes it from the session) | mux-invalid-gap-accepted (takes a
+part whose gap is inverted or not followed by gap.to + 1 as valid).
 """
 import random
 import time
+
+from ssp_batch import events_problem
 
 EXTENSION = "multiplex"
 
@@ -24,6 +28,19 @@ class Stream:
         self.last_seq = 0
         self.ended = False
         self.skipped = False
+
+
+def part_problem(body, breaks):
+    """SSP-CLIENT-19: an answer with an invalid stream part is a failed request (before its signature is taken)."""
+    parts = ((body.get("ext") or {}).get(EXTENSION) or {}).get("streams") or []
+    accept = "mux-invalid-gap-accepted" in breaks
+    for part in parts:
+        if not isinstance(part, dict) or not isinstance(part.get("id"), str):
+            return "a part without a stream id"
+        problem = events_problem(part.get("events"), part.get("gap"), accept, accept)
+        if problem:
+            return problem
+    return None
 
 
 def run_multiplex(streams, post, out, breaks, hold_ms, transport_error):
@@ -59,7 +76,7 @@ def run_multiplex(streams, post, out, breaks, hold_ms, transport_error):
                 status, _, body = post(message, timeout=hold_ms / 1000 + 10)
             except transport_error:
                 body = None
-            if status != 200 or not isinstance(body, dict) or body.get("type") not in ("batch", "termination"):
+            if status != 200 or not isinstance(body, dict) or body.get("type") not in ("batch", "termination") or part_problem(body, breaks):
                 failures += 1
                 time.sleep(random.uniform(0.5, 1.0) * min(1, 2 ** (failures - 1)))  # SSP-CLIENT-17, live cap 1 s
                 continue

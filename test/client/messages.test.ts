@@ -3,7 +3,8 @@
 // deliberately tolerates (it never relies on those fields).
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { parseServerMessage } from '../../reference-client/messages.ts';
+import { multiplexPartsProblem, parseServerMessage } from '../../reference-client/messages.ts';
+import type { ServerMessage } from '../../schemas/types.gen.ts';
 import { parseRetryAfter, retryDelayMs, defaultRetryOptions } from '../../reference-client/retry.ts';
 
 type Vector = { description: string; data: unknown; valid: boolean };
@@ -57,6 +58,19 @@ describe('parseServerMessage() against schemas/vectors', () => {
     expect(parseServerMessage(JSON.stringify({ ...batch, trace: 'x' })).ok).toBe(false);
     expect(parseServerMessage(JSON.stringify({ ...batch, ext: { 'com.example.trace': { id: 1 }, multiplex: [1] } })).ok).toBe(true);
     expect(parseServerMessage(JSON.stringify({ ...batch, ext: 'x' })).ok).toBe(false);
+  });
+
+  it('checks each stream part of a multiplexed answer as a batch (§23.4, SSP-CLIENT-19)', () => {
+    const answer = (streams: unknown) => ({ ssp: 1, type: 'batch', sig: 'abcdefghijklmnop', events: [], ext: { multiplex: { streams } } }) as unknown as ServerMessage;
+    const part = { id: 'a', gap: { from: 3, to: 4 }, events: [{ seq: 5, data: 0 }] };
+    expect(multiplexPartsProblem(answer([part, { id: 'b', events: [], termination: { reason: 'complete', last: 2, advice: { action: 'none' } } }]))).toBeUndefined();
+    expect(multiplexPartsProblem({ ssp: 1, type: 'batch', sig: 'abcdefghijklmnop', events: [] })).toBeUndefined();
+    expect(multiplexPartsProblem(answer([{ ...part, gap: { from: 5, to: 3 }, events: [{ seq: 4, data: 0 }] }]))).toBe('stream a\'s part "gap" has from 5 > to 3');
+    expect(multiplexPartsProblem(answer([{ ...part, events: [{ seq: 6, data: 0 }] }]))).toBe("stream a's part with gap to 4 begins at seq 6, not 5");
+    expect(multiplexPartsProblem(answer([{ ...part, trace: 1 }]))).toMatch(/member "trace" not defined/);
+    expect(multiplexPartsProblem(answer([{ events: [] }]))).toMatch(/no stream "id"/);
+    expect(multiplexPartsProblem(answer([{ id: 'b', events: [], termination: { reason: 'complete' } }]))).toBe("stream b's termination is invalid");
+    expect(multiplexPartsProblem(answer('x'))).toBe('ext.multiplex.streams is not an array');
   });
 
   it('leaves seqs that skip within a batch to delivery, where they are SSP-CLIENT-7 protocol errors', () => {
