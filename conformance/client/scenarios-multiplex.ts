@@ -1,10 +1,10 @@
-// Scenarios for the `multiplex` extension (spec §23.7: SSP-MUX-16/17, and SSP-CLIENT-7/16 for
-// each stream): the scripted server offers it, and the client is asked to follow several
+// Scenarios for the `multiplex` extension (spec §23.7: SSP-MUX-16/17, and SSP-CLIENT-7, -16,
+// -19 and -29 for each stream): the scripted server offers it, and the client is asked to follow several
 // streams (SSP_STREAMS, §20.5). A client that does not implement the extension — it says so with an `unsupported` line, or
 // asks for it in no `open` — gets "not applicable" with the reason, never a failure.
 import type { OutputLine, StreamSpec } from './contract.ts';
 import { multiplexScript } from './scripted-multiplex.ts';
-import { opens, polls, type ClientRun, type Fail, type Scenario } from './scenario-kit.ts';
+import { early, opens, polls, type ClientRun, type Fail, type Scenario } from './scenario-kit.ts';
 import { streamName } from './scripted-server.ts';
 
 const streams = (...ids: string[]): StreamSpec[] => ids.map((id) => ({ id, stream: streamName, params: { lane: id } }));
@@ -139,6 +139,31 @@ export const multiplexScenarios: Scenario[] = [
       for (const retry of all.slice(all.indexOf(first!) + 1, all.indexOf(first!) + 3)) {
         if (retry.message?.sig !== first!.message?.sig) fail(`after an invalid answer the client polled with stream positions ${JSON.stringify(retry.sig?.streams)}, expected the same poll again (${JSON.stringify(first!.sig?.streams)}, same signature)`);
       }
+    },
+  },
+  {
+    id: 'SSP-CLIENT-29/multiplex-reopen',
+    title: 'MUST follow a stream\'s reopen advice by adding it again under a new id no earlier than delayMs, and report its restart before its new events; the other streams go on',
+    streams: streams('a', 'b'),
+    script: () => multiplexScript({ lanes: { a: { count: 4, perBatch: 2, reopenAt: { at: 2, delayMs: 600 } }, b: { count: 8, perBatch: 1 } } }),
+    timeoutMs: 20_000,
+    notApplicable,
+    judge(run, fail) {
+      const lines = ofStream(run, 'a');
+      const restartAt = lines.findIndex((line) => 'restart' in line);
+      if (restartAt < 0) fail(`stream a ended with advice reopen, but the client printed no restart line for it: ${JSON.stringify(lines)}`);
+      if (seqsOf(lines.slice(0, restartAt)).join() !== '1,2') fail(`before its restart line stream a printed ${JSON.stringify(seqsOf(lines.slice(0, restartAt)))}, expected [1,2]`);
+      if (lines.slice(0, restartAt).some((line) => 'termination' in line || 'gap' in line)) fail('the client reported stream a\'s reopen advice as its end or a gap, not as a restart');
+      stream(run, 'a', [1, 2, 1, 2, 3, 4], 'complete', fail);
+      stream(run, 'b', [1, 2, 3, 4, 5, 6, 7, 8], 'complete', fail);
+      const [firstId, ...later] = wireIdsOf(run, 'a');
+      if (later.length === 0) fail('the client never added stream a again (ext.multiplex.add, or the open of a new session) after its reopen advice');
+      // Ids are never reused within a session (§23.2); a new session may start again from any id.
+      const readded = run.requests.find((request) => wireIdsOf({ ...run, requests: [request] }, 'a').includes(later[0]!))!;
+      if (readded.message?.type === 'poll' && later[0] === firstId) fail(`the client added stream a again under its old id ${JSON.stringify(firstId)}: reopen advice asks for a new id`);
+      const ended = run.requests.find((request) => request.exchange.response?.body.includes('"producer-lost"'));
+      const waited = readded.at - (ended?.answeredAt ?? 0);
+      if (waited < 600 - early) fail(`the client added stream a again ${waited} ms after its termination; advice.delayMs was 600`);
     },
   },
   {

@@ -2,8 +2,8 @@
 // scenarios: discovery offers it, an `open` asking for it gets a multiplexed session, and
 // each stream (a "lane", named by its params) plays a plain stream of its own — `count`
 // events, `perBatch` to a part — with the faults a scenario scripts: a gap, an early end,
-// events skipped without a gap, invalid gaps, re-delivered events, a lost answer. Signatures
-// name each live stream with its position.
+// events skipped without a gap, invalid gaps, reopen advice, re-delivered events, a lost
+// answer. Signatures name each live stream with its position.
 import { scriptLimits, streamName, type RecordedRequest, type Reply, type ScriptOptions, type ScriptState } from './scripted-server.ts';
 
 const EXTENSION = 'multiplex';
@@ -20,6 +20,11 @@ export interface Lane {
    * gaps and events instead of the stream's own, until they run out.
    */
   invalidGaps?: { at: number; faults: Array<{ gap: { from: number; to: number }; events: number[] }> };
+  /**
+   * At this position the stream's first instance ends with `error` (code producer-lost) and
+   * advice reopen after delayMs; the stream added again under a new id plays from the start.
+   */
+  reopenAt?: { at: number; delayMs: number };
   /** At this position the stream ends with this reason (advice none) instead of going on. */
   endAt?: { at: number; reason: string };
 }
@@ -52,6 +57,8 @@ export function multiplexScript(script: MultiplexScript): ScriptOptions {
   let pollNumber = 0;
   /** Invalid parts served so far, per lane. */
   const invalidServed = new Map<Lane, number>();
+  /** Per lane, its first stream as `session:id` (a stream added again, in any session, is another). */
+  const firstStreams = new Map<string, string>();
 
   const refusal = (spec: Spec, specs: Map<string, Spec>) => {
     const known = specs.get(spec.id);
@@ -80,8 +87,12 @@ export function multiplexScript(script: MultiplexScript): ScriptOptions {
   }
 
   /** One stream's part of an answer, and its position after it (undefined: it ended). */
-  function part(id: string, lane: Lane, position: number): { part?: Json; position?: number } {
+  function part(id: string, lane: Lane, position: number, first: boolean): { part?: Json; position?: number } {
     const events = (from: number, to: number) => Array.from({ length: Math.max(0, to - from + 1) }, (_, i) => ({ seq: from + i, data: { n: from + i } }));
+    if (lane.reopenAt && first && position >= lane.reopenAt.at) {
+      const error = { message: 'scripted producer stopped', code: 'producer-lost' };
+      return { part: { id, events: [], termination: { reason: 'error', last: position, advice: { action: 'reopen', delayMs: lane.reopenAt.delayMs }, error } } };
+    }
     if (lane.endAt && position >= lane.endAt.at) {
       const error = lane.endAt.reason === 'error' ? { error: { message: 'scripted stream error' } } : {};
       return { part: { id, events: [], termination: { reason: lane.endAt.reason, last: position, advice: { action: 'none' }, ...error } } };
@@ -120,7 +131,9 @@ export function multiplexScript(script: MultiplexScript): ScriptOptions {
     const done = ended.get(session)!;
     const { added, refused } = add((mux.add ?? []) as Spec[], specs, next, done);
     for (const id of Object.keys(next)) {
-      const outcome = part(id, script.lanes[laneOf(specs.get(id)!)!]!, next[id]!);
+      const name = laneOf(specs.get(id)!)!;
+      if (!firstStreams.has(name)) firstStreams.set(name, `${session}:${id}`);
+      const outcome = part(id, script.lanes[name]!, next[id]!, firstStreams.get(name) === `${session}:${id}`);
       if (outcome.part && (outcome.part.events.length > 0 || outcome.part.termination || outcome.part.gap)) parts.push(outcome.part);
       if (outcome.position === undefined) {
         delete next[id];

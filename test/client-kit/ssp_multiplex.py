@@ -2,7 +2,8 @@
 asks for several streams (SSP_STREAMS): the first stream is the open's own, the others are
 added with the first poll; each stream keeps its own seq, dedup and gap state (SSP-MUX-16),
 a stream whose events skip without a gap ends with a protocol error and is removed from the
-session (SSP-CLIENT-7/16 per stream), an answer with an invalid part is a failed request
+session (SSP-CLIENT-7/16 per stream), a stream whose termination advises reopen is added again
+under a new id after reporting its restart (SSP-CLIENT-13/29 per stream), an answer with an invalid part is a failed request
 (SSP-CLIENT-19), and changes whose answer was lost go out again with the
 next poll (SSP-MUX-17).
 
@@ -12,7 +13,8 @@ mux-end-session (a stream that ends otherwise than complete ends them all) | mux
 events after a skip without reporting it) | mux-deliver-after-skip (reports the skip, then goes
 on delivering the stream's events) | mux-skip-keeps-stream (reports the skip and delivers nothing
 more of the stream, but never removes it from the session) | mux-invalid-gap-accepted (takes a
-part whose gap is inverted or not followed by gap.to + 1 as valid).
+part whose gap is inverted or not followed by gap.to + 1 as valid) | mux-reopen-ends (takes a
+stream's reopen advice as its end).
 """
 import random
 import time
@@ -24,10 +26,21 @@ EXTENSION = "multiplex"
 
 class Stream:
     def __init__(self, spec):
+        # The kit's name for the stream, printed with its lines; the id on the wire changes when it is added again.
+        self.name = spec["id"]
         self.spec = {"id": spec["id"], "stream": spec["stream"], "params": spec.get("params") or {}}
         self.last_seq = 0
         self.ended = False
         self.skipped = False
+        self.restarts = 0
+        # While a reopen advice is waited out: (when to add the stream again, the reason it ended).
+        self.reopen = None
+
+
+def reopen_wait_ms(lane, advice):
+    """SSP-CLIENT-13/24 for one stream: no earlier than delayMs, and a growing backoff while reopens repeat."""
+    lane.restarts += 1
+    return max(advice.get("delayMs") or 0, random.uniform(500, 1000) * min(30, 2 ** (lane.restarts - 1)))
 
 
 def part_problem(body, breaks):
@@ -56,18 +69,37 @@ def run_multiplex(streams, post, out, breaks, hold_ms, transport_error):
     pending = [lane.spec for lane in lanes.values() if lane.spec["id"] != first["id"]]
     # Streams ended here (a skip): removed with the next poll, again until an answer arrives.
     removing = []
+    # Streams whose termination advised reopen (section 23.4: added again under a new id), and every id used.
+    reopening = []
+    used_ids = set(lanes)
     failures = 0
 
     def say(lane, line):
-        out({"stream": lane.spec["id"], **line})
+        out({"stream": lane.name, **line})
+
+    def add_again(lane):
+        n = len(used_ids)
+        while f"r{n}-{lane.name}"[:16] in used_ids:
+            n += 1
+        new_id = f"r{n}-{lane.name}"[:16]
+        used_ids.add(new_id)
+        # SSP-CLIENT-29: the restart is reported before any event of the stream added again.
+        say(lane, {"restart": {"reason": lane.reopen[1], "lastSeq": lane.last_seq}})
+        lane.spec = {**lane.spec, "id": new_id}
+        lane.last_seq, lane.reopen = 0, None
+        lanes[new_id] = lane
+        pending.append(lane.spec)
 
     def end(lane, termination):
         lane.ended = True
         say(lane, {"termination": {"reason": termination["reason"], "last": termination["last"]}})
 
     try:
-        while not all(lane.ended for lane in lanes.values()):
+        while reopening or not all(lane.ended for lane in lanes.values()):
             sent = time.monotonic()
+            for lane in [lane for lane in reopening if lane.reopen[0] <= sent]:
+                reopening.remove(lane)
+                add_again(lane)
             changes = {**({"add": pending} if pending else {}), **({"remove": removing} if removing else {})}
             message = {"ssp": 1, "type": "poll", "sig": sig, "hold": hold_ms, **({"ext": {EXTENSION: changes}} if changes else {})}
             if "mux-forget-changes" in breaks:
@@ -91,7 +123,7 @@ def run_multiplex(streams, post, out, breaks, hold_ms, transport_error):
                 lane.ended = True
                 say(lane, {"error": {"kind": "request", "message": refusal["error"]["message"]}})
             if body["type"] == "termination":
-                for lane in lanes.values():
+                for lane in [*lanes.values(), *reopening]:
                     if not lane.ended:
                         end(lane, body)
                 return 1
@@ -118,11 +150,17 @@ def run_multiplex(streams, post, out, breaks, hold_ms, transport_error):
                             break
                     say(lane, {"seq": event["seq"], "data": event["data"]})
                     lane.last_seq = event["seq"]
+                    lane.restarts = 0
                     fresh += 1
                 if lane.ended:
                     continue
-                if part.get("termination"):
-                    end(lane, part["termination"])
+                termination = part.get("termination")
+                if termination and termination["advice"]["action"] == "reopen" and "mux-reopen-ends" not in breaks:
+                    del lanes[part["id"]]
+                    lane.reopen = (time.monotonic() + reopen_wait_ms(lane, termination["advice"]) / 1000, termination["reason"])
+                    reopening.append(lane)
+                elif termination:
+                    end(lane, termination)
                     if "mux-end-session" in breaks and part["termination"]["reason"] != "complete":
                         for other in lanes.values():
                             if not other.ended:
