@@ -1,7 +1,8 @@
 // Scenarios for the `multiplex` extension (spec §23.7: SSP-MUX-16/17, and SSP-CLIENT-7, -16,
-// -19 and -29 for each stream): the scripted server offers it, and the client is asked to follow several
-// streams (SSP_STREAMS, §20.5). A client that does not implement the extension — it says so with an `unsupported` line, or
-// asks for it in no `open` — gets "not applicable" with the reason, never a failure.
+// -19 and -29 for each stream): the scripted server offers it, and the client is asked to
+// follow several streams (SSP_STREAMS, §20.5). A client that does not implement the extension
+// — it says so with an `unsupported` line, or asks for it in no `open` — gets "not
+// applicable" with the reason, never a failure.
 import type { OutputLine, StreamSpec } from './contract.ts';
 import { multiplexScript } from './scripted-multiplex.ts';
 import { early, opens, polls, type ClientRun, type Fail, type Scenario } from './scenario-kit.ts';

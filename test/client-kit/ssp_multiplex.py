@@ -3,9 +3,9 @@ asks for several streams (SSP_STREAMS): the first stream is the open's own, the 
 added with the first poll; each stream keeps its own seq, dedup and gap state (SSP-MUX-16),
 a stream whose events skip without a gap ends with a protocol error and is removed from the
 session (SSP-CLIENT-7/16 per stream), a stream whose termination advises reopen is added again
-under a new id after reporting its restart (SSP-CLIENT-13/29 per stream), an answer with an invalid part is a failed request
-(SSP-CLIENT-19), and changes whose answer was lost go out again with the
-next poll (SSP-MUX-17).
+under a new id after reporting its restart (SSP-CLIENT-13/29 per stream), an answer with an
+invalid part is a failed request (SSP-CLIENT-19), and changes whose answer was lost go out again
+with the next poll (SSP-MUX-17).
 
 Deliberately broken variants: --break mux-no-dedup (delivers re-delivered events again) |
 mux-end-session (a stream that ends otherwise than complete ends them all) | mux-forget-changes
