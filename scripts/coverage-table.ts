@@ -75,7 +75,7 @@ export function coverageTable(requirements: readonly Requirement[]): string {
     '',
     'Scenarios of `npx xanjax conformance-client` (conformance/client/scenarios-*.ts, spec §20.5); broken clients are',
     '`test/client-kit/ssp_client.py --break FLAG`. The multiplex scenarios (SSP-MUX-16/17, and those of SSP-CLIENT-7, -16,',
-    '-19 and -29 named `multiplex-…`) are not applicable to clients without the extension, which they report as such.',
+    '-19, -25 and -29 named `multiplex-…`) are not applicable to clients without the extension, which they report as such.',
     '',
     '| Requirement | Level | Scenario(s) | Broken client(s) | Note |',
     '|---|---|---|---|---|',

@@ -1,5 +1,5 @@
 // Scenarios for the `multiplex` extension (spec §23.7: SSP-MUX-16/17, and SSP-CLIENT-7, -16,
-// -19 and -29 for each stream): the scripted server offers it, and the client is asked to
+// -19, -25 and -29 for each stream): the scripted server offers it, and the client is asked to
 // follow several streams (SSP_STREAMS, §20.5). A client that does not implement the extension
 // — it says so with an `unsupported` line, or asks for it in no `open` — gets "not
 // applicable" with the reason, never a failure.
@@ -165,6 +165,30 @@ export const multiplexScenarios: Scenario[] = [
       const ended = run.requests.find((request) => request.exchange.response?.body.includes('"producer-lost"'));
       const waited = readded.at - (ended?.answeredAt ?? 0);
       if (waited < 600 - early) fail(`the client added stream a again ${waited} ms after its termination; advice.delayMs was 600`);
+    },
+  },
+  {
+    id: 'SSP-CLIENT-25/multiplex-session-expired',
+    title: 'MUST open a new session for every stream and report each stream\'s restart when a poll of a multiplexed session is answered session-expired',
+    streams: streams('a', 'b'),
+    script: () => multiplexScript({ lanes: { a: { count: 4, perBatch: 1 }, b: { count: 4, perBatch: 1 } }, expireAt: 3 }),
+    timeoutMs: 20_000,
+    notApplicable,
+    judge(run, fail) {
+      const all = opens(run);
+      if (all.length < 2) fail(`after session-expired the client sent ${all.length} open(s); expected a new session`);
+      const asks = (open: ClientRun['requests'][number]) => Array.isArray(open.message?.extensions) && (open.message.extensions as unknown[]).includes('multiplex');
+      if (!all.slice(1).some(asks)) fail('the client opened its new session without asking for multiplex again');
+      for (const id of ['a', 'b']) {
+        const lines = ofStream(run, id);
+        const restartAt = lines.findIndex((line) => 'restart' in line);
+        if (restartAt < 0) fail(`stream ${id}: the session expired, but the client printed no restart line for it (SSP-CLIENT-29): ${JSON.stringify(lines)}`);
+        const after = seqsOf(lines.slice(restartAt + 1));
+        if (after.join() !== '1,2,3,4') fail(`stream ${id}: after its restart line the client printed ${JSON.stringify(after)}, expected the new session's [1,2,3,4]`);
+        const end = lines.at(-1);
+        if (!end || !('termination' in end) || end.termination.reason !== 'complete') fail(`stream ${id}: its last line is ${JSON.stringify(end ?? null)}, expected its termination (complete)`);
+      }
+      if (run.lines.some((line) => 'error' in line)) fail(`session-expired is not an error to report but a new session to open: ${JSON.stringify(run.lines.filter((line) => 'error' in line))}`);
     },
   },
   {

@@ -3,7 +3,7 @@
 // each stream (a "lane", named by its params) plays a plain stream of its own — `count`
 // events, `perBatch` to a part — with the faults a scenario scripts: a gap, an early end,
 // events skipped without a gap, invalid gaps, reopen advice, re-delivered events, a lost
-// answer. Signatures name each live stream with its position.
+// answer, the session's expiry. Signatures name each live stream with its position.
 import { scriptLimits, streamName, type RecordedRequest, type Reply, type ScriptOptions, type ScriptState } from './scripted-server.ts';
 
 const EXTENSION = 'multiplex';
@@ -34,6 +34,8 @@ export interface MultiplexScript {
   lanes: Record<string, Lane>;
   /** Every part after a stream's first starts one event early (re-delivery, SSP-MUX-8). */
   duplicates?: boolean;
+  /** Answer this poll (the n-th of the run) with 410 session-expired: the session is gone, every stream with it. */
+  expireAt?: number;
   /** Drop the answer to this poll (the n-th poll of the run, and what it carried). */
   drop?(poll: number, request: RecordedRequest): boolean;
 }
@@ -55,6 +57,8 @@ export function multiplexScript(script: MultiplexScript): ScriptOptions {
   const held = new Map<number, (reply: Reply) => void>();
   let opened = 0;
   let pollNumber = 0;
+  /** Sessions that expired (expireAt): every later poll of them is answered session-expired. */
+  const expired = new Set<number>();
   /** Invalid parts served so far, per lane. */
   const invalidServed = new Map<Lane, number>();
   /** Per lane, its first stream as `session:id` (a stream added again, in any session, is another). */
@@ -186,7 +190,8 @@ export function multiplexScript(script: MultiplexScript): ScriptOptions {
       const info = request.sig;
       if (!info?.streams || !sessions.has(info.session)) return undefined;
       if (message?.type === 'poll') {
-        pollNumber++;
+        if (++pollNumber === script.expireAt) expired.add(info.session);
+        if (expired.has(info.session)) return { status: 410, body: { ssp: 1, type: 'error', code: 'session-expired', message: 'scripted: the session expired', retryable: false } };
         return poll(request, state, info.session, info.streams);
       }
       if (message?.type !== 'close') return undefined;

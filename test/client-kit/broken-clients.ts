@@ -69,6 +69,11 @@ export const brokenClients: readonly BrokenClient[] = [
     fails: ['SSP-CLIENT-19/multiplex-invalid-gap'],
   },
   { flag: 'mux-reopen-ends', violates: 'SSP-CLIENT-13: in a multiplexed session, takes a stream\'s reopen advice as the end of the stream', fails: ['SSP-CLIENT-29/multiplex-reopen'] },
+  {
+    flag: 'mux-restart-silent',
+    violates: 'SSP-CLIENT-29: in a multiplexed session, opens a new session after session-expired without reporting the streams\' restarts',
+    fails: ['SSP-CLIENT-25/multiplex-session-expired'],
+  },
   { flag: 'mux-forget-changes', violates: 'SSP-MUX-17: does not send again the additions whose answer was lost', fails: ['SSP-MUX-17/lost-change'] },
   { flag: 'deliver-after-close', violates: 'SSP-CLIENT-30: after sending close, still polls and delivers what arrives', fails: ['SSP-CLIENT-14/close-on-stop', 'SSP-CLIENT-30/close-while-held'] },
 ];

@@ -3,7 +3,8 @@ asks for several streams (SSP_STREAMS): the first stream is the open's own, the 
 added with the first poll; each stream keeps its own seq, dedup and gap state (SSP-MUX-16),
 a stream whose events skip without a gap ends with a protocol error and is removed from the
 session (SSP-CLIENT-7/16 per stream), a stream whose termination advises reopen is added again
-under a new id after reporting its restart (SSP-CLIENT-13/29 per stream), an answer with an
+under a new id after reporting its restart (SSP-CLIENT-13/29 per stream), an expired session is
+opened again for every live stream, each restart reported (SSP-CLIENT-25/29), an answer with an
 invalid part is a failed request (SSP-CLIENT-19), and changes whose answer was lost go out again
 with the next poll (SSP-MUX-17).
 
@@ -14,7 +15,8 @@ events after a skip without reporting it) | mux-deliver-after-skip (reports the 
 on delivering the stream's events) | mux-skip-keeps-stream (reports the skip and delivers nothing
 more of the stream, but never removes it from the session) | mux-invalid-gap-accepted (takes a
 part whose gap is inverted or not followed by gap.to + 1 as valid) | mux-reopen-ends (takes a
-stream's reopen advice as its end).
+stream's reopen advice as its end) | mux-restart-silent (opens a new session after session-expired
+without reporting the streams' restarts).
 """
 import random
 import time
@@ -59,14 +61,21 @@ def part_problem(body, breaks):
 def run_multiplex(streams, post, out, breaks, hold_ms, transport_error):
     """Follows every stream to its end; returns the exit status."""
     lanes = {spec["id"]: Stream(spec) for spec in streams}
-    first = streams[0]
-    status, _, body = post({"ssp": 1, "type": "open", "stream": first["stream"], "params": first.get("params") or {},
-                            "extensions": [EXTENSION], "ext": {EXTENSION: {"id": first["id"]}}}, timeout=10)
-    if status != 200 or not isinstance(body, dict) or EXTENSION not in (body.get("extensions") or []):
+
+    def open_session(live):
+        """A multiplexed session for `live` streams: the open's own is the first, the others are
+        added with the first poll. Returns its signature and the additions, or (None, [])."""
+        first = live[0].spec
+        status, _, body = post({"ssp": 1, "type": "open", "stream": first["stream"], "params": first["params"],
+                                "extensions": [EXTENSION], "ext": {EXTENSION: {"id": first["id"]}}}, timeout=10)
+        if status != 200 or not isinstance(body, dict) or EXTENSION not in (body.get("extensions") or []):
+            return None, []
+        return body["sig"], [lane.spec for lane in live[1:]]
+
+    sig, pending = open_session(list(lanes.values()))
+    if sig is None:
         out({"unsupported": {"feature": "multiplex", "reason": "the server did not accept the multiplex extension"}})
         return 0
-    sig = body["sig"]
-    pending = [lane.spec for lane in lanes.values() if lane.spec["id"] != first["id"]]
     # Streams ended here (a skip): removed with the next poll, again until an answer arrives.
     removing = []
     # Streams whose termination advised reopen (section 23.4: added again under a new id), and every id used.
@@ -100,6 +109,13 @@ def run_multiplex(streams, post, out, breaks, hold_ms, transport_error):
             for lane in [lane for lane in reopening if lane.reopen[0] <= sent]:
                 reopening.remove(lane)
                 add_again(lane)
+            if sig is None:
+                # The session expired: a new one for every live stream, until a server takes it.
+                live = [lane for lane in lanes.values() if not lane.ended]
+                sig, pending = open_session(live) if live else (None, [])
+                if sig is None:
+                    time.sleep(random.uniform(0.5, 1.0))
+                    continue
             changes = {**({"add": pending} if pending else {}), **({"remove": removing} if removing else {})}
             message = {"ssp": 1, "type": "poll", "sig": sig, "hold": hold_ms, **({"ext": {EXTENSION: changes}} if changes else {})}
             if "mux-forget-changes" in breaks:
@@ -107,7 +123,15 @@ def run_multiplex(streams, post, out, breaks, hold_ms, transport_error):
             try:
                 status, _, body = post(message, timeout=hold_ms / 1000 + 10)
             except transport_error:
-                body = None
+                status, body = None, None
+            if status in (403, 410) and isinstance(body, dict) and body.get("code") in ("invalid-signature", "session-expired"):
+                # SSP-CLIENT-25: the session is gone, not the subscriptions: each stream restarts (SSP-CLIENT-29) in a new session.
+                for lane in lanes.values():
+                    if not lane.ended and "mux-restart-silent" not in breaks:
+                        say(lane, {"restart": {"reason": body["code"], "lastSeq": lane.last_seq}})
+                    lane.last_seq = 0
+                sig, removing = None, []
+                continue
             if status != 200 or not isinstance(body, dict) or body.get("type") not in ("batch", "termination") or part_problem(body, breaks):
                 failures += 1
                 time.sleep(random.uniform(0.5, 1.0) * min(1, 2 ** (failures - 1)))  # SSP-CLIENT-17, live cap 1 s
@@ -170,6 +194,7 @@ def run_multiplex(streams, post, out, breaks, hold_ms, transport_error):
         return 0
     finally:
         try:
-            post({"ssp": 1, "type": "close", "sig": sig}, timeout=3)
+            if sig is not None:
+                post({"ssp": 1, "type": "close", "sig": sig}, timeout=3)
         except transport_error:
             pass
