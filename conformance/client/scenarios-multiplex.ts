@@ -1,5 +1,5 @@
 // Scenarios for the `multiplex` extension (spec §23.7: SSP-MUX-16/17, and SSP-CLIENT-7, -16,
-// -19, -25 and -29 for each stream): the scripted server offers it, and the client is asked to
+// -12, -19, -25 and -29 for each stream): the scripted server offers it, and the client is asked to
 // follow several streams (SSP_STREAMS, §20.5). A client that does not implement the extension
 // — it says so with an `unsupported` line, or asks for it in no `open` — gets "not
 // applicable" with the reason, never a failure.
@@ -165,6 +165,20 @@ export const multiplexScenarios: Scenario[] = [
       const ended = run.requests.find((request) => request.exchange.response?.body.includes('"producer-lost"'));
       const waited = readded.at - (ended?.answeredAt ?? 0);
       if (waited < 600 - early) fail(`the client added stream a again ${waited} ms after its termination; advice.delayMs was 600`);
+    },
+  },
+  {
+    id: 'SSP-CLIENT-12/multiplex-not-retryable',
+    title: 'MUST NOT repeat a poll of a multiplexed session unchanged after it was answered with a non-retryable error (400 bad-request)',
+    streams: streams('a', 'b'),
+    script: () => multiplexScript({ lanes: { a: { count: 4, perBatch: 1 }, b: { count: 4, perBatch: 1 } }, badRequestAt: 2 }),
+    timeoutMs: 20_000,
+    notApplicable,
+    judge(run, fail) {
+      const refused = run.requests.find((request) => request.exchange.response?.status === 400);
+      if (!refused) fail('the client sent fewer than two polls: the second was to be refused');
+      const repeats = run.requests.slice(run.requests.indexOf(refused!) + 1).filter((request) => request.raw === refused!.raw);
+      if (repeats.length > 0) fail(`the poll answered 400 bad-request (not retryable) was sent again unchanged ${repeats.length} time(s): ${refused!.raw.slice(0, 160)}`);
     },
   },
   {

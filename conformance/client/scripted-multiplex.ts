@@ -3,7 +3,7 @@
 // each stream (a "lane", named by its params) plays a plain stream of its own — `count`
 // events, `perBatch` to a part — with the faults a scenario scripts: a gap, an early end,
 // events skipped without a gap, invalid gaps, reopen advice, re-delivered events, a lost
-// answer, the session's expiry. Signatures name each live stream with its position.
+// answer, a refused poll, the session's expiry. Signatures name each live stream with its position.
 import { scriptLimits, streamName, type RecordedRequest, type Reply, type ScriptOptions, type ScriptState } from './scripted-server.ts';
 
 const EXTENSION = 'multiplex';
@@ -36,6 +36,8 @@ export interface MultiplexScript {
   duplicates?: boolean;
   /** Answer this poll (the n-th of the run) with 410 session-expired: the session is gone, every stream with it. */
   expireAt?: number;
+  /** Answer this poll (the n-th of the run) with 400 bad-request, not retryable; the session goes on. */
+  badRequestAt?: number;
   /** Drop the answer to this poll (the n-th poll of the run, and what it carried). */
   drop?(poll: number, request: RecordedRequest): boolean;
 }
@@ -192,6 +194,7 @@ export function multiplexScript(script: MultiplexScript): ScriptOptions {
       if (message?.type === 'poll') {
         if (++pollNumber === script.expireAt) expired.add(info.session);
         if (expired.has(info.session)) return { status: 410, body: { ssp: 1, type: 'error', code: 'session-expired', message: 'scripted: the session expired', retryable: false } };
+        if (pollNumber === script.badRequestAt) return { status: 400, body: { ssp: 1, type: 'error', code: 'bad-request', message: 'scripted: refused', retryable: false } };
         return poll(request, state, info.session, info.streams);
       }
       if (message?.type !== 'close') return undefined;

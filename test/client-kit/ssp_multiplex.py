@@ -4,7 +4,8 @@ added with the first poll; each stream keeps its own seq, dedup and gap state (S
 a stream whose events skip without a gap ends with a protocol error and is removed from the
 session (SSP-CLIENT-7/16 per stream), a stream whose termination advises reopen is added again
 under a new id after reporting its restart (SSP-CLIENT-13/29 per stream), an expired session is
-opened again for every live stream, each restart reported (SSP-CLIENT-25/29), an answer with an
+opened again for every live stream, each restart reported (SSP-CLIENT-25/29), another error that
+is not retryable ends every stream (SSP-CLIENT-12), an answer with an
 invalid part is a failed request (SSP-CLIENT-19), and changes whose answer was lost go out again
 with the next poll (SSP-MUX-17).
 
@@ -16,7 +17,8 @@ on delivering the stream's events) | mux-skip-keeps-stream (reports the skip and
 more of the stream, but never removes it from the session) | mux-invalid-gap-accepted (takes a
 part whose gap is inverted or not followed by gap.to + 1 as valid) | mux-reopen-ends (takes a
 stream's reopen advice as its end) | mux-restart-silent (opens a new session after session-expired
-without reporting the streams' restarts).
+without reporting the streams' restarts) | mux-retry-not-retryable (repeats a poll answered with a
+non-retryable error).
 """
 import random
 import time
@@ -132,6 +134,13 @@ def run_multiplex(streams, post, out, breaks, hold_ms, transport_error):
                     lane.last_seq = 0
                 sig, removing = None, []
                 continue
+            if isinstance(body, dict) and body.get("type") == "error" and body.get("retryable") is False and "mux-retry-not-retryable" not in breaks:
+                # SSP-CLIENT-12: not repeated; every stream reports the error and ends.
+                for lane in [*lanes.values(), *reopening]:
+                    if not lane.ended:
+                        lane.ended = True
+                        say(lane, {"error": {"kind": "server", "message": f"{status} {body.get('code')}"}})
+                return 1
             if status != 200 or not isinstance(body, dict) or body.get("type") not in ("batch", "termination") or part_problem(body, breaks):
                 failures += 1
                 time.sleep(random.uniform(0.5, 1.0) * min(1, 2 ** (failures - 1)))  # SSP-CLIENT-17, live cap 1 s
