@@ -5,9 +5,9 @@ a stream whose events skip without a gap ends with a protocol error and is remov
 session (SSP-CLIENT-7/16 per stream), a stream whose termination advises reopen is added again
 under a new id after reporting its restart (SSP-CLIENT-13/29 per stream), an expired session is
 opened again for every live stream, each restart reported (SSP-CLIENT-25/29), another error that
-is not retryable ends every stream (SSP-CLIENT-12), an answer with an
-invalid part is a failed request (SSP-CLIENT-19), and changes whose answer was lost go out again
-with the next poll (SSP-MUX-17).
+is not retryable ends every stream (SSP-CLIENT-12), an answer with an invalid part is a failed
+request (SSP-CLIENT-19), and changes whose answer was lost go out again with the next poll
+(SSP-MUX-17).
 
 Deliberately broken variants: --break mux-no-dedup (delivers re-delivered events again) |
 mux-end-session (a stream that ends otherwise than complete ends them all) | mux-forget-changes
