@@ -109,7 +109,7 @@ export const multiplexScenarios: Scenario[] = [
       const after = seqsOf(lines.slice(errorAt + 1));
       if (after.length > 0 || seqsOf(lines).some((seq) => seq > 2)) fail(`after the skip the client delivered events ${JSON.stringify(seqsOf(lines).filter((seq) => seq > 2))} of stream a`);
       // The stream's close (SSP-CLIENT-14) in a multiplexed session: its removal, while b goes on.
-      const wireIds = wireIdsOf(run, 'a');
+      const wireIds = wireIdsOf(run.requests, 'a');
       if (!polls(run).some((poll) => removesOf(poll).some((id) => wireIds.includes(id)))) fail('the client never removed stream a from the session after its skip (ext.multiplex.remove): the server goes on reading it for nothing');
       stream(run, 'b', [1, 2, 3, 4, 5, 6], 'complete', fail);
     },
@@ -134,7 +134,8 @@ export const multiplexScenarios: Scenario[] = [
       stream(run, 'a', [1, 2, 3, 4, 5, 6], 'complete', fail);
       stream(run, 'b', [1, 2, 3, 4], 'complete', fail);
       const all = polls(run);
-      const invalid = all.filter((poll) => wireIdsOf(run, 'a').some((id) => poll.sig?.streams?.[id] === 2));
+      const ids = wireIdsOf(run.requests, 'a');
+      const invalid = all.filter((poll) => ids.some((id) => poll.sig?.streams?.[id] === 2));
       const first = invalid[0];
       if (!first || invalid.length < 3) fail(`the client polled ${invalid.length} time(s) with stream a at position 2; expected the poll answered invalidly, then the same poll twice more`);
       for (const retry of all.slice(all.indexOf(first!) + 1, all.indexOf(first!) + 3)) {
@@ -157,10 +158,10 @@ export const multiplexScenarios: Scenario[] = [
       if (lines.slice(0, restartAt).some((line) => 'termination' in line || 'gap' in line)) fail('the client reported stream a\'s reopen advice as its end or a gap, not as a restart');
       stream(run, 'a', [1, 2, 1, 2, 3, 4], 'complete', fail);
       stream(run, 'b', [1, 2, 3, 4, 5, 6, 7, 8], 'complete', fail);
-      const [firstId, ...later] = wireIdsOf(run, 'a');
+      const [firstId, ...later] = wireIdsOf(run.requests, 'a');
       if (later.length === 0) fail('the client never added stream a again (ext.multiplex.add, or the open of a new session) after its reopen advice');
       // Ids are never reused within a session (§23.2); a new session may start again from any id.
-      const readded = run.requests.find((request) => wireIdsOf({ ...run, requests: [request] }, 'a').includes(later[0]!))!;
+      const readded = run.requests.find((request) => wireIdsOf([request], 'a').includes(later[0]!))!;
       if (readded.message?.type === 'poll' && later[0] === firstId) fail(`the client added stream a again under its old id ${JSON.stringify(firstId)}: reopen advice asks for a new id`);
       const ended = run.requests.find((request) => request.exchange.response?.body.includes('"producer-lost"'));
       const waited = readded.at - (ended?.answeredAt ?? 0);
@@ -240,10 +241,10 @@ function skipsInStreamA() {
   return multiplexScript({ lanes: { a: { count: 8, perBatch: 2, skipTo: { at: 2, to: 4 } }, b: { count: 6, perBatch: 1 } } });
 }
 
-/** The ids the client gave on the wire to the stream of `lane` (its own choice, in its open or additions). */
-function wireIdsOf(run: ClientRun, lane: string): string[] {
+/** The ids the client gave on the wire to the stream of `lane` (its own choice, in its opens or additions), in order. */
+function wireIdsOf(requests: readonly ClientRun['requests'][number][], lane: string): string[] {
   const ids: string[] = [];
-  for (const request of run.requests) {
+  for (const request of requests) {
     const { message } = request;
     const mux = (message?.ext as { multiplex?: { id?: unknown; add?: Array<{ id?: unknown; params?: { lane?: unknown } }> } } | undefined)?.multiplex;
     const opened = message?.type === 'open' && (message.params as { lane?: unknown } | undefined)?.lane === lane ? mux?.id : undefined;

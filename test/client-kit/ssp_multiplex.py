@@ -129,7 +129,9 @@ def run_multiplex(streams, post, out, breaks, hold_ms, transport_error):
             if status in (403, 410) and isinstance(body, dict) and body.get("code") in ("invalid-signature", "session-expired"):
                 # SSP-CLIENT-25: the session is gone, not the subscriptions: each stream restarts (SSP-CLIENT-29) in a new session.
                 for lane in lanes.values():
-                    if not lane.ended and "mux-restart-silent" not in breaks:
+                    if lane.ended:
+                        continue
+                    if "mux-restart-silent" not in breaks:
                         say(lane, {"restart": {"reason": body["code"], "lastSeq": lane.last_seq}})
                     lane.last_seq = 0
                 sig, removing = None, []
