@@ -8,6 +8,7 @@ import { buildReport, type RunSummary } from '../report.ts';
 import { matches, tokens } from '../select.ts';
 import { UsageError } from '../errors.ts';
 import { launchClient } from './contract.ts';
+import { DEFAULT_TIMEOUT_MS } from './scenario-kit.ts';
 import { scenarios as allScenarios, type ClientRun, type Scenario } from './scenarios.ts';
 import { startScriptedServer, streamName, type RecordedRequest } from './scripted-server.ts';
 
@@ -81,7 +82,7 @@ async function runScenario(scenario: Scenario, options: ClientRunOptions): Promi
   const started = performance.now();
   const server = await startScriptedServer(scenario.script());
   try {
-    const timeoutMs = (scenario.timeoutMs ?? 15_000) * (options.timeoutScale ?? 1);
+    const timeoutMs = (scenario.timeoutMs ?? DEFAULT_TIMEOUT_MS) * (options.timeoutScale ?? 1);
     const outcome = await launchClient({
       command: options.command,
       endpoint: server.endpoint,

@@ -15,6 +15,9 @@ export interface ClientRun {
   timedOut: boolean;
 }
 
+/** How long a client may take to finish a scenario that sets no timeoutMs. */
+export const DEFAULT_TIMEOUT_MS = 15_000;
+
 export interface Scenario {
   id: string;
   /** Starts with MUST or SHOULD (the level). */
@@ -23,7 +26,7 @@ export interface Scenario {
   script(): ScriptOptions;
   /** SIGINT the client once it printed this many events (SSP-CLIENT-14). */
   stopAfterEvents?: number;
-  /** Longest the client may take to finish the scenario (default 15 s). */
+  /** Longest the client may take to finish the scenario (default DEFAULT_TIMEOUT_MS). */
   timeoutMs?: number;
   /** Credentials the client is given (SSP_HEADERS). */
   headers?: Record<string, string>;

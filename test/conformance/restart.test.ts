@@ -12,6 +12,7 @@ import { restartChecks } from '../../conformance/checks/restart.ts';
 import { runChecks } from '../../conformance/runner.ts';
 import { createServer } from '../../reference-server/index.ts';
 import { restartServer } from '../support/bundles.ts';
+import { startPooled } from '../support/pool.ts';
 import { freePort } from '../support/processes.ts';
 import { restartVariants } from './broken/restart-variants.ts';
 
@@ -36,14 +37,8 @@ describe('restart checks (--server-command)', () => {
   // a poll gets at instants around a restart, and eight at once on a loaded machine moved
   // those instants too far. A restart slower than the signatures' idleTimeoutMs would leave
   // nothing to resume (the checks then say so in notes instead of judging).
-  const slots: Array<Promise<unknown>> = Array.from({ length: 4 }, () => Promise.resolve());
-  const outcomes = new Map(
-    restartVariants('').map((variant, i) => {
-      const outcome = slots[i % slots.length]!.then(() => runAgainst(variant.name));
-      slots[i % slots.length] = outcome.catch(() => undefined);
-      return [variant.name, outcome] as const;
-    }),
-  );
+  const names = restartVariants('').map((variant) => variant.name);
+  const outcomes = startPooled(names, 4, runAgainst);
 
   it('a conforming server passes every restart check', { timeout: 600_000 }, async () => {
     const { notPassed } = await outcomes.get('journal')!;

@@ -10,6 +10,7 @@
 import { describe, expect, it } from 'vitest';
 import { allChecks } from '../../../conformance/checks/index.ts';
 import { runChecks } from '../../../conformance/runner.ts';
+import { startPooled } from '../../support/pool.ts';
 import { allVariants } from './index.ts';
 import { startBroken, type Variant } from './proxy.ts';
 
@@ -45,26 +46,13 @@ async function prove(variant: Variant): Promise<Outcome> {
   }
 }
 
-/** Start every proof now, at most `parallel` at a time; each test awaits its own outcome. */
-function proveAll(variants: readonly Variant[]): Map<Variant, Promise<Outcome>> {
-  const outcomes = new Map<Variant, Promise<Outcome>>();
-  const slots: Array<Promise<unknown>> = Array.from({ length: parallel }, () => Promise.resolve());
-  variants.forEach((variant, i) => {
-    const outcome = slots[i % parallel]!.then(() => prove(variant));
-    outcomes.set(variant, outcome);
-    // The next proof in this slot starts when this one settles, whatever its result.
-    slots[i % parallel] = outcome.catch(() => undefined);
-  });
-  return outcomes;
-}
-
 /** Proves the variants whose index in allVariants is `shard` modulo `shards`. */
 export function proveVariantShard(shard: number, shards: number): void {
   describe(`broken server variants, shard ${shard + 1} of ${shards} (${full ? 'every check' : 'checks of the broken sections'})`, () => {
     // XANJAX_VARIANTS=a,b proves only the named variants (while working on them).
     const named = process.env.XANJAX_VARIANTS?.split(',');
     const variants = allVariants.filter((variant, i) => i % shards === shard && (!named || named.includes(variant.name)));
-    const outcomes = proveAll(variants);
+    const outcomes = startPooled(variants, parallel, prove);
     for (const variant of variants) {
       it(`${variant.name} fails exactly ${variant.breaks.join(', ')}`, { timeout: 240_000 }, async () => {
         const { failing, harnessErrors, reasons } = await outcomes.get(variant)!;

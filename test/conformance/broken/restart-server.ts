@@ -1,5 +1,5 @@
 // A server for the runner's --server-command checks: the reference server (conformance
-// mode, a kept secret, idleTimeoutMs long enough to outlast a restart on a loaded machine)
+// mode, a kept secret, idleTimeoutMs 8 s, many times a restart on a loaded machine)
 // behind the broken-variant proxy, as its own process that SIGTERM shuts down gracefully.
 //   node --import tsx test/conformance/broken/restart-server.ts --port P --secret S --journal FILE [--variant NAME]
 // The `journal` variant keeps termination memory across restarts in FILE (SSP-SIGNATURE-14,
@@ -10,7 +10,7 @@ import { restartVariants } from './restart-variants.ts';
 import { startBroken } from './proxy.ts';
 
 const { values } = parseArgs({
-  options: { port: { type: 'string' }, secret: { type: 'string' }, journal: { type: 'string' }, variant: { type: 'string', default: 'journal' }, idle: { type: 'string', default: '15000' } },
+  options: { port: { type: 'string' }, secret: { type: 'string' }, journal: { type: 'string' }, variant: { type: 'string', default: 'journal' }, idle: { type: 'string', default: '8000' } },
 });
 const variant = restartVariants(values.journal ?? '').find((candidate) => candidate.name === values.variant);
 if (!variant || values.port === undefined || values.secret === undefined) {
