@@ -293,6 +293,11 @@ export const edgeScenarios: Scenario[] = [
       const noise = lowSpread(immediate, 2);
       const threshold = Math.min(80, Math.max(30, 3 * noise));
       const spread = lowSpread(waits, 2);
+      // Load only lengthens waits, so a client without jitter never waits less than d, while
+      // ten random waits all at least 0.9 d (beyond this client's typical latency) have
+      // probability 0.2^10: this catches it however much a loaded machine spreads its waits.
+      const typical = [...immediate].sort((a, b) => a - b)[Math.floor(immediate.length / 2)] ?? 0;
+      if (Math.min(...waits) >= 900 + typical) fail(`retry waits ${JSON.stringify(waits)} ms: none is shorter than 0.9 d = 900 ms plus this client's typical latency (${typical} ms); random waits in [500, 1000] would be: the backoff has no jitter`);
       if (spread < threshold) fail(`retry waits ${JSON.stringify(waits)} ms span only ${spread} ms (lowest 8); with random waits in [500, 1000] they spread far wider than this client's latency noise (${noise} ms): the backoff has no jitter`);
     },
   },
