@@ -33,6 +33,8 @@ interface Part {
   events: Array<{ seq: number; data: unknown }>;
   gap?: { from: number; to: number };
   termination?: { reason: string; last: number; advice: { action: string; delayMs?: number }; error?: unknown };
+  /** The shared session's poll failed for good: the answer it got, which each stream's Subscription handles itself. */
+  failure?: VirtualResponse;
 }
 
 /** One stream of the shared session, as its Subscription sees it. */
@@ -47,11 +49,18 @@ class Lane {
   }
 }
 
+/** How an addition was settled: added, refused by the server, or its poll's failed answer. */
+type AddOutcome = { ok: true } | { ok: false; error: Json } | { ok: false; failure: VirtualResponse };
+
 interface VirtualResponse {
   status: number;
   headers: { get(name: string): string | null };
   text(): Promise<string>;
 }
+
+/** Only these refusals of a poll mean the session is gone (SSP-CLIENT-25); any other is reported (SSP-CLIENT-12). */
+const sessionLost = (error: SspError) => error instanceof SspServerError && (error.code === 'invalid-signature' || error.code === 'session-expired');
+const SESSION_GONE = { ssp: 1, type: 'error', code: 'session-expired', message: 'the shared multiplexed session ended', retryable: false };
 
 const noHeaders = { get: () => null };
 const respond = (status: number, body: unknown): VirtualResponse => ({ status, headers: noHeaders, text: async () => JSON.stringify(body) });
@@ -66,7 +75,7 @@ class Hub {
   /** Position the hub has received per stream (what the signature acknowledges). */
   #adds: Spec[] = [];
   #removes: string[] = [];
-  #waitingAdds = new Map<string, (outcome: { ok: true } | { ok: false; error: Json }) => void>();
+  #waitingAdds = new Map<string, (outcome: AddOutcome) => void>();
   #loop: Promise<void> | undefined;
   #abort = new AbortController();
   #generation = 0;
@@ -100,7 +109,10 @@ class Hub {
       if (!lane) throw new TypeError('virtual session used before it was opened');
       const position = Number(VIRTUAL_SIG.exec(message.sig)?.[2] ?? 0);
       if (message.type === 'close') return respond(200, this.#remove(lane, position, init.keepalive === true));
-      return respond(200, await this.#take(lane, position, init.signal));
+      // A stream whose shared session failed is polled again only after its Subscription renewed
+      // its credentials (SSP-CLIENT-20): its session is gone, so it opens a new one (SSP-CLIENT-25).
+      if (this.#lanes.get(lane.spec.id) !== lane && lane.pending.length === 0) return respond(410, SESSION_GONE);
+      return this.#take(lane, position, init.signal);
     };
   }
 
@@ -141,7 +153,7 @@ class Hub {
       return this.#open(message, init);
     }
     if (this.mode === 'plain') return { plain: await this.fetch(this.endpoint, { ...init, signal }) };
-    const outcome = await new Promise<{ ok: true } | { ok: false; error: Json }>((resolve) => {
+    const outcome = await new Promise<AddOutcome>((resolve) => {
       this.#waitingAdds.set(spec.id, resolve);
       this.#adds.push(spec);
       this.#lanes.set(spec.id, new Lane(spec));
@@ -150,11 +162,13 @@ class Hub {
     });
     if (outcome.ok) return { lane: this.#lanes.get(spec.id)! };
     this.#lanes.delete(spec.id);
+    // The poll carrying the addition was refused: the open gets the same answer.
+    if ('failure' in outcome) return { plain: outcome.failure };
     return { error: outcome.error };
   }
 
   /** A virtual poll: this stream's next part, once the lane has one (or an empty batch after a while). */
-  async #take(lane: Lane, position: number, signal: AbortSignal): Promise<Json> {
+  async #take(lane: Lane, position: number, signal: AbortSignal): Promise<VirtualResponse> {
     const deadline = Date.now() + VIRTUAL_HOLD_MS;
     while (lane.pending.length === 0 && Date.now() < deadline) {
       await new Promise<void>((resolve, reject) => {
@@ -173,22 +187,24 @@ class Hub {
       lane.waiter = undefined;
     }
     const part = lane.pending.shift();
-    if (!part) return { ssp: 1, type: 'batch', sig: virtualSig(lane.spec.id, position), events: [] };
+    if (!part) return respond(200, { ssp: 1, type: 'batch', sig: virtualSig(lane.spec.id, position), events: [] });
+    if (part.failure) return part.failure;
     if (part.termination) {
       this.#lanes.delete(lane.spec.id);
       // The last stream ended on its own: the session carries nothing more, so it is closed
       // rather than left to expire on the server.
       if (this.#lanes.size === 0) this.#closeSession(false);
-      return { ssp: 1, type: 'termination', sig: virtualSig(lane.spec.id, part.termination.last), ...part.termination };
+      return respond(200, { ssp: 1, type: 'termination', sig: virtualSig(lane.spec.id, part.termination.last), ...part.termination });
     }
     const last = part.events.length > 0 ? part.events[part.events.length - 1].seq : (part.gap?.to ?? position);
-    return { ssp: 1, type: 'batch', sig: virtualSig(lane.spec.id, Math.max(last, position)), ...(part.gap && { gap: part.gap }), events: part.events };
+    return respond(200, { ssp: 1, type: 'batch', sig: virtualSig(lane.spec.id, Math.max(last, position)), ...(part.gap && { gap: part.gap }), events: part.events });
   }
 
   /** A virtual close: the stream leaves the session (§23.3 remove); the last one closes it. */
   #remove(lane: Lane, position: number, keepalive: boolean): Json {
+    // A stream the session no longer has (it ended with the session) has nothing to remove.
+    if (this.#lanes.get(lane.spec.id) === lane) this.#removes.push(lane.spec.id);
     this.#lanes.delete(lane.spec.id);
-    this.#removes.push(lane.spec.id);
     if (this.#lanes.size === 0) this.#closeSession(keepalive);
     else this.#nudge();
     return { ssp: 1, type: 'termination', sig: virtualSig(lane.spec.id, position), reason: 'closed', last: position, advice: { action: 'none' } };
@@ -237,9 +253,16 @@ class Hub {
       this.#wake = () => superseded.abort();
       let answer: Answer;
       let sentAt = Date.now();
+      // The answer as received, for the streams to handle themselves if it ends the session.
+      let received: VirtualResponse | undefined;
+      const recording: FetchLike = async (url, init) => {
+        const response = await this.fetch(url, init);
+        const text = await response.text();
+        return (received = { status: response.status, headers: response.headers, text: async () => text });
+      };
       try {
         const onSend = () => (sentAt = Date.now());
-        answer = await send(this.fetch, this.endpoint, message, { signal: AbortSignal.any([signal, superseded.signal]), timeoutMs: 45_000, settings: this.#settings, onSend });
+        answer = await send(recording, this.endpoint, message, { signal: AbortSignal.any([signal, superseded.signal]), timeoutMs: 45_000, settings: this.#settings, onSend });
         // SSP-CLIENT-19: an invalid part makes the answer a failed request, before its signature is taken.
         const problem = multiplexPartsProblem(answer);
         if (problem !== undefined) throw new SspProtocolError(`HTTP 200: ${problem}`, 200, true);
@@ -264,8 +287,16 @@ class Hub {
           await sleep(retryDelayMs(attempt, error.retryAfterMs, defaultRetryOptions, Math.random), signal).catch(() => {});
           continue;
         }
-        // The session is lost: every stream ends as expired, and its Subscription reopens.
-        this.#endAll({ reason: 'expired', advice: { action: 'reopen' } });
+        // SSP-CLIENT-12: a refusal that is not retryable is not repeated, and each stream's
+        // Subscription gets the answer to report (or, for a 401, to renew its credentials).
+        if (error instanceof SspError && !error.retryable && received !== undefined && !sessionLost(error)) {
+          const failure = received;
+          this.#endAll((lane) => ({ id: lane.spec.id, events: [], failure }), failure);
+          return;
+        }
+        // The session is lost (SSP-CLIENT-25), or still failing after every retry: every stream
+        // ends as expired, and its Subscription reopens.
+        this.#endAll((lane) => ({ id: lane.spec.id, events: [], termination: { reason: 'expired', last: 0, advice: { action: 'reopen' } } }));
         return;
       } finally {
         this.#wake = undefined;
@@ -279,7 +310,8 @@ class Hub {
           await sleep(Math.max(advice.delayMs ?? 0, 1000), signal).catch(() => {});
           continue;
         }
-        this.#endAll({ reason: answer.reason, advice: advice.action === 'none' ? { action: 'reopen' } : advice });
+        const end = { reason: answer.reason, last: 0, advice: advice.action === 'none' ? { action: 'reopen' } : advice };
+        this.#endAll((lane) => ({ id: lane.spec.id, events: [], termination: end }));
         return;
       }
     }
@@ -294,17 +326,22 @@ class Hub {
     for (const part of (mux.streams ?? []) as Part[]) this.#lanes.get(part.id)?.push(part);
   }
 
-  #settleAdd(id: string, outcome: { ok: true } | { ok: false; error: Json }): void {
+  #settleAdd(id: string, outcome: AddOutcome): void {
     const settle = this.#waitingAdds.get(id);
     this.#waitingAdds.delete(id);
     settle?.(outcome);
   }
 
-  /** The whole session ended: each stream gets a termination its Subscription acts on. */
-  #endAll(end: { reason: string; advice: { action: string; delayMs?: number } }): void {
-    for (const [id, settle] of this.#waitingAdds) settle({ ok: false, error: { code: 'unavailable', message: 'the shared session ended', retryable: true } });
+  /**
+   * The whole session ended: each stream gets its last part (a termination or the failed
+   * answer), which its Subscription acts on; an addition still waiting is refused as
+   * `unavailable` (its open is repeated, into a new session) or gets the failed answer.
+   */
+  #endAll(lastPart: (lane: Lane) => Part, failure?: VirtualResponse): void {
+    const refusal: AddOutcome = failure ? { ok: false, failure } : { ok: false, error: { code: 'unavailable', message: 'the shared session ended', retryable: true } };
+    for (const [, settle] of this.#waitingAdds) settle(refusal);
     this.#waitingAdds.clear();
-    for (const lane of this.#lanes.values()) lane.push({ id: lane.spec.id, events: [], termination: { reason: end.reason, last: 0, advice: end.advice } });
+    for (const lane of this.#lanes.values()) lane.push(lastPart(lane));
     this.#lanes.clear();
     this.#loop = undefined;
     this.#sig = undefined;

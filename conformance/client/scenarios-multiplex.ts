@@ -170,7 +170,7 @@ export const multiplexScenarios: Scenario[] = [
   },
   {
     id: 'SSP-CLIENT-12/multiplex-not-retryable',
-    title: 'MUST NOT repeat a poll of a multiplexed session unchanged after it was answered with a non-retryable error (400 bad-request)',
+    title: 'MUST NOT repeat a poll of a multiplexed session unchanged after it was answered with a non-retryable error (400 bad-request), and MUST report the fault for every stream',
     streams: streams('a', 'b'),
     script: () => multiplexScript({ lanes: { a: { count: 4, perBatch: 1 }, b: { count: 4, perBatch: 1 } }, badRequestAt: 2 }),
     timeoutMs: 20_000,
@@ -180,6 +180,15 @@ export const multiplexScenarios: Scenario[] = [
       if (!refused) fail('the client sent fewer than two polls: the second was to be refused');
       const repeats = run.requests.slice(run.requests.indexOf(refused!) + 1).filter((request) => request.raw === refused!.raw);
       if (repeats.length > 0) fail(`the poll answered 400 bad-request (not retryable) was sent again unchanged ${repeats.length} time(s): ${refused!.raw.slice(0, 160)}`);
+      // Only invalid-signature and session-expired lead to a new session (SSP-CLIENT-25); after
+      // any other non-retryable error the client reports the fault.
+      const after = run.requests.slice(run.requests.indexOf(refused!) + 1).filter((request) => request.method === 'POST' && request.message?.type !== 'close');
+      if (after.length > 0) fail(`after the 400 bad-request (not retryable) the client sent ${after.map((request) => request.raw.slice(0, 120)).join(', ')}; it must report the fault, not go on`);
+      for (const id of ['a', 'b']) {
+        const last = ofStream(run, id).at(-1);
+        const kind = last && 'error' in last ? last.error.kind : undefined;
+        if (kind !== 'request' && kind !== 'server' && kind !== 'protocol') fail(`stream ${id}: its last line is ${JSON.stringify(last ?? null)}; expected the fault reported as an error line of kind "request", "server" or "protocol"`);
+      }
     },
   },
   {

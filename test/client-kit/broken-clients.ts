@@ -75,6 +75,11 @@ export const brokenClients: readonly BrokenClient[] = [
     fails: ['SSP-CLIENT-25/multiplex-session-expired'],
   },
   { flag: 'mux-retry-not-retryable', violates: 'SSP-CLIENT-12: in a multiplexed session, repeats a poll answered 400 bad-request', fails: ['SSP-CLIENT-12/multiplex-not-retryable'] },
+  {
+    flag: 'mux-error-reopens',
+    violates: 'SSP-CLIENT-12: in a multiplexed session, opens a new session after a poll answered 400 bad-request, as after session-expired, instead of reporting the fault',
+    fails: ['SSP-CLIENT-12/multiplex-not-retryable'],
+  },
   { flag: 'mux-forget-changes', violates: 'SSP-MUX-17: does not send again the additions whose answer was lost', fails: ['SSP-MUX-17/lost-change'] },
   { flag: 'deliver-after-close', violates: 'SSP-CLIENT-30: after sending close, still polls and delivers what arrives', fails: ['SSP-CLIENT-14/close-on-stop', 'SSP-CLIENT-30/close-while-held'] },
 ];

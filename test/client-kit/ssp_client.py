@@ -35,7 +35,7 @@ BREAK_FLAGS = {
     "short-deadline", "no-hold", "open-only-credentials", "deliver-after-close", "auth-retry",
     "ext-strict", "expired-fatal", "restart-silent", "mux-no-dedup", "mux-end-session", "mux-forget-changes",
     "mux-skip-silent", "mux-deliver-after-skip", "mux-skip-keeps-stream", "mux-invalid-gap-accepted",
-    "mux-reopen-ends", "mux-restart-silent", "mux-retry-not-retryable",
+    "mux-reopen-ends", "mux-restart-silent", "mux-retry-not-retryable", "mux-error-reopens",
     "form-encoded", "no-ssp-member", "skip-silent", "sig-in-url", "watchdog-repoll", "gap-as-sent",
     "inverted-gap-as-loss", "gap-not-adjacent-accepted",
 }

@@ -18,7 +18,8 @@ more of the stream, but never removes it from the session) | mux-invalid-gap-acc
 part whose gap is inverted or not followed by gap.to + 1 as valid) | mux-reopen-ends (takes a
 stream's reopen advice as its end) | mux-restart-silent (opens a new session after session-expired
 without reporting the streams' restarts) | mux-retry-not-retryable (repeats a poll answered with a
-non-retryable error).
+non-retryable error) | mux-error-reopens (opens a new session after any non-retryable error of a
+poll, as after session-expired, instead of reporting it).
 """
 import random
 import time
@@ -126,7 +127,10 @@ def run_multiplex(streams, post, out, breaks, hold_ms, transport_error):
                 status, _, body = post(message, timeout=hold_ms / 1000 + 10)
             except transport_error:
                 status, body = None, None
-            if status in (403, 410) and isinstance(body, dict) and body.get("code") in ("invalid-signature", "session-expired"):
+            lost = isinstance(body, dict) and body.get("code") in ("invalid-signature", "session-expired") and status in (403, 410)
+            if "mux-error-reopens" in breaks:
+                lost = lost or (isinstance(body, dict) and body.get("type") == "error" and body.get("retryable") is False)
+            if lost:
                 # SSP-CLIENT-25: the session is gone, not the subscriptions: each stream restarts (SSP-CLIENT-29) in a new session.
                 for lane in lanes.values():
                     if lane.ended:

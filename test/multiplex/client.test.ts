@@ -61,6 +61,79 @@ describe('client multiplexing', () => {
     expect(server.handler.stats().sessions).toBe(0);
   });
 
+  it('a shared poll answered 400 bad-request (not retryable) ends every stream with that error and is followed by nothing (SSP-CLIENT-12)', async () => {
+    const server = await start({ conformance: true });
+    servers.push(server);
+    const sent: string[] = [];
+    let polls = 0;
+    // The second poll of the shared session is refused, as a server refuses a poll it cannot parse.
+    const refusing: FetchLike = async (url, init) => {
+      const message = typeof init?.body === 'string' ? JSON.parse(init.body) : undefined;
+      if (message) sent.push(message.type);
+      if (message?.type === 'poll' && ++polls === 2) {
+        const body = JSON.stringify({ ssp: 1, type: 'error', code: 'bad-request', message: 'scripted refusal', retryable: false });
+        return new Response(body, { status: 400, headers: { 'content-type': 'application/json' } }) as never;
+      }
+      return (await fetch(url, init as never)) as never;
+    };
+    const subscribeRefused = createSubscribe(refusing);
+    const subs = [0, 1].map(() => subscribeRefused(server.url, 'ssp.counter', { count: 1000, intervalMs: 100 }));
+    const errors: unknown[] = [];
+    for (const sub of subs) sub.on('error', (error) => errors.push(error));
+    const outcomes = await Promise.all(subs.map((sub) => sub.termination.then(() => undefined, (error: unknown) => error)));
+    for (const outcome of outcomes) expect(outcome).toMatchObject({ code: 'bad-request', status: 400, retryable: false });
+    expect(errors).toHaveLength(2);
+    const refused = sent.length;
+    // Not the poll again, and no new session: the fault is reported, not worked around.
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    expect(sent.slice(refused)).toEqual([]);
+    expect(sent.filter((type) => type === 'open')).toHaveLength(1);
+  });
+
+  it('a shared poll answered 401: each subscription that renews its credentials goes on in a new session, its restart reported (SSP-CLIENT-20, -25)', async () => {
+    const server = await start({ conformance: true });
+    servers.push(server);
+    // The first poll once both streams have an event is refused: both are in the session then.
+    const delivered = new Set<number>();
+    let refused = false;
+    const sent: string[] = [];
+    const refusing: FetchLike = async (url, init) => {
+      const message = typeof init?.body === 'string' ? JSON.parse(init.body) : undefined;
+      if (message) sent.push(`${message.type} ${init?.headers?.authorization ?? ''}`);
+      if (message?.type === 'poll' && delivered.size === 2 && !refused) {
+        refused = true;
+        const body = JSON.stringify({ ssp: 1, type: 'error', code: 'unauthorized', message: 'token expired', retryable: false });
+        return new Response(body, { status: 401, headers: { 'content-type': 'application/json', 'www-authenticate': 'Bearer' } }) as never;
+      }
+      return (await fetch(url, init as never)) as never;
+    };
+    let token = 'old';
+    const renewed: string[] = [];
+    const subscribeRefused = createSubscribe(refusing);
+    const subs = [0, 1].map(() =>
+      subscribeRefused(server.url, 'ssp.counter', { count: 6, intervalMs: 100 }, {
+        headers: () => ({ authorization: `Bearer ${token}` }),
+        renewCredentials: (error) => {
+          renewed.push(error.code);
+          token = 'new';
+          return true;
+        },
+      }),
+    );
+    subs.forEach((sub, i) => sub.on('event', () => delivered.add(i)));
+    const restarts = subs.map((sub) => {
+      const seen: unknown[] = [];
+      sub.on('restart', (restart) => seen.push(restart));
+      return seen;
+    });
+    const ends = await Promise.all(subs.map((sub) => sub.termination));
+    expect(ends.map((end) => end.reason)).toEqual(['complete', 'complete']);
+    expect(renewed).toEqual(['unauthorized', 'unauthorized']);
+    expect(restarts.map((seen) => seen.length)).toEqual([1, 1]);
+    // The new session is opened with the renewed credentials; the refused poll is not sent again as it was.
+    expect(sent.filter((line) => line.startsWith('open')).at(-1)).toBe('open Bearer new');
+  });
+
   it('sends the next poll no earlier than 1 s after a poll answered with an empty batch (SSP-CLIENT-9)', async () => {
     // Holds of 200 ms: quiet streams make the server answer empty batches well within 1 s.
     const server = await start({ conformance: true, limits: { maxHoldMs: 200 } });
