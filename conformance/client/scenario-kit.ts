@@ -104,6 +104,12 @@ export function assertNewSessionAfterRestart(run: ClientRun, count: number, fail
   return at;
 }
 
+/** Nothing but a close after `request`: the client neither repeated it nor went on. */
+export function stoppedAfter(run: ClientRun, request: RecordedRequest, fail: Fail): void {
+  const after = run.requests.slice(run.requests.indexOf(request) + 1).filter((next) => next.method === 'POST' && next.message?.type !== 'close');
+  if (after.length > 0) fail(`after the answer ${request.exchange.response?.body.slice(0, 160)} the client sent ${after.map((next) => next.raw.slice(0, 120)).join(', ')}`);
+}
+
 /** The n-th of a request list (1-based). */
 export function nth(requests: RecordedRequest[], n: number, what: string, fail: Fail): RecordedRequest {
   const request = requests[n - 1];

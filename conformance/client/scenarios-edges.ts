@@ -1,15 +1,9 @@
 // Scenarios for the edges of the client loop (spec §16.2-16.5): late and replayed answers,
 // superseded polls, unexpected and unknown answers, retries and their randomness, repeated
 // advice, the answer deadline and the hold a client sends without discovery.
-import type { RecordedRequest, Reply, ScriptOptions } from './scripted-server.ts';
+import type { Reply, ScriptOptions } from './scripted-server.ts';
 import { scriptLimits } from './scripted-server.ts';
-import { assertExactlyOnce, assertNewSessionAfterRestart, restartLineAt, skipsThreeAndFour, early, error, errorLine, late, nth, onPoll, opens, polls, sentNoEarlierThan, seqs, timerSlack, waited, type Answer, type ClientRun, type Fail, type Scenario } from './scenario-kit.ts';
-
-/** Nothing but a close after `request`: the client neither repeated it nor went on. */
-function stoppedAfter(run: ClientRun, request: RecordedRequest, fail: Fail): void {
-  const after = run.requests.slice(run.requests.indexOf(request) + 1).filter((next) => next.method === 'POST' && next.message?.type !== 'close');
-  if (after.length > 0) fail(`after the answer ${request.exchange.response?.body.slice(0, 160)} the client sent ${after.map((next) => next.raw.slice(0, 120)).join(', ')}`);
-}
+import { assertExactlyOnce, assertNewSessionAfterRestart, restartLineAt, skipsThreeAndFour, early, error, errorLine, late, nth, onPoll, opens, polls, sentNoEarlierThan, seqs, stoppedAfter, timerSlack, waited, type Answer, type ClientRun, type Fail, type Scenario } from './scenario-kit.ts';
 
 /** The error line the client must print, of one of `kinds`. */
 function reported(run: ClientRun, kinds: string[], fail: Fail): void {

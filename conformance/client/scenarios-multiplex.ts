@@ -5,7 +5,7 @@
 // applicable" with the reason, never a failure.
 import type { OutputLine, StreamSpec } from './contract.ts';
 import { multiplexScript } from './scripted-multiplex.ts';
-import { early, opens, polls, type ClientRun, type Fail, type Scenario } from './scenario-kit.ts';
+import { early, opens, polls, stoppedAfter, type ClientRun, type Fail, type Scenario } from './scenario-kit.ts';
 import { streamName } from './scripted-server.ts';
 
 const streams = (...ids: string[]): StreamSpec[] => ids.map((id) => ({ id, stream: streamName, params: { lane: id } }));
@@ -182,8 +182,7 @@ export const multiplexScenarios: Scenario[] = [
       if (repeats.length > 0) fail(`the poll answered 400 bad-request (not retryable) was sent again unchanged ${repeats.length} time(s): ${refused!.raw.slice(0, 160)}`);
       // Only invalid-signature and session-expired lead to a new session (SSP-CLIENT-25); after
       // any other non-retryable error the client reports the fault.
-      const after = run.requests.slice(run.requests.indexOf(refused!) + 1).filter((request) => request.method === 'POST' && request.message?.type !== 'close');
-      if (after.length > 0) fail(`after the 400 bad-request (not retryable) the client sent ${after.map((request) => request.raw.slice(0, 120)).join(', ')}; it must report the fault, not go on`);
+      stoppedAfter(run, refused!, fail);
       for (const id of ['a', 'b']) {
         const last = ofStream(run, id).at(-1);
         const kind = last && 'error' in last ? last.error.kind : undefined;

@@ -30,6 +30,22 @@ async function readTen(url: string): Promise<{ seqs: number[][]; subs: Subscript
   return { seqs, subs };
 }
 
+/**
+ * A fetch to the real server that tells `refuse` of each message it carries (its type and
+ * Authorization header) and answers it with error `code` at `status` when `refuse` says so.
+ */
+function refusingFetch(status: number, code: string, refuse: (type: string, authorization: string) => boolean): FetchLike {
+  return async (url, init) => {
+    const message = typeof init?.body === 'string' ? JSON.parse(init.body) : undefined;
+    if (message && refuse(message.type, init?.headers?.authorization ?? '')) {
+      const body = JSON.stringify({ ssp: 1, type: 'error', code, message: `scripted ${code}`, retryable: false });
+      const headers: Record<string, string> = { 'content-type': 'application/json', ...(status === 401 ? { 'www-authenticate': 'Bearer' } : {}) };
+      return new Response(body, { status, headers }) as never;
+    }
+    return (await fetch(url, init as never)) as never;
+  };
+}
+
 describe('client multiplexing', () => {
   it('shares one session for ten subscriptions when the server offers multiplex', async () => {
     const server = await start({ conformance: true });
@@ -67,15 +83,10 @@ describe('client multiplexing', () => {
     const sent: string[] = [];
     let polls = 0;
     // The second poll of the shared session is refused, as a server refuses a poll it cannot parse.
-    const refusing: FetchLike = async (url, init) => {
-      const message = typeof init?.body === 'string' ? JSON.parse(init.body) : undefined;
-      if (message) sent.push(message.type);
-      if (message?.type === 'poll' && ++polls === 2) {
-        const body = JSON.stringify({ ssp: 1, type: 'error', code: 'bad-request', message: 'scripted refusal', retryable: false });
-        return new Response(body, { status: 400, headers: { 'content-type': 'application/json' } }) as never;
-      }
-      return (await fetch(url, init as never)) as never;
-    };
+    const refusing = refusingFetch(400, 'bad-request', (type) => {
+      sent.push(type);
+      return type === 'poll' && ++polls === 2;
+    });
     const subscribeRefused = createSubscribe(refusing);
     const subs = [0, 1].map(() => subscribeRefused(server.url, 'ssp.counter', { count: 1000, intervalMs: 100 }));
     const errors: unknown[] = [];
@@ -97,16 +108,11 @@ describe('client multiplexing', () => {
     const delivered = new Set<number>();
     let refused = false;
     const sent: string[] = [];
-    const refusing: FetchLike = async (url, init) => {
-      const message = typeof init?.body === 'string' ? JSON.parse(init.body) : undefined;
-      if (message) sent.push(`${message.type} ${init?.headers?.authorization ?? ''}`);
-      if (message?.type === 'poll' && delivered.size === 2 && !refused) {
-        refused = true;
-        const body = JSON.stringify({ ssp: 1, type: 'error', code: 'unauthorized', message: 'token expired', retryable: false });
-        return new Response(body, { status: 401, headers: { 'content-type': 'application/json', 'www-authenticate': 'Bearer' } }) as never;
-      }
-      return (await fetch(url, init as never)) as never;
-    };
+    const refusing = refusingFetch(401, 'unauthorized', (type, authorization) => {
+      sent.push(`${type} ${authorization}`);
+      if (type !== 'poll' || delivered.size < 2 || refused) return false;
+      return (refused = true);
+    });
     let token = 'old';
     const renewed: string[] = [];
     const subscribeRefused = createSubscribe(refusing);
